@@ -1,0 +1,18 @@
+# creditscore image: build wheels in one stage, run as a non-root user in a slim final stage.
+FROM python:3.11.7-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /build
+COPY requirements.txt .
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt
+
+FROM python:3.11.7-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    DJANGO_DEBUG=false STATIC_ROOT=/app/var/staticfiles MEDIA_ROOT=/data/media ARTIFACT_ROOT=/data/artifacts
+RUN groupadd --system app && useradd --system --gid app --home /app app \
+    && mkdir -p /data/media /data/artifacts /app/var && chown -R app:app /data /app
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=app:app . .
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "creditscore.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -1,0 +1,61 @@
+# creditscore: `make run` serves the demo, `make test` runs the suite. Both set up .venv themselves.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev migrate lint format check audit bench bench-full clean
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+## run: the demo on http://127.0.0.1:8000 (SQLite, in-process Celery, the bundled model, demo users)
+run: migrate
+	$(PY) manage.py activate_bundle --if-none
+	$(PY) manage.py create_demo_users
+	@echo "Log in at http://$(HOST):$(PORT)/ as officer, auditor or modeladmin (password: creditscore-demo)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL says so)
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: install-dev
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/bandit -q -c pyproject.toml -r creditscore scoring accounts --severity-level medium
+
+## audit: known-vulnerability scan of the pinned requirements (needs the internet; not run in CI here)
+audit: install-dev
+	$(PIP) install --quiet pip-audit==2.10.1
+	$(VENV)/bin/pip-audit -r requirements.txt -r requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache

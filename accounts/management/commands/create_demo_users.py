@@ -1,0 +1,36 @@
+"""Create one demo user per role (officer, auditor, modeladmin), for local demos only."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.permissions import AUDITOR, MODEL_ADMIN, OFFICER
+
+DEMO_PASSWORD = "creditscore-demo"  # noqa: S105 - documented demo password, refused outside demo mode
+DEMO_USERS = (
+    ("officer", OFFICER, "Olivia", "Officer"),
+    ("officer2", OFFICER, "Oscar", "Second-Officer"),
+    ("auditor", AUDITOR, "Audrey", "Auditor"),
+    ("modeladmin", MODEL_ADMIN, "Max", "Model-Admin"),
+)
+
+
+class Command(BaseCommand):
+    help = (
+        f"Create demo users officer, officer2, auditor and modeladmin with password {DEMO_PASSWORD!r} (demo mode only)."
+    )
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_MODE:
+            raise CommandError("Demo users exist only in demo mode (DJANGO_DEBUG=true or CREDITSCORE_DEMO=true).")
+        User = get_user_model()
+        for username, role, first, last in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"}
+            )
+            user.is_staff = role == MODEL_ADMIN
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            user.groups.add(Group.objects.get(name=role))
+            self.stdout.write(f"{'created' if created else 'updated'} {username} ({role})")

@@ -1,0 +1,10 @@
+"""Top-level URL map: the web app, accounts, Django admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("scoring.urls")),
+]

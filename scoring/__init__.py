@@ -1,0 +1,1 @@
+"""The scoring domain: model versions, the engine, decisions, reviews and batch jobs."""

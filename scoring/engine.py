@@ -1,0 +1,653 @@
+"""The scoring engine: load a CatBoost model bundle, validate inputs, predict and explain.
+
+Pure code: it knows catboost, pandas, numpy and PyYAML, not Django, so it can be
+imported and tested without settings. A bundle is an MLflow model directory
+with the CatBoost flavor (``MLmodel`` + ``model.cb`` + optional
+``input_example.json``) or a bare ``model.cb``; our own schema, threshold and
+bands live in the MLmodel ``metadata`` mapping and fall back to defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from catboost import CatBoostClassifier, Pool
+
+CATEGORICAL = "categorical"
+INTEGER = "integer"
+NUMBER = "number"
+
+APPROVE = "approve"
+REFER = "refer"
+DECLINE = "decline"
+
+MAX_TEXT_LENGTH = 200
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_BANDS = (
+    {"name": "A", "label": "Very low risk", "upper": 0.1},
+    {"name": "B", "label": "Low risk", "upper": 0.2},
+    {"name": "C", "label": "Moderate risk", "upper": 0.35},
+    {"name": "D", "label": "High risk", "upper": 0.5},
+    {"name": "E", "label": "Very high risk", "upper": 1.0},
+)
+# MLflow signature column types -> our feature kinds.
+_SIGNATURE_KINDS = {
+    "string": CATEGORICAL,
+    "str": CATEGORICAL,
+    "boolean": CATEGORICAL,
+    "long": INTEGER,
+    "integer": INTEGER,
+    "int": INTEGER,
+    "double": NUMBER,
+    "float": NUMBER,
+}
+
+
+class BundleRejected(Exception):
+    """The files given are not a usable model bundle; the message says why."""
+
+
+class InvalidApplication(Exception):
+    """Inputs that cannot be scored; ``errors`` maps each bad field to its messages."""
+
+    def __init__(self, errors: Mapping[str, list[str]]):
+        self.errors = {name: list(messages) for name, messages in errors.items()}
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items()))
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input of the application form: a model feature or a protected attribute."""
+
+    name: str
+    kind: str
+    label: str
+    help: str = ""
+    section: str = ""
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    protected: bool = False
+
+    @classmethod
+    def from_metadata(cls, raw: Mapping[str, Any], *, protected: bool = False) -> Feature:
+        name = str(raw["name"])
+        kind = str(raw.get("kind", NUMBER))
+        if kind not in (CATEGORICAL, INTEGER, NUMBER):
+            raise BundleRejected(f"Feature {name!r} has unknown kind {kind!r}.")
+        return cls(
+            name=name,
+            kind=kind,
+            label=str(raw.get("label") or _humanise(name)),
+            help=str(raw.get("help") or ""),
+            section=str(raw.get("section") or ""),
+            choices=tuple(str(c) for c in raw.get("choices") or ()),
+            min=_optional_float(raw.get("min")),
+            max=_optional_float(raw.get("max")),
+            unit=str(raw.get("unit") or ""),
+            protected=protected,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "label": self.label,
+            "help": self.help,
+            "section": self.section,
+            "choices": list(self.choices),
+            "min": self.min,
+            "max": self.max,
+            "unit": self.unit,
+            "protected": self.protected,
+        }
+
+    def format_value(self, value: object) -> str:
+        if self.kind == CATEGORICAL:
+            return f"'{value}'"
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return f"{text} {self.unit}".strip() if self.unit else text
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One feature's push on the probability of default (a SHAP value, in log-odds)."""
+
+    feature: str
+    label: str
+    value: object
+    contribution: float
+    sentence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "label": self.label,
+            "value": self.value,
+            "contribution": self.contribution,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass(frozen=True)
+class Application:
+    """Validated inputs: the model's features (typed, in model order) and the monitoring-only fields."""
+
+    features: dict[str, object]
+    protected: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Score:
+    probability: float
+    decision: str
+    risk_band: str
+    reasons: tuple[Reason, ...]
+
+
+@dataclass
+class FrameScores:
+    """Vectorised results for many rows, aligned with the frame that was scored."""
+
+    probabilities: np.ndarray
+    decisions: np.ndarray
+    risk_bands: np.ndarray
+    reasons: list[list[Reason] | None]
+
+
+@dataclass
+class FrameValidation:
+    """A frame's valid rows (typed, model columns only) and the errors of the others."""
+
+    valid: pd.DataFrame
+    protected: pd.DataFrame
+    errors: dict[Any, dict[str, list[str]]]
+
+
+class LoadedModel:
+    """A CatBoost classifier with its schema, threshold, refer band and risk bands."""
+
+    def __init__(
+        self,
+        *,
+        model: CatBoostClassifier,
+        features: list[Feature],
+        protected: list[Feature],
+        metadata: Mapping[str, Any],
+        sha256: str,
+        input_example: dict[str, Any] | None = None,
+        file_hashes: Mapping[str, str] | None = None,
+    ):
+        self.model = model
+        self.features = features
+        self.protected = protected
+        self.metadata = dict(metadata)
+        self.sha256 = sha256
+        self.input_example = input_example
+        self.file_hashes = dict(file_hashes or {})
+        # One digest over every file: two bundles sharing weights but not metadata differ.
+        self.bundle_sha256 = bundle_digest(self.file_hashes) if self.file_hashes else sha256
+        self.feature_names = [f.name for f in features]
+        self.cat_indices = [i for i, f in enumerate(features) if f.kind == CATEGORICAL]
+        self._by_name = {f.name: f for f in features}
+        self._protected_by_name = {f.name: f for f in protected}
+
+        self.threshold = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
+        band = self.metadata.get("refer_band") or {}
+        self.refer_lower = float(band.get("lower", self.threshold))
+        if not 0.0 <= self.refer_lower <= self.threshold <= 1.0:
+            raise BundleRejected("The refer band must lie in [0, threshold] and the threshold in [0, 1].")
+        self.bands = [dict(b) for b in (self.metadata.get("risk_bands") or DEFAULT_BANDS)]
+        uppers = [float(b["upper"]) for b in self.bands]
+        if uppers != sorted(uppers) or uppers[-1] < 1.0:
+            raise BundleRejected("Risk band upper bounds must increase and the last must be 1.0.")
+        self._band_uppers = np.asarray(uppers[:-1])
+        self._band_names = np.asarray([str(b["name"]) for b in self.bands], dtype=object)
+
+        model_names = list(model.feature_names_ or [])
+        if model_names and model_names != self.feature_names:
+            raise BundleRejected(
+                "The model's features do not match the bundle's schema: "
+                f"model has {model_names}, schema declares {self.feature_names}."
+            )
+        model_cats = sorted(model.get_cat_feature_indices())
+        if model_cats != self.cat_indices:
+            raise BundleRejected(
+                "The model's categorical features do not match the schema's: model has "
+                f"{[self.feature_names[i] for i in model_cats]}, schema declares "
+                f"{[self.feature_names[i] for i in self.cat_indices]}."
+            )
+
+    # --- schema ------------------------------------------------------------------
+
+    @property
+    def all_fields(self) -> list[Feature]:
+        return [*self.features, *self.protected]
+
+    @property
+    def sections(self) -> list[dict[str, str]]:
+        return [dict(s) for s in self.metadata.get("sections") or ()]
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "features": [f.as_dict() for f in self.features],
+            "protected_attributes": [f.as_dict() for f in self.protected],
+            "sections": self.sections,
+            "threshold": self.threshold,
+            "refer_band": {"lower": self.refer_lower, "upper": self.threshold},
+            "risk_bands": self.bands,
+        }
+
+    def example_inputs(self) -> dict[str, object]:
+        """One valid application, from the bundle's input example when it has one."""
+        if self.input_example:
+            columns = self.input_example.get("columns") or []
+            rows = self.input_example.get("data") or []
+            if rows:
+                return {c: v for c, v in zip(columns, rows[0], strict=False) if c in self._by_name}
+        example: dict[str, object] = {}
+        for f in self.features:
+            if f.kind == CATEGORICAL:
+                example[f.name] = f.choices[0] if f.choices else "unknown"
+            else:
+                low = f.min if f.min is not None else 0
+                example[f.name] = int(low) if f.kind == INTEGER else float(low)
+        return example
+
+    # --- validation ---------------------------------------------------------------
+
+    def validate(self, inputs: Mapping[str, object]) -> Application:
+        """Typed values for every field, or InvalidApplication naming every bad field at once."""
+        if not isinstance(inputs, Mapping):
+            raise InvalidApplication({"inputs": ["Expected an object of field names to values."]})
+        errors: dict[str, list[str]] = {}
+        features: dict[str, object] = {}
+        protected: dict[str, object] = {}
+        for name in inputs:
+            if name not in self._by_name and name not in self._protected_by_name:
+                errors[str(name)[:MAX_TEXT_LENGTH]] = ["Unknown field."]
+        for f in self.features:
+            raw = inputs.get(f.name)
+            if _is_blank(raw):
+                errors[f.name] = ["This field is required."]
+                continue
+            value, message = _coerce(f, raw)
+            if message:
+                errors[f.name] = [message]
+            else:
+                features[f.name] = value
+        for f in self.protected:
+            raw = inputs.get(f.name)
+            if _is_blank(raw):
+                continue
+            value, message = _coerce(f, raw)
+            if message:
+                errors[f.name] = [message]
+            else:
+                protected[f.name] = value
+        if errors:
+            raise InvalidApplication(errors)
+        return Application(features=features, protected=protected)
+
+    def validate_frame(self, frame: pd.DataFrame) -> FrameValidation:
+        """Vectorised validation of many rows: per-row errors, never an exception for bad rows."""
+        problems: dict[str, pd.Series] = {}
+        typed: dict[str, pd.Series] = {}
+        for f in self.all_fields:
+            if f.name not in frame.columns:
+                if f.protected:
+                    continue
+                raise InvalidApplication({f.name: ["Column is missing."]})
+            typed[f.name], problems[f.name] = _coerce_column(f, frame[f.name])
+        bad_any = np.zeros(len(frame), dtype=bool)
+        for messages in problems.values():
+            bad_any |= messages.notna().to_numpy()
+        errors: dict[Any, dict[str, list[str]]] = {}
+        if bad_any.any():
+            bad_index = frame.index[bad_any]
+            for name, messages in problems.items():
+                for idx, message in messages.loc[bad_index].dropna().items():
+                    errors.setdefault(idx, {})[name] = [message]
+        good = ~bad_any
+        valid = pd.DataFrame({n: typed[n][good] for n in self.feature_names}, index=frame.index[good])
+        protected = pd.DataFrame(
+            {f.name: typed[f.name][good] for f in self.protected if f.name in typed}, index=frame.index[good]
+        )
+        return FrameValidation(valid=valid, protected=protected, errors=errors)
+
+    # --- scoring ------------------------------------------------------------------
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=float)
+        return np.where(p >= self.threshold, DECLINE, np.where(p >= self.refer_lower, REFER, APPROVE)).astype(object)
+
+    def band(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=float)
+        return self._band_names[np.searchsorted(self._band_uppers, p, side="right")]
+
+    def band_label(self, name: str) -> str:
+        for b in self.bands:
+            if str(b["name"]) == name:
+                return str(b.get("label") or name)
+        return name
+
+    def _pool(self, frame: pd.DataFrame) -> Pool:
+        return Pool(frame[self.feature_names], cat_features=self.cat_indices)
+
+    def score_one(self, features: Mapping[str, object], *, reason_count: int = 4) -> Score:
+        """Score one validated application; reasons are always given."""
+        scores = self.score_frame(_one_row_frame(self, features), reasons_for="all", reason_count=reason_count)
+        return Score(
+            probability=float(scores.probabilities[0]),
+            decision=str(scores.decisions[0]),
+            risk_band=str(scores.risk_bands[0]),
+            reasons=tuple(scores.reasons[0] or ()),
+        )
+
+    def score_frame(self, frame: pd.DataFrame, *, reasons_for: str = DECLINE, reason_count: int = 4) -> FrameScores:
+        """Score validated rows at once; reasons for declined rows, or for every row with ``reasons_for='all'``."""
+        pool = self._pool(frame)
+        probabilities = self.model.predict_proba(pool)[:, 1]
+        decisions = self.decide(probabilities)
+        bands = self.band(probabilities)
+        reasons: list[list[Reason] | None] = [None] * len(frame)
+        wanted = np.ones(len(frame), dtype=bool) if reasons_for == "all" else decisions == reasons_for
+        if wanted.any():
+            rows = np.flatnonzero(wanted)
+            subset = frame.iloc[rows]
+            shap = self.shap_values(subset)
+            values = subset[self.feature_names].to_numpy(dtype=object)
+            for k, row in enumerate(rows):
+                reasons[row] = self._reasons(shap[k, :-1], values[k], decisions[row], reason_count)
+        return FrameScores(probabilities=probabilities, decisions=decisions, risk_bands=bands, reasons=reasons)
+
+    def shap_values(self, frame: pd.DataFrame) -> np.ndarray:
+        """SHAP values in log-odds, one column per feature plus the expected value last."""
+        return self.model.get_feature_importance(self._pool(frame), type="ShapValues")
+
+    def _reasons(self, contributions: np.ndarray, values: np.ndarray, decision: str, count: int) -> list[Reason]:
+        # A decline lists what pushed towards default (an adverse-action notice);
+        # other decisions list the strongest pushes either way.
+        if decision == DECLINE:
+            order = [i for i in np.argsort(-contributions) if contributions[i] > 0]
+        else:
+            order = list(np.argsort(-np.abs(contributions)))
+        result = []
+        for i in order[:count]:
+            f = self.features[i]
+            value = _plain(values[i])
+            direction = "raised" if contributions[i] > 0 else "lowered"
+            result.append(
+                Reason(
+                    feature=f.name,
+                    label=f.label,
+                    value=value,
+                    contribution=round(float(contributions[i]), 6),
+                    sentence=f"{f.label}: {f.format_value(value)} {direction} the risk of default.",
+                )
+            )
+        return result
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def load_bundle(path: str | Path) -> LoadedModel:
+    """Load an MLflow CatBoost model directory (ours or MLflow's own) or a bare ``model.cb``."""
+    path = Path(path)
+    if not path.exists():
+        raise BundleRejected(f"No bundle at {path}.")
+    if path.is_file():
+        return _load_bare(path, {"model.cb": file_sha256(path)})
+    mlmodel_path = path / "MLmodel"
+    if not mlmodel_path.exists():
+        if (path / "model.cb").exists():
+            return _load_bare(path / "model.cb", bundle_file_hashes(path))
+        raise BundleRejected("The bundle has neither an MLmodel file nor a model.cb.")
+    try:
+        mlmodel = yaml.safe_load(mlmodel_path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise BundleRejected(f"MLmodel is not valid YAML: {exc}") from exc
+    if not isinstance(mlmodel, dict):
+        raise BundleRejected("MLmodel must be a YAML mapping.")
+    flavor = (mlmodel.get("flavors") or {}).get("catboost")
+    if not isinstance(flavor, dict):
+        raise BundleRejected("MLmodel has no catboost flavor.")
+    if flavor.get("model_type", "CatBoostClassifier") != "CatBoostClassifier":
+        raise BundleRejected(f"Only CatBoostClassifier models can score applications, not {flavor['model_type']}.")
+    data_name = str(flavor.get("data") or "model.cb")
+    model_path = (path / data_name).resolve()
+    if path.resolve() not in model_path.parents or not model_path.is_file():
+        raise BundleRejected(f"The model file {data_name!r} named in MLmodel is missing.")
+    model = _read_model(model_path, str(flavor.get("save_format") or "cbm"))
+    metadata = mlmodel.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise BundleRejected("MLmodel metadata must be a mapping.")
+    hashes = bundle_file_hashes(path)
+    input_example = _read_input_example(path, mlmodel)
+    if metadata.get("features"):
+        features = [Feature.from_metadata(raw) for raw in metadata["features"]]
+    else:
+        features = _features_from_signature(mlmodel.get("signature"), model)
+    protected = [Feature.from_metadata(raw, protected=True) for raw in metadata.get("protected_attributes") or ()]
+    return LoadedModel(
+        model=model,
+        features=features,
+        protected=protected,
+        metadata=metadata,
+        sha256=hashes[model_path.relative_to(path.resolve()).as_posix()],
+        input_example=input_example,
+        file_hashes=hashes,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundle_file_hashes(path: Path) -> dict[str, str]:
+    """sha256 of every file in a bundle directory, by relative POSIX path."""
+    root = path.resolve()
+    return {
+        p.relative_to(root).as_posix(): file_sha256(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def bundle_digest(file_hashes: Mapping[str, str]) -> str:
+    """sha256 over the sorted (path, sha256) list of a bundle's files."""
+    lines = "".join(f"{name}\t{digest}\n" for name, digest in sorted(file_hashes.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _read_model(model_path: Path, save_format: str) -> CatBoostClassifier:
+    model = CatBoostClassifier()
+    try:
+        model.load_model(str(model_path), format=save_format)
+    except Exception as exc:  # catboost raises its own CatBoostError and sometimes others on garbage
+        raise BundleRejected(f"{model_path.name} could not be loaded by CatBoost: {exc}") from exc
+    if not model.is_fitted():
+        raise BundleRejected(f"{model_path.name} holds no fitted model.")
+    return model
+
+
+def _load_bare(model_path: Path, hashes: dict[str, str]) -> LoadedModel:
+    model = _read_model(model_path, "cbm")
+    return LoadedModel(
+        model=model,
+        features=_features_from_model(model),
+        protected=[],
+        metadata={},
+        sha256=file_sha256(model_path),
+        file_hashes=hashes,
+    )
+
+
+def _features_from_model(model: CatBoostClassifier) -> list[Feature]:
+    cats = set(model.get_cat_feature_indices())
+    return [
+        Feature(name=name, kind=CATEGORICAL if i in cats else NUMBER, label=_humanise(name))
+        for i, name in enumerate(model.feature_names_)
+    ]
+
+
+def _features_from_signature(signature: Any, model: CatBoostClassifier) -> list[Feature]:
+    """Schema from MLflow's signature (a JSON string of columns), else from the model itself."""
+    columns = None
+    if isinstance(signature, dict) and signature.get("inputs"):
+        try:
+            columns = json.loads(signature["inputs"])
+        except (TypeError, ValueError) as exc:
+            raise BundleRejected(f"The MLmodel signature inputs are not valid JSON: {exc}") from exc
+    if not columns:
+        return _features_from_model(model)
+    cats = {model.feature_names_[i] for i in model.get_cat_feature_indices()}
+    features = []
+    for column in columns:
+        name = str(column.get("name"))
+        kind = _SIGNATURE_KINDS.get(str(column.get("type")), NUMBER)
+        if name in cats:
+            kind = CATEGORICAL
+        elif kind == CATEGORICAL:
+            kind = NUMBER  # the model treats it as numeric whatever the signature says
+        features.append(Feature(name=name, kind=kind, label=_humanise(name)))
+    return features
+
+
+def _read_input_example(path: Path, mlmodel: Mapping[str, Any]) -> dict[str, Any] | None:
+    info = mlmodel.get("saved_input_example_info") or {}
+    name = str(info.get("artifact_path") or "input_example.json")
+    example_path = path / name
+    if not example_path.is_file():
+        return None
+    try:
+        example = json.loads(example_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleRejected(f"{name} is not valid JSON: {exc}") from exc
+    if isinstance(example, dict) and "dataframe_split" in example:  # MLflow's serving form
+        example = example["dataframe_split"]
+    if isinstance(example, list) and example and isinstance(example[0], dict):  # records orient
+        columns = list(example[0])
+        example = {"columns": columns, "data": [[row.get(c) for c in columns] for row in example]}
+    if not isinstance(example, dict) or "columns" not in example:
+        raise BundleRejected(f"{name} is not in MLflow's split orient (columns + data).")
+    return example
+
+
+# --- coercion -----------------------------------------------------------------------
+
+
+def _coerce(f: Feature, raw: object) -> tuple[object, str | None]:
+    if f.kind == CATEGORICAL:
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            return None, "Expected text."
+        value = str(raw).strip()
+        if len(value) > MAX_TEXT_LENGTH:
+            return None, f"At most {MAX_TEXT_LENGTH} characters."
+        if f.choices and value not in f.choices:
+            return None, f"'{value[:60]}' is not one of the allowed choices."
+        return value, None
+    number = _number(raw)
+    if number is None:
+        return None, "Expected a whole number." if f.kind == INTEGER else "Expected a number."
+    if f.kind == INTEGER:
+        if number != math.floor(number):
+            return None, "Expected a whole number."
+        number = int(number)
+    if f.min is not None and number < f.min:
+        return None, f"Must be at least {f.format_value(_plain_number(f.min))}."
+    if f.max is not None and number > f.max:
+        return None, f"Must be at most {f.format_value(_plain_number(f.max))}."
+    return number, None
+
+
+def _number(raw: object) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = float(raw) if abs(raw) < 1e300 else math.inf
+    elif isinstance(raw, float):
+        value = raw
+    elif isinstance(raw, str) and len(raw) <= 40:
+        try:
+            value = float(raw.strip().replace(",", ""))
+        except ValueError:
+            return None
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _coerce_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Typed column and a column of error messages (NaN where the value is fine)."""
+    messages = pd.Series(np.nan, index=column.index, dtype=object)
+    blank = column.isna() | (column.astype(str).str.strip() == "")
+    if f.kind == CATEGORICAL:
+        text = column.astype(str).str.strip()
+        if f.choices:
+            messages[~blank & ~text.isin(f.choices)] = "Not one of the allowed choices."
+        messages[~blank & (text.str.len() > MAX_TEXT_LENGTH)] = f"At most {MAX_TEXT_LENGTH} characters."
+        typed = text.astype(object)
+    else:
+        numbers = pd.to_numeric(column, errors="coerce").astype(float)
+        finite = np.isfinite(numbers)
+        messages[~blank & ~finite] = "Expected a whole number." if f.kind == INTEGER else "Expected a number."
+        if f.kind == INTEGER:
+            messages[finite & (numbers != np.floor(numbers))] = "Expected a whole number."
+        if f.min is not None:
+            messages[finite & (numbers < f.min)] = f"Must be at least {_plain_number(f.min)}."
+        if f.max is not None:
+            messages[finite & (numbers > f.max)] = f"Must be at most {_plain_number(f.max)}."
+        typed = numbers
+    if not f.protected:
+        messages[blank] = "This field is required."
+    return typed, messages
+
+
+def _one_row_frame(model: LoadedModel, features: Mapping[str, object]) -> pd.DataFrame:
+    return pd.DataFrame([[features[n] for n in model.feature_names]], columns=model.feature_names)
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _plain_number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _plain(value: object) -> object:
+    """numpy scalars -> plain Python values, so reasons serialise to JSON."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _humanise(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+def frame_from_records(model: LoadedModel, records: Iterable[Mapping[str, object]]) -> pd.DataFrame:
+    """A frame of validated feature dicts in model column order, ready for ``score_frame``."""
+    return pd.DataFrame([[r[n] for n in model.feature_names] for r in records], columns=model.feature_names)

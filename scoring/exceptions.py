@@ -1,0 +1,22 @@
+"""Domain errors users can act on, defined once and mapped once per surface (form, API, batch)."""
+
+from scoring.engine import BundleRejected, InvalidApplication
+
+
+class ModelUnavailable(Exception):
+    """No model version is active, or the active one cannot be loaded."""
+
+
+class NotAllowed(Exception):
+    """The user may not do this to this object (for example, review another officer's case)."""
+
+
+class InvalidReview(Exception):
+    """A review that breaks the rules (override without justification, ...); ``errors`` by field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+__all__ = ["BundleRejected", "InvalidApplication", "InvalidReview", "ModelUnavailable", "NotAllowed"]

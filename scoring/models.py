@@ -1,0 +1,234 @@
+"""The scoring domain's tables: model versions, decisions, reviews, batch jobs and daily counts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web form"
+    API = "api", "API"
+    BATCH = "batch", "Batch"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REFER = "refer", "Refer"
+    DECLINE = "decline", "Decline"
+
+
+class ModelVersion(models.Model):
+    """One model bundle known to the app, from a local folder or a Hub repo revision."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending validation"
+        VALIDATED = "validated", "Validated"
+        REJECTED = "rejected", "Rejected"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    class Source(models.TextChoices):
+        LOCAL = "local", "Local folder"
+        HUB = "hub", "Hugging Face Hub"
+
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.LOCAL)
+    source_uri = models.CharField(max_length=500, blank=True, help_text="Local path, or Hub repo id.")
+    hub_revision = models.CharField(max_length=200, blank=True, help_text="Branch, tag or commit asked for.")
+    hub_commit = models.CharField(max_length=64, blank=True, help_text="Commit sha actually fetched.")
+    hub_subfolder = models.CharField(max_length=200, blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True, help_text="Folder in the artifact store.")
+    sha256 = models.CharField(max_length=64, help_text="sha256 of the model file.")
+    file_hashes = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    validation_report = models.JSONField(default=dict, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_model_version"),
+        ]
+        permissions = [("activate_modelversion", "Can activate or roll back a model version")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} #{self.pk} ({self.sha256[:8]})"
+
+    @property
+    def threshold(self) -> float | None:
+        value = self.metadata.get("threshold")
+        return None if value is None else float(value)
+
+
+class ModelActivation(models.Model):
+    """Append-only record of every activation: which version went live, from which, by whom."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="activations")
+    previous = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="deactivations"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version} activated {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BatchJob(models.Model):
+    """A CSV file of applications scored by workers, pinned to one model version."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="batch_jobs")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="batch_jobs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    file = models.FileField(upload_to="batches/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    rows_scored = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.original_name or 'upload'}, {self.get_state_display()})"
+
+
+class Prediction(models.Model):
+    """One decision, written once with everything needed to explain it later; never changed."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    inputs = models.JSONField(help_text="The inputs exactly as received.")
+    features = models.JSONField(help_text="The validated values the model scored.")
+    protected = models.JSONField(default=dict, blank=True, help_text="Fairness monitoring fields, not scored.")
+    probability = models.FloatField(help_text="Probability of default.")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    threshold = models.FloatField()
+    refer_lower = models.FloatField(null=True, blank=True)
+    risk_band = models.CharField(max_length=10)
+    reasons = models.JSONField(default=list, blank=True)
+    external_ref = models.CharField(max_length=100, blank=True)
+    batch_job = models.ForeignKey(BatchJob, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    row_number = models.PositiveIntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="prediction_recent"),
+            models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent"),
+            models.Index(fields=["model_version", "-created_at", "-id"], name="prediction_version_recent"),
+            models.Index(fields=["decision", "-created_at", "-id"], name="prediction_decision_recent"),
+            models.Index(fields=["risk_band", "-created_at", "-id"], name="prediction_band_recent"),
+            models.Index(fields=["channel", "-created_at", "-id"], name="prediction_channel_recent"),
+            models.Index(fields=["external_ref"], name="prediction_external_ref"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["batch_job", "row_number"], name="one_prediction_per_batch_row"),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="one_prediction_per_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prediction {self.pk}: {self.decision} ({self.probability:.1%})"
+
+
+class Review(models.Model):
+    """An officer's review of a decision: agreement or an override with its justification. Never edited."""
+
+    class Outcome(models.TextChoices):
+        AGREE = "agree", "Agree with the model"
+        APPROVE = "approve", "Approve"
+        DECLINE = "decline", "Decline"
+
+    class ReasonCode(models.TextChoices):
+        NONE = "", "—"
+        ADDITIONAL_INCOME = "additional_income", "Verified additional income"
+        COLLATERAL = "collateral", "Additional collateral or guarantor"
+        RELATIONSHIP = "relationship", "Long, good relationship with the bank"
+        DATA_ERROR = "data_error", "Application data was wrong or incomplete"
+        AFFORDABILITY = "affordability", "Affordability concern"
+        FRAUD_SUSPICION = "fraud_suspicion", "Suspected fraud or misrepresentation"
+        POLICY = "policy", "Credit policy rule"
+        OTHER = "other", "Other (explain below)"
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.PROTECT, related_name="reviews")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    final_decision = models.CharField(max_length=10, choices=Decision.choices)
+    overridden = models.BooleanField(default=False)
+    reason_code = models.CharField(max_length=30, choices=ReasonCode.choices, blank=True)
+    justification = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["prediction", "-created_at"], name="review_prediction_recent")]
+
+    def __str__(self) -> str:
+        return f"Review of prediction {self.prediction_id}: {self.get_outcome_display()}"
+
+
+class DailyStat(models.Model):
+    """Counts per day x officer x model version x channel x decision x band, kept with the rows.
+
+    Summary strips and monitoring read these instead of scanning Prediction.
+    """
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    risk_band = models.CharField(max_length=10)
+    count = models.PositiveBigIntegerField(default=0)
+    probability_sum = models.FloatField(default=0.0)
+    overridden = models.PositiveBigIntegerField(default=0)
+    reviewed = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "user", "model_version", "channel", "decision", "risk_band"], name="one_daily_stat"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="dailystat_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.decision}/{self.risk_band}: {self.count}"

@@ -1,0 +1,143 @@
+"""Which model version is active, and the loaded models this process keeps: the one model cache.
+
+Every process asks the database (at most every ``MODEL_CHECK_INTERVAL`` seconds)
+which version is active, loads it from the artifact store on first use and
+swaps its reference atomically. A caller holds on to the ``ActiveModel`` it got,
+so a request in flight finishes on the version it started with. When the new
+version cannot be loaded the process keeps serving the old one and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage
+
+from scoring.engine import BundleRejected, LoadedModel, load_bundle
+from scoring.exceptions import ModelUnavailable
+from scoring.models import ModelVersion
+
+log = logging.getLogger(__name__)
+
+# Loaded bundles kept per process: the active one plus a few pinned by running batch jobs.
+_MAX_LOADED = 4
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    version: ModelVersion
+    model: LoadedModel
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active: ActiveModel | None = None
+        self.checked_at = float("-inf")
+        self.loaded: OrderedDict[int, LoadedModel] = OrderedDict()
+        self.load_error: str = ""
+
+
+_state = _State()
+
+
+def artifact_storage() -> Storage:
+    """Where bundles are kept; a Django storage so a shared or S3-compatible store is a settings change."""
+    return FileSystemStorage(location=settings.ARTIFACT_ROOT)
+
+
+def check_interval() -> float:
+    return float(getattr(settings, "MODEL_CHECK_INTERVAL", 1.0))
+
+
+def get_active() -> ActiveModel:
+    """The active version and its loaded model; raises ModelUnavailable when there is none."""
+    current = _state.active
+    now = time.monotonic()
+    if current is not None and now - _state.checked_at < check_interval():
+        return current
+    with _state.lock:
+        current = _state.active
+        if current is not None and now - _state.checked_at < check_interval():
+            return current
+        version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+        _state.checked_at = time.monotonic()
+        if version is None:
+            _state.active = None
+            raise ModelUnavailable("No model version is active. A model administrator must activate one.")
+        if current is not None and current.version.pk == version.pk:
+            return current
+        try:
+            model = get_loaded(version)
+        except (BundleRejected, OSError) as exc:
+            _state.load_error = f"Could not load {version}: {exc}"
+            log.error("model swap failed, keeping the previous version: %s", _state.load_error)
+            if current is not None:
+                return current
+            raise ModelUnavailable(_state.load_error) from exc
+        _state.load_error = ""
+        _state.active = ActiveModel(version=version, model=model)
+        log.info("serving model version %s", version)
+        return _state.active
+
+
+def get_loaded(version: ModelVersion) -> LoadedModel:
+    """The loaded model of any version (for example one a batch job is pinned to)."""
+    cached = _state.loaded.get(version.pk)
+    if cached is not None:
+        _state.loaded.move_to_end(version.pk)
+        return cached
+    model = load_bundle(local_bundle_path(version))
+    if model.sha256 != version.sha256:
+        raise BundleRejected(f"The stored model file's sha256 {model.sha256[:12]} differs from the recorded one.")
+    _state.loaded[version.pk] = model
+    while len(_state.loaded) > _MAX_LOADED:
+        _state.loaded.popitem(last=False)
+    return model
+
+
+def local_bundle_path(version: ModelVersion) -> Path:
+    """A local folder holding the version's files, copied from the artifact store when it is remote."""
+    storage = artifact_storage()
+    try:
+        return Path(storage.path(version.artifact_path))
+    except NotImplementedError:
+        pass
+    target = Path(tempfile.gettempdir()) / "creditscore-artifacts" / version.sha256
+    if not target.exists():
+        staging = Path(tempfile.mkdtemp(prefix="bundle-", dir=target.parent if target.parent.exists() else None))
+        for name in version.file_hashes:
+            destination = staging / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with storage.open(f"{version.artifact_path}/{name}", "rb") as src, destination.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
+    return target
+
+
+def status() -> dict[str, object]:
+    """What this process serves, for readiness checks and metrics."""
+    current = _state.active
+    return {
+        "version_id": current.version.pk if current else None,
+        "version": str(current.version) if current else None,
+        "load_error": _state.load_error,
+    }
+
+
+def reset() -> None:
+    """Forget everything loaded (tests, and after a fork)."""
+    with _state.lock:
+        _state.active = None
+        _state.checked_at = float("-inf")
+        _state.loaded.clear()
+        _state.load_error = ""
