@@ -22,6 +22,8 @@ import pandas as pd
 import yaml
 from catboost import CatBoostClassifier, Pool
 
+from scoring import shap_tables
+
 CATEGORICAL = "categorical"
 INTEGER = "integer"
 NUMBER = "number"
@@ -50,6 +52,10 @@ _SIGNATURE_KINDS = {
     "double": NUMBER,
     "float": NUMBER,
 }
+
+
+# SHAP tables by model file sha256 (see shap_tables.py), shared by every load in the process.
+_SHAP_TABLES: dict[str, shap_tables.ShapTables | None] = {}
 
 
 class BundleRejected(Exception):
@@ -227,6 +233,14 @@ class LoadedModel:
                 f"{[self.feature_names[i] for i in model_cats]}, schema declares "
                 f"{[self.feature_names[i] for i in self.cat_indices]}."
             )
+        # Exact SHAP by table lookup when it reproduces CatBoost's own values on sample rows;
+        # built once per model file in a process (reloading a version must not rebuild them).
+        if sha256 not in _SHAP_TABLES:
+            while len(_SHAP_TABLES) >= 8:
+                _SHAP_TABLES.pop(next(iter(_SHAP_TABLES)))
+            _SHAP_TABLES[sha256] = shap_tables.build_tables(model, self._pool(self._coverage_frame()))
+        self._shap_tables = _SHAP_TABLES[sha256]
+        self.shap_method = "leaf tables (checked against CatBoost)" if self._shap_tables else "CatBoost ShapValues"
 
     # --- schema ------------------------------------------------------------------
 
@@ -346,7 +360,10 @@ class LoadedModel:
 
     def score_one(self, features: Mapping[str, object], *, reason_count: int = 4) -> Score:
         """Score one validated application; reasons are always given."""
-        scores = self.score_frame(_one_row_frame(self, features), reasons_for="all", reason_count=reason_count)
+        row = [features[n] for n in self.feature_names]
+        # A Pool straight from the row: a one-row DataFrame costs more than the prediction.
+        pool = Pool([row], cat_features=self.cat_indices, feature_names=self.feature_names)
+        scores = self._score_pool(pool, [row], reasons_for="all", reason_count=reason_count)
         return Score(
             probability=float(scores.probabilities[0]),
             decision=str(scores.decisions[0]),
@@ -356,24 +373,40 @@ class LoadedModel:
 
     def score_frame(self, frame: pd.DataFrame, *, reasons_for: str = DECLINE, reason_count: int = 4) -> FrameScores:
         """Score validated rows at once; reasons for declined rows, or for every row with ``reasons_for='all'``."""
-        pool = self._pool(frame)
-        probabilities = self.model.predict_proba(pool)[:, 1]
+        values = frame[self.feature_names].to_numpy(dtype=object)
+        return self._score_pool(self._pool(frame), values, reasons_for=reasons_for, reason_count=reason_count)
+
+    def _score_pool(self, pool: Pool, values, *, reasons_for: str, reason_count: int) -> FrameScores:
+        probabilities = self.model.predict_proba(pool, thread_count=_threads(pool))[:, 1]
         decisions = self.decide(probabilities)
         bands = self.band(probabilities)
-        reasons: list[list[Reason] | None] = [None] * len(frame)
-        wanted = np.ones(len(frame), dtype=bool) if reasons_for == "all" else decisions == reasons_for
+        reasons: list[list[Reason] | None] = [None] * len(probabilities)
+        wanted = np.ones(len(probabilities), dtype=bool) if reasons_for == "all" else decisions == reasons_for
         if wanted.any():
             rows = np.flatnonzero(wanted)
-            subset = frame.iloc[rows]
-            shap = self.shap_values(subset)
-            values = subset[self.feature_names].to_numpy(dtype=object)
+            subset = pool if len(rows) == len(probabilities) else pool.slice(rows)
+            shap = self._shap_pool(subset)
             for k, row in enumerate(rows):
-                reasons[row] = self._reasons(shap[k, :-1], values[k], decisions[row], reason_count)
+                reasons[row] = self._reasons(shap[k, :-1], values[row], decisions[row], reason_count)
         return FrameScores(probabilities=probabilities, decisions=decisions, risk_bands=bands, reasons=reasons)
 
     def shap_values(self, frame: pd.DataFrame) -> np.ndarray:
-        """SHAP values in log-odds, one column per feature plus the expected value last."""
-        return self.model.get_feature_importance(self._pool(frame), type="ShapValues")
+        """CatBoost's SHAP values in log-odds, one column per feature plus the expected value last."""
+        return self._shap_pool(self._pool(frame))
+
+    def _shap_pool(self, pool: Pool) -> np.ndarray:
+        if self._shap_tables is not None:
+            return self._shap_tables.shap_values(self.model.calc_leaf_indexes(pool, thread_count=_threads(pool)))
+        return self.model.get_feature_importance(pool, type="ShapValues", thread_count=_threads(pool))
+
+    def _coverage_frame(self) -> pd.DataFrame:
+        """The example application, then one variant per categorical choice: rows that reach
+        every categorical value the schema knows, to check the SHAP tables against CatBoost."""
+        base = self.example_inputs()
+        rows = [base]
+        for f in self.features:
+            rows.extend(base | {f.name: choice} for choice in f.choices if choice != base.get(f.name))
+        return frame_from_records(self, rows)
 
     def _reasons(self, contributions: np.ndarray, values: np.ndarray, decision: str, count: int) -> list[Reason]:
         # A decline lists what pushed towards default (an adverse-action notice);
@@ -619,8 +652,9 @@ def _coerce_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.Series]
     return typed, messages
 
 
-def _one_row_frame(model: LoadedModel, features: Mapping[str, object]) -> pd.DataFrame:
-    return pd.DataFrame([[features[n] for n in model.feature_names]], columns=model.feature_names)
+def _threads(pool: Pool) -> int:
+    """One thread for small pools: starting CatBoost's thread pool costs more than a few rows."""
+    return 1 if pool.num_row() < 1000 else -1
 
 
 def _is_blank(raw: object) -> bool:

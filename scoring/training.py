@@ -31,11 +31,12 @@ POSITIVE_CLASS = "bad"
 COST_APPROVE_BAD = 5.0
 COST_DECLINE_GOOD = 1.0
 
-# Best 5-fold cross-validated AUC on the training rows (0.791; the hold-out was not used)
-# among depth 4-6, learning rate 0.02-0.05 and 300-600 iterations. The whole grid
-# scored 0.781-0.791, so these are a reasonable choice, not a sharp optimum.
-ITERATIONS = 400
-DEPTH = 6
+# 5-fold cross-validation on the training rows (the hold-out was not used) put depth 4-6,
+# learning rate 0.02-0.05 and 300-800 iterations all within 0.78-0.80 AUC, inside fold noise.
+# Among those, depth 4 explains ten times faster than depth 6 (SHAP cost grows with leaves
+# per tree), which is what a batch of declines needs; 600 iterations scored best at depth 4.
+ITERATIONS = 600
+DEPTH = 4
 LEARNING_RATE = 0.03
 THREAD_COUNT = 2
 
