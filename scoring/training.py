@@ -22,6 +22,17 @@ import pandas as pd
 import yaml
 from catboost import CatBoostClassifier, Pool
 
+from scoring.german_credit import (
+    CATEGORICAL_FEATURES,
+    CHOICE_ORDER,
+    FEATURE_NAMES,
+    FEATURES,
+    PROTECTED_ATTRIBUTES,
+    PROTECTED_NAMES,
+    RISK_BAND_LABELS,
+    SECTIONS,
+)
+
 SCHEMA_VERSION = 1
 MODEL_NAME = "german-credit-catboost"
 TARGET = "creditability"
@@ -47,16 +58,6 @@ BINNING_RULE = (
 )
 DATA_DESCRIPTION = "Statlog German Credit (UCI, Hofmann 1994, doi:10.24432/C5NC77), CC BY 4.0"
 
-from scoring.german_credit import (  # noqa: E402 - the catalog is data, kept apart from the code
-    CATEGORICAL_FEATURES,
-    CHOICE_ORDER,
-    FEATURE_NAMES,
-    FEATURES,
-    PROTECTED_ATTRIBUTES,
-    PROTECTED_NAMES,
-    RISK_BAND_LABELS,
-    SECTIONS,
-)
 
 # --- data -------------------------------------------------------------------------------
 
