@@ -57,7 +57,7 @@ def commit_folder(
     if meta is None:
         create_repo(root, repo_id)
         meta = read_repo(root, repo_id)
-    sha = hashlib.sha1(uuid.uuid4().bytes).hexdigest()  # noqa: S324 - a commit id, not security
+    sha = hashlib.sha1(uuid.uuid4().bytes).hexdigest()
     target = repo_dir(root, repo_id) / sha
     parent = meta["refs"].get(branch)
     if parent:
@@ -198,10 +198,10 @@ class HubHandler(BaseHTTPRequestHandler):
         for p in sorted(base.rglob("*")):
             rel = p.relative_to(folder).as_posix()
             if p.is_dir():
-                entries.append({"type": "directory", "path": rel, "oid": hashlib.sha1(rel.encode()).hexdigest()})  # noqa: S324
+                entries.append({"type": "directory", "path": rel, "oid": hashlib.sha1(rel.encode()).hexdigest()})
             else:
                 data = p.read_bytes()
-                blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git blob id
+                blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
                 entries.append({"type": "file", "path": rel, "size": len(data), "oid": blob})
         self._json(200, entries)
 
