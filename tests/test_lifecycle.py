@@ -241,3 +241,30 @@ def test_publish_model_round_trip(local_hub, hub_settings, settings, tmp_path):
     version = load("acme/published").version
     assert version.hub_commit == commit and version.status == ModelVersion.Status.VALIDATED
     assert version.threshold == pytest.approx(0.3)
+
+
+@pytest.mark.slow
+def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub_settings, settings, tmp_path, capsys):
+    """The data scientist's round trip: mlflow.catboost.save_model -> publish_model -> load_model."""
+    import mlflow.catboost
+    import pandas as pd
+    from catboost import CatBoostClassifier
+    from mlflow.models import infer_signature
+
+    frame = pd.read_csv(settings.BASE_DIR / "scoring" / "data" / "germancredit.csv")
+    target = (frame.pop("creditability") == "bad").astype(int)
+    cats = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    model = CatBoostClassifier(iterations=60, depth=4, verbose=False, random_seed=1, cat_features=cats)
+    model.fit(frame, target)
+    out = tmp_path / "mlflow-model"
+    signature = infer_signature(frame, model.predict_proba(frame)[:, 1])
+    mlflow.catboost.save_model(model, str(out), signature=signature, input_example=frame.head(2))
+
+    settings.HF_TOKEN = "scientist-token"
+    call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
+    call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main")
+    version = ModelVersion.objects.get(source_uri="acme/mlflow-model")
+    assert version.status == ModelVersion.Status.VALIDATED, version.rejection_reason
+    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
+    assert version.validation_report["reference"]["rows_scored"] == 250
+    assert "[ok] input example scores" in capsys.readouterr().out
