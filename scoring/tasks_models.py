@@ -4,10 +4,12 @@ Celery's autodiscovery only imports modules named ``tasks``; this one is importe
 from ``ScoringConfig.ready()`` so workers register it (see scoring/apps.py).
 """
 
+import os
+
 from celery import shared_task
 from django.db import OperationalError
 
-from scoring import lifecycle
+from scoring import lifecycle, registry
 
 
 @shared_task(
@@ -19,3 +21,10 @@ from scoring import lifecycle
 def load_model_from_hub(load_id: int) -> str:
     load = lifecycle.run_load(load_id=load_id)
     return load.state
+
+
+@shared_task(name="scoring.served_model_version")
+def served_model_version() -> dict:
+    """Which version this worker serves now (readiness checks, the hot-swap bench)."""
+    active = registry.get_active()
+    return {"version_id": active.version.pk, "pid": os.getpid(), **registry.status()}

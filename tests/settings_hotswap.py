@@ -3,3 +3,6 @@
 from creditscore.settings import *  # noqa: F403
 
 ROOT_URLCONF = "tests.hotswap_urls"
+
+# The bench reads which version each Celery worker serves, so it needs results.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None  # noqa: F405
