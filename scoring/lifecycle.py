@@ -89,11 +89,19 @@ def run_load(*, load_id: int) -> ModelLoad:
         return _finish(load, version=version, reused=not created)
     except hub.HubError as exc:
         log.warning("model load %s failed: %s", load.pk, exc)
-        load.state = ModelLoad.State.FAILED
-        load.error = str(exc)
-        load.finished_at = timezone.now()
-        load.save(update_fields=["state", "error", "commit", "finished_at"])
-        return load
+        return _fail(load, str(exc))
+    except Exception as exc:
+        # A claimed load must never stay "running": record what broke (artifact store, disk, a bug).
+        log.exception("model load %s failed unexpectedly", load.pk)
+        return _fail(load, f"Unexpected error while loading: {type(exc).__name__}: {exc}")
+
+
+def _fail(load: ModelLoad, message: str) -> ModelLoad:
+    load.state = ModelLoad.State.FAILED
+    load.error = message
+    load.finished_at = timezone.now()
+    load.save(update_fields=["state", "error", "commit", "finished_at"])
+    return load
 
 
 def load_from_hub(

@@ -7,17 +7,13 @@ from ``ScoringConfig.ready()`` so workers register it (see scoring/apps.py).
 import os
 
 from celery import shared_task
-from django.db import OperationalError
 
 from scoring import lifecycle, registry
 
 
-@shared_task(
-    name="scoring.load_model_from_hub",
-    autoretry_for=(OperationalError,),  # database hiccups only; Hub and bundle errors are recorded on the load
-    retry_backoff=True,
-    max_retries=3,
-)
+# No automatic retry: the service claims the load first and records every failure on it,
+# so a retry would find nothing to do; a new load is one click away.
+@shared_task(name="scoring.load_model_from_hub")
 def load_model_from_hub(load_id: int) -> str:
     load = lifecycle.run_load(load_id=load_id)
     return load.state

@@ -268,3 +268,21 @@ def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub
     assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
     assert version.validation_report["reference"]["rows_scored"] == 250
     assert "[ok] input example scores" in capsys.readouterr().out
+
+
+def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):
+    def broken_store(*args, **kwargs):
+        raise OSError("artifact store is read-only")
+
+    monkeypatch.setattr(lifecycle, "_store_files", broken_store)
+    result = load(repo["id"])
+    assert result.state == ModelLoad.State.FAILED
+    assert "artifact store is read-only" in result.error
+    assert not ModelVersion.objects.exists()
+
+
+def test_running_a_load_twice_does_nothing_the_second_time(repo):
+    first = load(repo["id"])
+    again = lifecycle.run_load(load_id=first.pk)
+    assert again.state == ModelLoad.State.DONE and again.version == first.version
+    assert ModelVersion.objects.count() == 1
