@@ -50,9 +50,9 @@ MIN_REFERENCE_COVERAGE = 0.9
 
 
 def request_load(
-    *, repo_id: str, revision: str = "main", subfolder: str = "", user: AbstractBaseUser | None
+    *, repo_id: str, revision: str = "main", subfolder: str = "", user: AbstractBaseUser | None, queue: bool = True
 ) -> ModelLoad:
-    """Record a load request and queue its task once the request is committed."""
+    """Record a load request and (unless ``queue`` is false) queue its task once the request is committed."""
     from scoring import tasks_models  # the task module imports this one
 
     repo_id, revision, subfolder = repo_id.strip(), (revision or "main").strip(), subfolder.strip().strip("/")
@@ -60,7 +60,8 @@ def request_load(
         raise ValidationError({"repo_id": ["Give the repo as owner/name, for example acme/credit-model."]})
     with transaction.atomic():
         load = ModelLoad.objects.create(repo_id=repo_id, revision=revision, subfolder=subfolder, requested_by=user)
-        transaction.on_commit(lambda: tasks_models.load_model_from_hub.delay(load.pk))
+        if queue:
+            transaction.on_commit(lambda: tasks_models.load_model_from_hub.delay(load.pk))
     return load
 
 
@@ -107,12 +108,9 @@ def _fail(load: ModelLoad, message: str) -> ModelLoad:
 def load_from_hub(
     *, repo_id: str, revision: str = "main", subfolder: str = "", user: AbstractBaseUser | None
 ) -> ModelLoad:
-    """Request a load and run it here and now (the management command; tests)."""
-    load = request_load(repo_id=repo_id, revision=revision, subfolder=subfolder, user=user)
-    load.refresh_from_db()
-    if load.state == ModelLoad.State.QUEUED:  # not already run by an eager task on commit
-        load = run_load(load_id=load.pk)
-    return load
+    """Record a load and run it here and now, without a worker (the management command; tests)."""
+    load = request_load(repo_id=repo_id, revision=revision, subfolder=subfolder, user=user, queue=False)
+    return run_load(load_id=load.pk)
 
 
 def _finish(load: ModelLoad, *, version: ModelVersion, reused: bool) -> ModelLoad:
