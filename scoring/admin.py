@@ -27,6 +27,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "status", "source", "hub_ref", "sha256_short", "created_at", "activated_at")
     list_filter = ("status", "source")
     readonly_fields = ["validation_summary", "comparison_summary", *[f.name for f in ModelVersion._meta.fields]]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "rejection_reason", "validation_summary", "comparison_summary"]}),
+        (
+            "Source",
+            {"fields": ["source", "source_uri", "hub_revision", "hub_commit", "hub_subfolder", "artifact_path"]},
+        ),
+        (
+            "History",
+            {"fields": ["created_at", "created_by", "validated_at", "validated_by", "activated_at", "activated_by"]},
+        ),
+        ("Raw data", {"classes": ["collapse"], "fields": ["sha256", "file_hashes", "validation_report", "metadata"]}),
+    ]
     change_form_template = "admin/scoring/modelversion/change_form.html"
     change_list_template = "admin/scoring/modelversion/change_list.html"
 
