@@ -216,3 +216,15 @@ REFERENCE_SAMPLE_PATH = BASE_DIR / "scoring" / "data" / "reference_sample.csv"
 SCORING_REASON_COUNT = env.int("SCORING_REASON_COUNT", default=4)
 # Decisions must be kept at least this long (months); nothing in the app deletes earlier.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=25)
+
+# --- Model lifecycle (issue #8) --------------------------------------------------
+
+# The Hugging Face Hub (or a mirror) model bundles are loaded from and published to.
+HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co")
+HF_TOKEN = env.str("HF_TOKEN", default="") or None
+# Seconds before a Hub request (metadata or file download) is given up.
+HF_TIMEOUT = env.float("HF_TIMEOUT", default=10.0)
+# How often (seconds) each process checks which version is active; the check is one cache read.
+MODEL_CHECK_INTERVAL = env.float("MODEL_CHECK_INTERVAL", default=1.0)
+# Four-eyes: the admin who loaded or asked for a version cannot also activate it.
+MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = env.bool("MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN", default=not DEBUG)

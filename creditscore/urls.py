@@ -3,8 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from scoring.api.lifecycle import ModelReloadApi
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # --- Model lifecycle (issue #8) ---
+    path("api/v1/models/reload", ModelReloadApi.as_view(), name="api-model-reload"),
+    # --- end model lifecycle ---
     path("", include("scoring.urls")),
 ]

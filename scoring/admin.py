@@ -3,7 +3,8 @@
 from django.contrib import admin
 
 from accounts import permissions
-from scoring.models import ModelActivation, ModelVersion, Prediction, Review
+from scoring import admin_lifecycle
+from scoring.models import ModelActivation, ModelLoad, ModelVersion, Prediction, Review
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,13 +22,46 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "status", "source", "sha256_short", "created_at", "activated_at")
+    """Model versions: read-only rows plus the lifecycle pages (load from the Hub, validate, activate, roll back)."""
+
+    list_display = ("id", "name", "status", "source", "hub_ref", "sha256_short", "created_at", "activated_at")
     list_filter = ("status", "source")
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    readonly_fields = ["validation_summary", "comparison_summary", *[f.name for f in ModelVersion._meta.fields]]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "rejection_reason", "validation_summary", "comparison_summary"]}),
+        (
+            "Source",
+            {"fields": ["source", "source_uri", "hub_revision", "hub_commit", "hub_subfolder", "artifact_path"]},
+        ),
+        (
+            "History",
+            {"fields": ["created_at", "created_by", "validated_at", "validated_by", "activated_at", "activated_by"]},
+        ),
+        ("Raw data", {"classes": ["collapse"], "fields": ["sha256", "file_hashes", "validation_report", "metadata"]}),
+    ]
+    change_form_template = "admin/scoring/modelversion/change_form.html"
+    change_list_template = "admin/scoring/modelversion/change_list.html"
+
+    class Media:
+        css = {"all": ["css/admin_lifecycle.css"]}
 
     @admin.display(description="sha256")
     def sha256_short(self, obj):
         return obj.sha256[:12]
+
+    @admin.display(description="Hub revision")
+    def hub_ref(self, obj):
+        if obj.source != ModelVersion.Source.HUB:
+            return "—"
+        return f"{obj.source_uri}@{obj.hub_revision} ({obj.hub_commit[:8]})"
+
+    @admin.display(description="Validation report")
+    def validation_summary(self, obj):
+        return admin_lifecycle.render_checks(obj)
+
+    @admin.display(description="Comparison with the active version")
+    def comparison_summary(self, obj):
+        return admin_lifecycle.render_comparison(obj)
 
     def has_module_permission(self, request):
         return permissions.can_view_models(request.user)
@@ -43,6 +77,30 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    # Model lifecycle (issue #8): the custom pages live in scoring/admin_lifecycle.py.
+    def get_urls(self):
+        return admin_lifecycle.urls(self) + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_manage_models": permissions.can_manage_models(request.user)}
+        return super().changelist_view(request, extra_context={**extra, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = admin_lifecycle.change_context(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
+
+
+@admin.register(ModelLoad)
+class ModelLoadAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "repo_id", "revision", "subfolder", "state", "commit", "version", "reused")
+    list_filter = ("state",)
+
+    def has_module_permission(self, request):
+        return permissions.can_view_models(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view_models(request.user)
 
 
 @admin.register(ModelActivation)

@@ -54,6 +54,11 @@ class ModelVersion(models.Model):
     activated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Model lifecycle (issue #8): who last validated it, for the four-eyes rule.
+    validated_at = models.DateTimeField(null=True, blank=True)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -91,6 +96,37 @@ class ModelActivation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} activated {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ModelLoad(models.Model):
+    """One request to fetch a Hub repo revision: its progress, its error, and the version it produced or found."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Downloading and validating"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    repo_id = models.CharField(max_length=200)
+    revision = models.CharField(max_length=200, default="main")
+    subfolder = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    commit = models.CharField(max_length=64, blank=True, help_text="Commit sha the revision resolved to.")
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="loads")
+    reused = models.BooleanField(default=False, help_text="The same repo commit was already loaded.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        where = f"{self.repo_id}@{self.revision}" + (f"/{self.subfolder}" if self.subfolder else "")
+        return f"Load {self.pk} {where} ({self.get_state_display()})"
 
 
 class BatchJob(models.Model):

@@ -20,12 +20,21 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage
+from prometheus_client import Counter, Gauge
 
 from scoring.engine import BundleRejected, LoadedModel, load_bundle
 from scoring.exceptions import ModelUnavailable
 from scoring.models import ModelVersion
 
 log = logging.getLogger(__name__)
+
+# The marker also expires, so a missed publish (cache down at activation) heals within a minute.
+_MARKER_TTL = 60
+
+_LOAD_FAILURES = Counter(
+    "creditscore_model_load_failures_total", "Times this process could not load the newly active model version."
+)
+_ACTIVE_VERSION = Gauge("creditscore_model_version_served", "Model version id this process serves.")
 
 # Loaded bundles kept per process: the active one plus a few pinned by running batch jobs.
 _MAX_LOADED = 4
@@ -44,6 +53,7 @@ class _State:
         self.checked_at = float("-inf")
         self.loaded: OrderedDict[int, LoadedModel] = OrderedDict()
         self.load_error: str = ""
+        self.failed_version_id: int | None = None
 
 
 _state = _State()
@@ -59,34 +69,95 @@ def check_interval() -> float:
 
 
 def get_active() -> ActiveModel:
-    """The active version and its loaded model; raises ModelUnavailable when there is none."""
+    """The active version and its loaded model; raises ModelUnavailable when there is none.
+
+    At most every ``MODEL_CHECK_INTERVAL`` seconds one cheap marker read (a shared cache key, else the
+    database) says which version is active. When it changed, one thread loads the new bundle while the
+    others keep answering with the version they have; then the reference is swapped at once.
+    """
     current = _state.active
     now = time.monotonic()
     if current is not None and now - _state.checked_at < check_interval():
         return current
-    with _state.lock:
+    # With a version in hand, never queue behind the thread that is loading the next one.
+    if not _state.lock.acquire(blocking=current is None):
+        return current
+    try:
         current = _state.active
-        if current is not None and now - _state.checked_at < check_interval():
+        if current is not None and time.monotonic() - _state.checked_at < check_interval():
             return current
-        version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+        active_id = active_version_id()
         _state.checked_at = time.monotonic()
-        if version is None:
+        if active_id is None:
             _state.active = None
             raise ModelUnavailable("No model version is active. A model administrator must activate one.")
-        if current is not None and current.version.pk == version.pk:
+        if current is not None and current.version.pk == active_id:
             return current
         try:
+            version = ModelVersion.objects.get(pk=active_id)
             model = get_loaded(version)
-        except (BundleRejected, OSError) as exc:
-            _state.load_error = f"Could not load {version}: {exc}"
+        except (BundleRejected, OSError, ModelVersion.DoesNotExist) as exc:
+            _state.load_error = f"Could not load model version #{active_id}: {exc}"
+            _state.failed_version_id = active_id
+            _LOAD_FAILURES.inc()
             log.error("model swap failed, keeping the previous version: %s", _state.load_error)
             if current is not None:
                 return current
             raise ModelUnavailable(_state.load_error) from exc
         _state.load_error = ""
+        _state.failed_version_id = None
         _state.active = ActiveModel(version=version, model=model)
+        _ACTIVE_VERSION.set(version.pk)
         log.info("serving model version %s", version)
         return _state.active
+    finally:
+        _state.lock.release()
+
+
+# --- the "which version is active" marker (model lifecycle, issue #8) ---------------
+
+_MARKER_KEY = "creditscore:active-model-version"
+
+
+def _shared_cache():
+    """The cache, when every process shares it; a per-process cache cannot carry the marker."""
+    from django.core.cache import cache
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return None
+    return cache
+
+
+def active_version_id() -> int | None:
+    """Which version is active: the shared cache key when set, else (and to refill it) the database."""
+    cache = _shared_cache()
+    if cache is not None:
+        try:
+            value = cache.get(_MARKER_KEY)
+        except Exception:  # a cache outage must not stop scoring; the database still knows
+            log.warning("model marker unavailable in the cache; asking the database", exc_info=True)
+            cache, value = None, None
+        if value is not None:
+            return int(value) or None
+    active_id = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first()
+    if cache is not None:
+        try:
+            cache.set(_MARKER_KEY, active_id or 0, timeout=_MARKER_TTL)
+        except Exception:
+            log.warning("could not refill the model marker", exc_info=True)
+    return active_id
+
+
+def publish_active(version_id: int | None) -> None:
+    """Tell every process which version is now active (called after the activation commits)."""
+    cache = _shared_cache()
+    if cache is None:
+        return
+    try:
+        cache.set(_MARKER_KEY, version_id or 0, timeout=_MARKER_TTL)
+    except Exception:  # processes fall back to the database when the key expires
+        log.warning("could not publish the active model version to the cache", exc_info=True)
 
 
 def get_loaded(version: ModelVersion) -> LoadedModel:
@@ -131,6 +202,8 @@ def status() -> dict[str, object]:
         "version_id": current.version.pk if current else None,
         "version": str(current.version) if current else None,
         "load_error": _state.load_error,
+        "failed_version_id": _state.failed_version_id,
+        "ok": not _state.load_error,
     }
 
 
@@ -141,3 +214,4 @@ def reset() -> None:
         _state.checked_at = float("-inf")
         _state.loaded.clear()
         _state.load_error = ""
+        _state.failed_version_id = None

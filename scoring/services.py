@@ -183,6 +183,8 @@ def activate_model_version(*, version: ModelVersion, user: AbstractBaseUser | No
         version.activated_at = timezone.now()
         version.activated_by = user
         version.save(update_fields=["status", "activated_at", "activated_by"])
+        # Model lifecycle (issue #8): tell every process once the switch is committed.
+        transaction.on_commit(lambda: registry.publish_active(version.pk))
         return ModelActivation.objects.create(version=version, previous=previous, user=user, note=note)
 
 

@@ -14,6 +14,9 @@ from scoring import registry, services
 
 DEFAULT_BUNDLE = Path(django_settings.BASE_DIR) / "scoring" / "bundles" / "default"
 
+# Model lifecycle (issue #8): the local Hub fixtures (local_hub, hub_settings).
+pytest_plugins = ["tests.lifecycle_fixtures"]
+
 
 def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite."""

@@ -1,0 +1,233 @@
+"""Hot-swap benchmark: gunicorn (2+ workers) and a Celery worker under steady load, activate a new version, measure.
+
+Prints the time until every process serves the new version, failed requests,
+and p99 latency during the swap against steady p99, next to the targets
+(<= 2 s, 0, <= 3x). Needs PostgreSQL and Redis (database 8 by default):
+
+    python bench/hotswap.py [--seconds 6] [--clients 4] [--workers 2] [--port 8850]
+
+It migrates the database named by DATABASE_URL (default the cs_issue8 one),
+registers the committed bundle and a variant with another threshold, and swaps
+between them (then swaps back: the roll back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULTS = {
+    "DJANGO_SETTINGS_MODULE": "tests.settings_hotswap",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/cs_issue8",
+    "REDIS_URL": "redis://127.0.0.1:6379/8",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/8",
+    "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/8",
+    "MODEL_CHECK_INTERVAL": "1",
+    "DJANGO_DEBUG": "true",
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def call(url: str, body: dict | None, auth: str) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Authorization": auth})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+    except OSError:
+        return 0, {}
+
+
+def setup(artifacts: Path):
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from accounts.permissions import OFFICER
+    from scoring import registry, services
+    from scoring.engine import load_bundle
+    from scoring.models import ModelVersion
+
+    call_command("migrate", verbosity=0)
+    default = ROOT / "scoring" / "bundles" / "default"
+    variant = artifacts.parent / "variant"
+    if not variant.exists():
+        shutil.copytree(default, variant)
+        text = (variant / "MLmodel").read_text()
+        (variant / "MLmodel").write_text(
+            text.replace("threshold: 0.1547", "threshold: 0.2", 1).replace("upper: 0.1547", "upper: 0.2", 1)
+        )
+    old = services.register_bundle(path=default, name="bench-old")
+    new = services.register_bundle(path=variant, name="bench-new")
+    for path in (default, variant):  # versions from an earlier run may point at a cleared store
+        services.store_bundle(path, load_bundle(path))
+    if old.status != ModelVersion.Status.ACTIVE:
+        services.activate_model_version(version=old, user=None, note="bench setup")
+    registry.publish_active(old.pk)
+    user, _ = get_user_model().objects.get_or_create(username="bench-officer")
+    user.groups.add(Group.objects.get(name=OFFICER))
+    token, _ = Token.objects.get_or_create(user=user)
+    example = registry.get_loaded(old).example_inputs()
+    return old, new, "Token " + token.key, example
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="load before and after each swap")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8850)
+    args = parser.parse_args()
+
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    # Kept between runs: the database remembers the versions registered by earlier runs.
+    work = Path(tempfile.gettempdir()) / "creditscore-hotswap-bench"
+    os.environ.setdefault("ARTIFACT_ROOT", str(work / "artifacts"))
+    old, new, auth, example = setup(Path(os.environ["ARTIFACT_ROOT"]))
+    from scoring import lifecycle
+    from scoring.tasks_models import served_model_version
+
+    env = {**os.environ}
+    base = f"http://127.0.0.1:{args.port}"
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "creditscore.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "creditscore", "worker", "-c", "2", "-l", "WARNING", "--without-gossip"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while call(f"{base}/test-served", None, auth)[0] != 200:
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.2)
+        served_model_version.delay().get(timeout=60)  # the worker is up and has loaded the model
+
+        results: list[tuple[float, float, int, int, int]] = []  # (t, latency, status, version, pid)
+        worker_seen: list[tuple[float, int, int]] = []  # (t, version, pid)
+        stop = threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                status, body = call(f"{base}/test-score", example, auth)
+                results.append((started, time.monotonic() - started, status, body.get("version_id"), body.get("pid")))
+
+        def poll_worker() -> None:
+            while not stop.is_set():
+                # Two at once so both worker processes answer, not just the idle one.
+                pending = [served_model_version.delay() for _ in range(2)]
+                for result in pending:
+                    try:
+                        reply = result.get(timeout=5)
+                        worker_seen.append((time.monotonic(), reply["version_id"], reply["pid"]))
+                    except Exception:  # a missed poll only makes the switch look slower
+                        worker_seen.append((time.monotonic(), -1, -1))
+                time.sleep(0.05)
+
+        # Warm up: every web worker loads the active model before anything is measured.
+        warm_until = time.monotonic() + 3
+        while time.monotonic() < warm_until:
+            call(f"{base}/test-score", example, auth)
+
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        threads.append(threading.Thread(target=poll_worker))
+        for t in threads:
+            t.start()
+        swaps = []
+        for target in (new, old):  # activate, then roll back
+            time.sleep(args.seconds)
+            at = time.monotonic()
+            if target == old:
+                lifecycle.roll_back(user=None, note="bench roll back")
+            else:
+                lifecycle.activate(version=target, user=None, note="bench")
+            swaps.append((at, target.pk))
+        time.sleep(args.seconds)
+        stop.set()
+        for t in threads:
+            t.join()
+    finally:
+        web.terminate()
+        worker.terminate()
+        web.wait(timeout=30)
+        worker.wait(timeout=30)
+
+    report(results, worker_seen, swaps, args)
+
+
+def switch_time(events: list[tuple[float, int, int]], at: float, until: float, target: int) -> tuple[float, int]:
+    """Seconds from ``at`` until every process answers only with ``target``; and how many processes answered."""
+    per_pid: dict[int, list[tuple[float, int]]] = {}
+    for t, version, pid in events:
+        if at <= t < until and pid not in (None, -1):
+            per_pid.setdefault(pid, []).append((t, version))
+    worst = 0.0
+    for seen in per_pid.values():
+        last_old = max((t for t, v in seen if v != target), default=at)
+        switched = min((t for t, v in seen if v == target and t >= last_old), default=float("inf"))
+        worst = max(worst, switched - at)
+    return (worst if per_pid else float("inf")), len(per_pid)
+
+
+def report(results, worker_seen, swaps, args) -> None:
+    failed = sum(1 for r in results if r[2] != 200)
+    first_swap = swaps[0][0]
+    steady = [lat for t, lat, *_ in results if t < first_swap]
+    during = [lat for t, lat, *_ in results for at, _ in swaps if at <= t < at + 3.0]
+    web_events = [(t + lat, version, pid) for t, lat, status, version, pid in results if status == 200]
+    print(f"hot-swap bench: gunicorn {args.workers} workers + 1 Celery worker (2 processes), {args.clients} clients")
+    print(f"requests: {len(results)}  failed: {failed}   (machine shared with other jobs; figures are noisy)")
+    print(f"{'measure':<44}{'measured':>12}   target")
+    ends = [at for at, _ in swaps[1:]] + [float("inf")]
+    for (at, target), until in zip(swaps, ends, strict=True):
+        web_time, web_pids = switch_time(web_events, at, until, target)
+        worker_time, worker_pids = switch_time(worker_seen, at, until, target)
+        label = "activate" if target == swaps[0][1] else "roll back"
+        full = max(web_time, worker_time)
+        print(f"{label}: time until every process serves #{target:<4}{full:>10.2f} s   <= 2 s")
+        print(f"  web ({web_pids} pids) {web_time:.2f} s, Celery ({worker_pids} pids) {worker_time:.2f} s")
+    print(f"{'failed requests':<44}{failed:>12}   0")
+    p50_steady = percentile(steady, 50) * 1000
+    p99_steady, p99_during = percentile(steady, 99) * 1000, percentile(during, 99) * 1000
+    print(f"{'p50 latency steady (ms)':<44}{p50_steady:>12.1f}")
+    print(f"{'p99 latency steady (ms)':<44}{p99_steady:>12.1f}")
+    print(f"{'p99 latency in the 3 s after each swap (ms)':<44}{p99_during:>12.1f}")
+    print(f"{'ratio':<44}{p99_during / p99_steady:>12.2f}   <= 3x")
+
+
+if __name__ == "__main__":
+    main()
