@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import yaml
 
 from tests import hub_server
 
@@ -69,13 +70,17 @@ def hub_settings(settings, local_hub):
     return settings
 
 
+# The committed bundle's decision threshold, as written in its MLmodel.
+DEFAULT_THRESHOLD = yaml.safe_load((DEFAULT_BUNDLE / "MLmodel").read_text())["metadata"]["threshold"]
+
+
 def bundle_variant(target: Path, *, threshold: str | None = None, rename_feature: bool = False) -> Path:
     """A copy of the committed bundle with a changed threshold or a schema that no longer fits the model."""
     shutil.copytree(DEFAULT_BUNDLE, target)
     text = (target / "MLmodel").read_text()
     if threshold is not None:
-        text = text.replace("threshold: 0.1547", f"threshold: {threshold}", 1)
-        text = text.replace("upper: 0.1547", f"upper: {threshold}", 1)
+        text = text.replace(f"threshold: {DEFAULT_THRESHOLD}", f"threshold: {threshold}", 1)
+        text = text.replace(f"upper: {DEFAULT_THRESHOLD}", f"upper: {threshold}", 1)
     if rename_feature:
         text = text.replace("  - name: duration_in_month\n", "  - name: loan_duration_in_month\n", 1)
     (target / "MLmodel").write_text(text)

@@ -11,7 +11,7 @@ from scoring import lifecycle, registry, services
 from scoring.exceptions import BundleRejected, ModelUnavailable, NotAllowed
 from scoring.models import ModelActivation, ModelLoad, ModelVersion, Prediction
 from tests import hub_server
-from tests.lifecycle_fixtures import DEFAULT_BUNDLE, bundle_variant, start_hub
+from tests.lifecycle_fixtures import DEFAULT_BUNDLE, DEFAULT_THRESHOLD, bundle_variant, start_hub
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -73,7 +73,7 @@ def test_comparison_with_the_active_version_is_reported(repo, active_version):
     candidate = load(repo["id"], "candidate").version
     comparison = candidate.validation_report["comparison"]
     assert comparison["active_version_id"] == active_version.pk
-    assert comparison["threshold"] == {"from": pytest.approx(0.1547), "to": pytest.approx(0.2)}
+    assert comparison["threshold"] == {"from": pytest.approx(DEFAULT_THRESHOLD), "to": pytest.approx(0.2)}
     assert comparison["features_added"] == [] and comparison["features_removed"] == []
     assert comparison["rows_compared"] == 250
     # A higher decline threshold moves some refer/decline cases to refer/approve.
@@ -165,7 +165,7 @@ def test_activation_swaps_the_served_version_and_rollback_restores_it(
     activation = lifecycle.activate(version=candidate, user=model_admin, note="go live")
     assert activation.previous == active_version and activation.user == model_admin
     after = services.score_application(user=officer, inputs=example_inputs, channel="api")
-    assert before.model_version == active_version and before.threshold == pytest.approx(0.1547)
+    assert before.model_version == active_version and before.threshold == pytest.approx(DEFAULT_THRESHOLD)
     assert after.model_version == candidate and after.threshold == pytest.approx(0.2)
     active_version.refresh_from_db()
     assert active_version.status == ModelVersion.Status.RETIRED
@@ -182,7 +182,7 @@ def test_a_request_in_flight_finishes_on_the_version_it_started_with(repo, activ
     held = registry.get_active()
     lifecycle.activate(version=load(repo["id"], "candidate").version, user=None)
     assert registry.get_active().version != held.version
-    assert held.model.threshold == pytest.approx(0.1547)  # the old reference is intact
+    assert held.model.threshold == pytest.approx(DEFAULT_THRESHOLD)  # the old reference is intact
 
 
 def test_a_version_that_cannot_be_loaded_leaves_the_old_one_serving(own_artifacts, repo, active_version):

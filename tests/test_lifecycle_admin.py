@@ -8,7 +8,7 @@ from django.urls import reverse
 from scoring import registry
 from scoring.models import ModelActivation, ModelLoad, ModelVersion
 from tests import hub_server
-from tests.lifecycle_fixtures import DEFAULT_BUNDLE, bundle_variant
+from tests.lifecycle_fixtures import DEFAULT_BUNDLE, DEFAULT_THRESHOLD, bundle_variant
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_model_admin_loads_reads_the_report_activates_and_rolls_back(
     detail = client.get(reverse("admin:scoring_modelversion_change", args=[version.pk]))
     text = detail.content.decode()
     assert "AUC on the reference sample" in text and "Decisions that flip" in text
-    assert "0.1547 → 0.2" in text
+    assert f"{DEFAULT_THRESHOLD} → 0.2" in text
     assert ">Activate<" in text
 
     client.post(reverse("admin:scoring_modelversion_activate", args=[version.pk]))
