@@ -212,6 +212,10 @@ class ReviewForm(forms.Form):
                 (Review.Outcome.DECLINE, "Decline the application"),
             ]
             self.fields["reason_code"].help_text = "Required: why you approve or decline."
+            # services.record_review counts deciding a referral as overriding the model.
+            self.fields[
+                "justification"
+            ].help_text = "Required: what you based your decision on (at least 10 characters)."
         elif decision == Decision.APPROVE:
             choices = [
                 (Review.Outcome.AGREE, "Agree: approve"),
