@@ -15,7 +15,6 @@ EXTERNAL_REF = "external_ref"
 FORM_TOKEN = "form_token"  # noqa: S105 - a field name, not a secret
 # Field names the form uses for itself; a schema feature may not take them.
 RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, "csrfmiddlewaretoken"})
-MONITORING_NOTE = "For fairness monitoring only, not used in the decision."
 OTHER_SECTION = {"name": "", "label": "Other details"}
 MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optional)"}
 
@@ -39,9 +38,8 @@ def describe_range(feature: Feature) -> str:
 def _field_for(feature: Feature) -> forms.Field:
     """One form field: text in, text out. The engine, not Django, decides what is valid."""
     label = f"{feature.label} ({feature.unit})" if feature.unit else feature.label
+    # Protected fields sit in a fieldset that says once that they are not used in the decision.
     help_parts = [feature.help] if feature.help else []
-    if feature.protected:
-        help_parts.insert(0, MONITORING_NOTE)
     if feature.kind == CATEGORICAL:
         empty = "Prefer not to say" if feature.protected else "Choose…"
         if feature.choices:

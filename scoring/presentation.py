@@ -137,7 +137,9 @@ class DecisionView:
             InputRow(spec["label"], _formatted(spec, (self.prediction.protected or {}).get(spec["name"])))
             for spec in protected
         ]
-        result = [InputGroup(label, rows) for label, rows in groups.items()]
+        # Sections in the schema's order, as on the form.
+        order = {label: i for i, label in enumerate(str(v) for v in section_labels.values())}
+        result = [InputGroup(label, rows) for label, rows in sorted(groups.items(), key=lambda g: order.get(g[0], 99))]
         if monitoring:
             label = str(section_labels.get("monitoring") or "Fairness monitoring (not used in the decision)")
             result.append(InputGroup(label, monitoring))

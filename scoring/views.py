@@ -119,9 +119,8 @@ def application_new(request):
         else:
             consume_form_token(request.session, token)
             return redirect("scoring:prediction-detail", pk=prediction.pk)
-    return render(
-        request, "scoring/application_form.html", {"form": form, "active_version": active.version}, status=400
-    )
+    # 200 as Django forms do: the page is the answer (errors next to fields), not a failed request.
+    return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
 
 
 def _decision_made_with(user, token: str) -> Prediction | None:
@@ -163,7 +162,7 @@ def prediction_review(request, pk: int):
         else:
             messages.success(request, "Your review was recorded.")
             return redirect("scoring:prediction-detail", pk=prediction.pk)
-    return _render_detail(request, prediction, form, status=400)
+    return _render_detail(request, prediction, form)
 
 
 def _render_detail(request, prediction: Prediction, review_form: ReviewForm | None, status: int = 200):
@@ -218,5 +217,4 @@ def prediction_mine(request):
             "newest_url": newest_url,
             "first_page": not request.GET.get("cursor"),
         },
-        status=400 if form.is_bound and form.errors else 200,
     )
