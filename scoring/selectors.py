@@ -143,3 +143,8 @@ def open_referral_list(*, user) -> QuerySet[Prediction]:
 def review_list(*, prediction: Prediction) -> QuerySet[Review]:
     """A decision's reviews, oldest first (the order they happened in)."""
     return prediction.reviews.select_related("user").order_by("created_at", "id")
+
+
+def prediction_with_key(*, user, idempotency_key: str) -> Prediction | None:
+    """The decision this user already made under an idempotency key (a replayed form or request), if any."""
+    return Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()

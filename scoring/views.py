@@ -126,7 +126,7 @@ def application_new(request):
 def _decision_made_with(user, token: str) -> Prediction | None:
     if not token:
         return None
-    return Prediction.objects.filter(user=user, idempotency_key=idempotency_key_for(token)).first()
+    return selectors.prediction_with_key(user=user, idempotency_key=idempotency_key_for(token))
 
 
 @login_required

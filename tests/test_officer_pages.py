@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -73,6 +74,13 @@ def test_it_logs_in_with_our_template_and_logs_out_only_by_post(client, officer)
     assert client.get(reverse("logout")).status_code == 405
     assert client.post(reverse("logout")).status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_forms_are_csrf_protected(officer, active_version):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(officer)
+    assert strict.post(NEW, as_post(inputs_by_decision()["approve"])).status_code == 403
+    assert Prediction.objects.count() == 0
 
 
 def test_navigation_follows_the_role(client, officer, auditor, active_version):
