@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from scoring import registry, services
+from scoring import registry, selectors, services
 from scoring.models import Channel, Prediction, Review
 from tests.applications import as_post, inputs_by_decision
 from tests.synthetic_bundle import write_synthetic_bundle
@@ -228,6 +228,27 @@ def test_a_double_submit_creates_one_decision(officer_client, active_version):
     second = officer_client.post(NEW, data)
     assert Prediction.objects.count() == 1
     assert first["Location"] == second["Location"] == detail_url(Prediction.objects.get())
+
+
+def test_a_second_submit_racing_the_first_shows_the_first_decision(officer_client, active_version, monkeypatch):
+    _, token = open_form(officer_client)
+    data = {**as_post(inputs_by_decision()["approve"]), "form_token": token}
+    officer_client.post(NEW, data)
+    # The racing request loaded its session, token still open, and looked for a decision before the first committed.
+    session = officer_client.session
+    session["application_form_tokens"] = [token]
+    session.save()
+    real_lookup, calls = selectors.prediction_with_key, []
+
+    def too_early(**kwargs):
+        calls.append(kwargs)
+        return None if len(calls) == 1 else real_lookup(**kwargs)
+
+    monkeypatch.setattr(selectors, "prediction_with_key", too_early)
+    response = officer_client.post(NEW, data)
+    assert Prediction.objects.count() == 1
+    assert response["Location"] == detail_url(Prediction.objects.get())
+    assert len(calls) == 2  # the unique key stopped the second insert, and the page shows the first decision
 
 
 def test_a_form_without_a_live_token_is_not_scored(officer_client, active_version):

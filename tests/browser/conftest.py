@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.db import connections
 from playwright.sync_api import sync_playwright
 
 from scoring import services
@@ -48,8 +49,11 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, monkeypatch):
     """A fresh browser tab; any console error or uncaught exception on any page fails the test."""
+    # Live-server request threads must not keep PostgreSQL sessions open after the test
+    # (persistent connections would stop pytest-django from dropping the test database).
+    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 0)
     context = browser.new_context(viewport=WIDE)
     tab = context.new_page()
     problems: list[str] = []
@@ -85,6 +89,7 @@ def _role_groups_after_the_module(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         _restore_role_groups()
+        connections.close_all()
 
 
 @pytest.fixture
