@@ -55,6 +55,7 @@ def test_an_officer_scores_reads_the_reasons_and_overrides(page, live_server, of
 
     # A bad value: error next to the field, everything typed kept, nothing recorded.
     expect(page.locator("#error-summary")).to_contain_text("Please correct 1 field")
+    expect(page.locator("#error-summary")).to_be_focused()
     expect(page.locator("#id_credit_amount_error")).to_have_text(re.compile("Must be at least 100 DM"))
     expect(page.locator("#id_credit_amount")).to_have_value("50")
     expect(page.locator("#id_external_ref")).to_have_value("LN-2026-0042")
@@ -91,6 +92,12 @@ def test_an_officer_scores_reads_the_reasons_and_overrides(page, live_server, of
     review = Review.objects.get()
     assert (review.final_decision, review.overridden, review.reason_code) == ("approve", True, "collateral")
     screenshot(page, "decision-reviewed-1280")
+    page.get_by_role("link", name="Printable view").click()
+    expect(page.locator(".topbar")).to_be_hidden()
+    expect(page.locator("form.review-form")).to_be_hidden()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    screenshot(page, "decision-print-1280")
+    page.get_by_role("link", name="Back to the full page").click()
 
     page.get_by_role("link", name="My decisions").first.click()
     row = page.locator("tbody tr").first
