@@ -83,6 +83,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Officer web app (issue #4): navigation by role.
+                "accounts.context_processors.navigation",
             ],
         },
     },

@@ -124,3 +124,27 @@ def decode_cursor(token: str) -> tuple[datetime, int] | None:
 
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- officer web pages (issue #4) ------------------------------------------------------
+
+
+def with_review_state(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
+    """Annotate ``final`` (see with_final_decision) and ``reviewed`` (has at least one review)."""
+    return with_final_decision(qs).annotate(reviewed=Exists(Review.objects.filter(prediction=OuterRef("pk"))))
+
+
+def open_referral_list(*, user) -> QuerySet[Prediction]:
+    """Referred decisions of this officer with no review yet: they wait for the officer's decision."""
+    qs = prediction_list(user=user, filters=PredictionFilters(user_id=user.pk, decision="refer", reviewed=False))
+    return qs.select_related("model_version")
+
+
+def review_list(*, prediction: Prediction) -> QuerySet[Review]:
+    """A decision's reviews, oldest first (the order they happened in)."""
+    return prediction.reviews.select_related("user").order_by("created_at", "id")
+
+
+def prediction_with_key(*, user, idempotency_key: str) -> Prediction | None:
+    """The decision this user already made under an idempotency key (a replayed form or request), if any."""
+    return Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()

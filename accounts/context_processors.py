@@ -1,0 +1,34 @@
+"""Template context for every page: the navigation a user's roles allow (decided in accounts.permissions)."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+
+from accounts import permissions
+
+
+def _link(url_name: str, label: str) -> dict[str, str] | None:
+    """A nav entry, or None while the page belongs to a feature this build does not have yet."""
+    try:
+        return {"url": reverse(url_name), "label": label, "name": url_name}
+    except NoReverseMatch:
+        return None
+
+
+def navigation(request) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_links": [], "nav_roles": []}
+    candidates: list[tuple[bool, str, str]] = [
+        (True, "scoring:home", "Home"),
+        (permissions.can_score(user), "scoring:application-new", "New application"),
+        (permissions.can_score(user), "scoring:batch-new", "Upload a batch"),
+        (permissions.is_officer(user), "scoring:prediction-mine", "My decisions"),
+        (permissions.can_manage_models(user) and user.is_staff, "admin:index", "Model admin"),
+    ]
+    links = [link for allowed, name, label in candidates if allowed and (link := _link(name, label))]
+    current = getattr(getattr(request, "resolver_match", None), "view_name", "")
+    for link in links:
+        link["current"] = link["name"] == current
+    roles = [permissions.ROLE_LABELS[r] for r in permissions.ROLES if r in permissions.roles_of(user)]
+    return {"nav_links": links, "nav_roles": roles, "batch_upload_link": _link("scoring:batch-new", "Upload a batch")}

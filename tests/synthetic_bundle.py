@@ -1,0 +1,88 @@
+"""A second, tiny model bundle with other features than the German Credit one, for schema-driven pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from catboost import CatBoostClassifier
+
+FEATURES = [
+    {
+        "name": "monthly_income",
+        "kind": "number",
+        "label": "Net monthly income",
+        "unit": "EUR",
+        "min": 0,
+        "max": 50000,
+        "help": "Income after tax, averaged over the last three months.",
+        "section": "household",
+    },
+    {
+        "name": "employment_type",
+        "kind": "categorical",
+        "label": "Type of employment",
+        "help": "The applicant's main source of income.",
+        "section": "work",
+        "choices": ["salaried", "self-employed", "retired", "student"],
+    },
+    {
+        "name": "years_at_address",
+        "kind": "integer",
+        "label": "Years at current address",
+        "unit": "years",
+        "min": 0,
+        "max": 60,
+        "section": "household",
+    },
+]
+SECTIONS = [{"name": "work", "label": "Work"}, {"name": "household", "label": "Household"}]
+PROTECTED = [
+    {
+        "name": "nationality",
+        "kind": "categorical",
+        "label": "Nationality",
+        "help": "Recorded for fairness monitoring only.",
+        "section": "monitoring",
+        "choices": ["domestic", "foreign"],
+    }
+]
+
+
+def write_synthetic_bundle(out: Path) -> Path:
+    """Train a 30-tree CatBoost model on made-up data and write it as an MLflow CatBoost directory."""
+    rng = np.random.default_rng(7)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "monthly_income": rng.uniform(500, 9000, n).round(2),
+            "employment_type": rng.choice(FEATURES[1]["choices"], n),
+            "years_at_address": rng.integers(0, 30, n),
+        }
+    )
+    risk = 1.5 - frame["monthly_income"] / 3000 + (frame["employment_type"] == "student") * 1.0
+    target = (rng.uniform(0, 1, n) < 1 / (1 + np.exp(-risk))).astype(int)
+    model = CatBoostClassifier(
+        iterations=30, depth=3, verbose=0, random_seed=7, cat_features=["employment_type"], allow_writing_files=False
+    )
+    model.fit(frame, target)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_model(str(out / "model.cb"), format="cbm")
+    mlmodel = {
+        "artifact_path": "model",
+        "flavors": {
+            "catboost": {"data": "model.cb", "model_type": "CatBoostClassifier", "save_format": "cbm"},
+        },
+        "metadata": {
+            "name": "synthetic-household-model",
+            "threshold": 0.6,
+            "refer_band": {"lower": 0.45, "upper": 0.6},
+            "sections": SECTIONS,
+            "features": FEATURES,
+            "protected_attributes": PROTECTED,
+        },
+    }
+    (out / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False), encoding="utf-8")
+    return out
