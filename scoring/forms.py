@@ -210,7 +210,7 @@ class ReviewForm(forms.Form):
                 (Review.Outcome.DECLINE, "Decline the application"),
             ]
             self.fields["reason_code"].help_text = "Required: why you approve or decline."
-            # services.record_review counts deciding a referral as overriding the model.
+            # services.record_review asks for a written basis for every decision on a referral.
             self.fields[
                 "justification"
             ].help_text = "Required: what you based your decision on (at least 10 characters)."

@@ -81,14 +81,17 @@ def record_review(
         final = prediction.decision
     else:
         final = outcome.value
-    overridden = outcome != Review.Outcome.AGREE and final != prediction.decision
-    needs_reason = overridden or prediction.decision == Decision.REFER
-    if needs_reason and not reason_code:
+    # Deciding a referred case is the officer's job, not an override of the model; but like an
+    # override it needs a reason code and a written basis in the file.
+    referred = prediction.decision == Decision.REFER
+    overridden = not referred and final != prediction.decision
+    if (overridden or referred) and not reason_code:
         errors["reason_code"] = ["Choose a reason for this decision."]
     if reason_code and reason_code not in Review.ReasonCode.values:
         errors["reason_code"] = ["Unknown reason code."]
-    if overridden and len(justification) < 10:
-        errors["justification"] = ["An override needs a written justification (at least 10 characters)."]
+    if (overridden or referred) and len(justification) < 10:
+        what = "An override" if overridden else "A decision on a referred case"
+        errors["justification"] = [f"{what} needs a written justification (at least 10 characters)."]
     if outcome != Review.Outcome.AGREE and final == prediction.decision and prediction.decision != Decision.REFER:
         errors["outcome"] = ["That is the model's own decision: choose 'Agree' instead."]
     if errors:

@@ -127,3 +127,21 @@ def test_registering_the_same_bundle_twice_returns_the_same_version(db):
     first = services.register_bundle(path=DEFAULT_BUNDLE)
     assert services.register_bundle(path=DEFAULT_BUNDLE) == first
     assert ModelVersion.objects.count() == 1
+
+
+def test_deciding_a_referral_is_not_an_override(officer, active_version):
+    from tests.applications import inputs_by_decision
+
+    prediction = services.score_application(user=officer, inputs=inputs_by_decision()["refer"], channel=Channel.WEB)
+    assert prediction.decision == "refer"
+    with pytest.raises(InvalidReview) as caught:
+        services.record_review(user=officer, prediction=prediction, outcome="agree")
+    assert "outcome" in caught.value.errors
+    review = services.record_review(
+        user=officer,
+        prediction=prediction,
+        outcome="approve",
+        reason_code=Review.ReasonCode.ADDITIONAL_INCOME,
+        justification="Payslips show a second income.",
+    )
+    assert review.final_decision == "approve" and not review.overridden
