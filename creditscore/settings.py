@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -216,3 +217,30 @@ REFERENCE_SAMPLE_PATH = BASE_DIR / "scoring" / "data" / "reference_sample.csv"
 SCORING_REASON_COUNT = env.int("SCORING_REASON_COUNT", default=4)
 # Decisions must be kept at least this long (months); nothing in the app deletes earlier.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=25)
+
+# --- Monitoring (issue #9): metrics, drift, fairness -----------------------------------
+
+# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address in
+# METRICS_ALLOWED_IPS (addresses or CIDR networks, matched against REMOTE_ADDR); nobody otherwise.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Drift: decisions of the last DRIFT_WINDOW_DAYS against the bundle's training reference.
+DRIFT_WINDOW_DAYS = env.int("DRIFT_WINDOW_DAYS", default=7)
+DRIFT_MIN_OBSERVATIONS = env.int("DRIFT_MIN_OBSERVATIONS", default=30)
+DRIFT_MAX_ROWS = env.int("DRIFT_MAX_ROWS", default=50_000)
+DRIFT_REPORT_HOUR = env.int("DRIFT_REPORT_HOUR", default=2)
+# Fairness: decisions of the last FAIRNESS_WINDOW_DAYS (at most FAIRNESS_MAX_ROWS, newest first);
+# groups with fewer than FAIRNESS_MIN_GROUP decisions are shown as too few to judge.
+FAIRNESS_WINDOW_DAYS = env.int("FAIRNESS_WINDOW_DAYS", default=30)
+FAIRNESS_MIN_GROUP = env.int("FAIRNESS_MIN_GROUP", default=30)
+FAIRNESS_MAX_ROWS = env.int("FAIRNESS_MAX_ROWS", default=100_000)
+# Days of daily volume and rates on the monitoring page.
+MONITORING_DAYS = env.int("MONITORING_DAYS", default=90)
+
+# Other sections may add their own entries to CELERY_BEAT_SCHEDULE; this one adds the daily drift report.
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
+    "drift-report-daily": {
+        "task": "scoring.tasks_monitoring.drift_report",
+        "schedule": crontab(minute=0, hour=DRIFT_REPORT_HOUR),
+    },
+}

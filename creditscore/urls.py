@@ -3,8 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from scoring.metrics_views import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("scoring.urls")),
+    # Monitoring (issue #9): the Prometheus scrape endpoint, outside the app namespace.
+    path("metrics", metrics_view, name="prometheus-metrics"),
 ]

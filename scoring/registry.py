@@ -21,6 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage
 
+from scoring import metrics
 from scoring.engine import BundleRejected, LoadedModel, load_bundle
 from scoring.exceptions import ModelUnavailable
 from scoring.models import ModelVersion
@@ -80,11 +81,13 @@ def get_active() -> ActiveModel:
         except (BundleRejected, OSError) as exc:
             _state.load_error = f"Could not load {version}: {exc}"
             log.error("model swap failed, keeping the previous version: %s", _state.load_error)
+            metrics.record_model_load("failure")
             if current is not None:
                 return current
             raise ModelUnavailable(_state.load_error) from exc
         _state.load_error = ""
         _state.active = ActiveModel(version=version, model=model)
+        metrics.record_active_model(version)
         log.info("serving model version %s", version)
         return _state.active
 
@@ -99,6 +102,7 @@ def get_loaded(version: ModelVersion) -> LoadedModel:
     if model.sha256 != version.sha256:
         raise BundleRejected(f"The stored model file's sha256 {model.sha256[:12]} differs from the recorded one.")
     _state.loaded[version.pk] = model
+    metrics.record_model_load("success")
     while len(_state.loaded) > _MAX_LOADED:
         _state.loaded.popitem(last=False)
     return model
