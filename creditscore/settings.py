@@ -224,6 +224,10 @@ RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=25)
 # METRICS_ALLOWED_IPS (addresses or CIDR networks, matched against REMOTE_ADDR); nobody otherwise.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Multiprocess metrics (gunicorn.conf.py and the Celery worker set it): prometheus_client opens
+# files there as soon as a metric is created, so the folder must exist before any app loads.
+if env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
+    Path(env.str("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
 # Drift: decisions of the last DRIFT_WINDOW_DAYS against the bundle's training reference.
 DRIFT_WINDOW_DAYS = env.int("DRIFT_WINDOW_DAYS", default=7)
 DRIFT_MIN_OBSERVATIONS = env.int("DRIFT_MIN_OBSERVATIONS", default=30)
