@@ -17,7 +17,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 60, 16, 34, 46
+LEFT, RIGHT, TOP, BOTTOM = 60, 30, 48, 46
 _ids = itertools.count(1)
 
 
@@ -29,7 +29,8 @@ class Threshold:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.0f}%"
+    shown = value * 100
+    return f"{shown:.0f}%" if abs(shown - round(shown)) < 0.05 else f"{shown:.1f}%"
 
 
 def number(value: float) -> str:
@@ -138,8 +139,8 @@ def line_chart(
             if bars and index == 0:
                 continue
             parts.append(
-                f'<line class="series series-{index + 1}" x1="{lx}" x2="{lx + 18}" y1="{TOP - 8}" y2="{TOP - 8}"/>'
-                f'<text class="legend" x="{lx + 22}" y="{TOP - 4}">{escape(name)}</text>'
+                f'<line class="series series-{index + 1}" x1="{lx}" x2="{lx + 18}" y1="{TOP - 14}" y2="{TOP - 14}"/>'
+                f'<text class="legend" x="{lx + 22}" y="{TOP - 10}">{escape(name)}</text>'
             )
             lx += 30 + 7 * len(name)
     if not values:

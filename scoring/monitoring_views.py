@@ -15,6 +15,9 @@ def monitoring_page(request):
     if not permissions.can_view_monitoring(request.user):
         raise PermissionDenied
     days = monitoring.daily_rates()
+    # Start the charts at the first day with decisions (two weeks at least), not at an empty window edge.
+    first = next((i for i, d in enumerate(days) if d.volume), len(days))
+    days = days[min(first, max(len(days) - 14, 0)) :]
     x = [d.day for d in days]
     rate_charts = [
         charts.line_chart(

@@ -64,7 +64,7 @@ def test_within_four_fifths_nothing_is_flagged():
 
 
 @pytest.mark.parametrize("persona, status", [("officer", 403), ("auditor", 200), ("model_admin", 200)])
-def test_only_auditors_and_model_admins_see_monitoring(client, request, persona, status):
+def test_only_auditors_and_model_admins_see_monitoring(db, client, request, persona, status):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(URL).status_code == status
 
