@@ -248,3 +248,20 @@ CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
         "schedule": crontab(minute=0, hour=DRIFT_REPORT_HOUR),
     },
 }
+
+# --- Logging, structured (issue #9) ----------------------------------------------------
+
+# JSON lines in production (one per request, one per decision, ids only), readable text in debug.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware"), "creditscore.request_log.RequestLogMiddleware"
+)
+LOGGING["filters"] = {"request_id": {"()": "creditscore.request_log.RequestIdFilter"}}
+LOGGING["formatters"]["plain"] = {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
