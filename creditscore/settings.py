@@ -224,6 +224,8 @@ RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=25)
 # METRICS_ALLOWED_IPS (addresses or CIDR networks, matched against REMOTE_ADDR); nobody otherwise.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Prometheus and container healthchecks talk plain HTTP inside the deployment network.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^health/"]
 # Multiprocess metrics (gunicorn.conf.py and the Celery worker set it): prometheus_client opens
 # files there as soon as a metric is created, so the folder must exist before any app loads.
 if env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
