@@ -62,6 +62,9 @@ BATCH_JOB_SECONDS = Histogram(
     ["state"],
     buckets=_JOB_BUCKETS,
 )
+DRIFT_REPORTS = Counter(
+    "creditscore_drift_reports", "Drift report runs, by outcome (computed or no_model).", ["outcome"]
+)
 MODEL_LOADS = Counter("creditscore_model_loads", "Model bundles loaded into a process, by outcome.", ["outcome"])
 MODEL_VALIDATIONS = Counter("creditscore_model_validations", "Model bundles validated, by outcome.", ["outcome"])
 # One series per live process (multiprocess mode adds the pid label): 1 for the version it
@@ -123,6 +126,11 @@ def record_batch_job(*, state: str, seconds: float | None) -> None:
     BATCH_JOBS.labels(state).inc()
     if seconds is not None:
         BATCH_JOB_SECONDS.labels(state).observe(seconds)
+
+
+def record_drift_report(outcome: str) -> None:
+    """outcome: "computed" or "no_model"."""
+    DRIFT_REPORTS.labels(outcome).inc()
 
 
 def record_model_load(outcome: str) -> None:

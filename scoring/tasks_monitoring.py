@@ -19,9 +19,12 @@ from scoring.exceptions import ModelUnavailable
 def drift_report() -> int | None:
     """Compute today's drift report for the active version; nothing to do (None) when no version is active."""
     try:
-        return monitoring.create_drift_report().pk
+        report = monitoring.create_drift_report()
     except ModelUnavailable:
+        metrics.record_drift_report("no_model")
         return None
+    metrics.record_drift_report("computed")
+    return report.pk
 
 
 @worker_init.connect
