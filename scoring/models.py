@@ -238,7 +238,8 @@ class DailyStat(models.Model):
 
 
 class DriftReport(models.Model):
-    """PSI of each feature and of the score between a version's training reference and a window of decisions.
+    """PSI of each feature and of the score between a version's training reference and a window of decisions,
+    and the fairness tables of the same run.
 
     Written by the daily drift task or `manage.py drift_report`; never changed.
     """
@@ -254,6 +255,11 @@ class DriftReport(models.Model):
     max_psi = models.FloatField(null=True, blank=True)
     watch_count = models.PositiveSmallIntegerField(default=0)
     act_count = models.PositiveSmallIntegerField(default=0)
+    fairness = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Approval rates and adverse impact ratios by group, computed in the same run.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -77,7 +77,8 @@ def monitoring_page(request):
             "rate_charts": rate_charts,
             "report": report,
             "feature_charts": feature_charts,
-            "fairness": monitoring.fairness_report(),
+            # Computed with the daily report: the page never scans decisions.
+            "fairness": monitoring.FairnessReport.from_dict(report.fairness) if report and report.fairness else None,
             "watch": drift.WATCH,
             "act": drift.ACT,
         },

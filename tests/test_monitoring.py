@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from scoring import monitoring, services
 from scoring.monitoring import fairness_from_rows, group_of
@@ -77,8 +79,19 @@ def test_anonymous_visitors_are_sent_to_log_in(client, db):
 def test_the_page_works_without_any_data(client, auditor):
     client.force_login(auditor)
     page = client.get(URL).content.decode()
-    assert "No drift report yet" in page
+    assert "No drift report yet" in page and "No fairness figures yet" in page
     assert "No data in this period" in page
+
+
+def test_the_page_reads_fairness_from_the_stored_report_not_from_decisions(client, auditor, officer, active_version):
+    record_population(officer, holdout_frame(1))
+    report = monitoring.create_drift_report()
+    assert report.fairness["decisions"] == 250
+    client.force_login(auditor)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL).status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "scoring_prediction" in q["sql"]]
 
 
 def test_daily_rates_come_from_the_aggregate_table(officer, active_version, example_inputs):
@@ -126,6 +139,7 @@ def test_the_page_shows_rates_drift_and_fairness(client, auditor, officer, activ
 def test_small_groups_show_as_too_few_to_judge(client, auditor, officer, active_version, settings):
     settings.FAIRNESS_MIN_GROUP = 1000
     record_population(officer, holdout_frame(1))
+    monitoring.create_drift_report()
     client.force_login(auditor)
     page = client.get(URL).content.decode()
     assert "too few to judge" in page and "below four-fifths" not in page
