@@ -33,12 +33,13 @@ from django.utils import timezone  # noqa: E402
 from scoring import monitoring, registry, services  # noqa: E402
 from scoring.models import DailyStat, ModelVersion, Prediction  # noqa: E402
 
-# Targets (ours, for a page an auditor opens and a task run once a day).
+# Targets (ours): the daily task (drift + fairness) well under a minute; the page and the
+# scrape, which run on demand, never scan decisions and stay fast whatever the history size.
 TARGETS = {
-    "drift report (window capped at DRIFT_MAX_ROWS)": 10.0,
-    "fairness table (window capped at FAIRNESS_MAX_ROWS)": 2.0,
+    "drift report incl. fairness (daily task)": 30.0,
+    "fairness table alone (part of the daily task)": 10.0,
     "daily rates, 90 days (aggregate table)": 0.05,
-    "monitoring page, whole request": 3.0,
+    "monitoring page, whole request": 0.3,
     "/metrics scrape": 0.1,
 }
 
@@ -133,8 +134,8 @@ def _run(rows: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE scoring_prediction")
-    timed("drift report (window capped at DRIFT_MAX_ROWS)", monitoring.create_drift_report, repeat=1)
-    timed("fairness table (window capped at FAIRNESS_MAX_ROWS)", monitoring.fairness_report)
+    timed("drift report incl. fairness (daily task)", monitoring.create_drift_report, repeat=1)
+    timed("fairness table alone (part of the daily task)", monitoring.fairness_report)
     timed("daily rates, 90 days (aggregate table)", monitoring.daily_rates)
     client = Client()
     client.force_login(user)
