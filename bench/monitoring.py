@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditscore.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -87,7 +87,7 @@ def _run(rows: int) -> None:
     rng = random.Random(7)
     statuses = ["male : single", "female : divorced/separated/married", "male : married/widowed"]
     batch = []
-    for i in range(rows):
+    for _ in range(rows):
         features = dict(template.features)
         features["duration_in_month"] = rng.choice([6, 12, 18, 24, 36, 48])
         features["credit_amount"] = rng.randint(500, 15000)
