@@ -15,4 +15,5 @@ WORKDIR /app
 COPY --chown=app:app . .
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "creditscore.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2"]
+# gunicorn.conf.py: bind, workers (WEB_CONCURRENCY) and Prometheus multiprocess hooks.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "creditscore.wsgi"]

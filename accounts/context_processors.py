@@ -24,6 +24,7 @@ def navigation(request) -> dict[str, object]:
         (permissions.can_score(user), "scoring:application-new", "New application"),
         (permissions.can_score(user), "scoring:batch-new", "Upload a batch"),
         (permissions.is_officer(user), "scoring:prediction-mine", "My decisions"),
+        (permissions.can_view_monitoring(user), "scoring:monitoring", "Monitoring"),
         (permissions.can_manage_models(user) and user.is_staff, "admin:index", "Model admin"),
     ]
     links = [link for allowed, name, label in candidates if allowed and (link := _link(name, label))]

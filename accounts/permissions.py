@@ -58,6 +58,11 @@ def can_view_models(user) -> bool:
     return is_model_admin(user) or is_auditor(user)
 
 
+def can_view_monitoring(user) -> bool:
+    """Monitoring (rates, drift, fairness) is for auditors and model administrators."""
+    return is_auditor(user) or is_model_admin(user)
+
+
 def visible_predictions(user, queryset: QuerySet) -> QuerySet:
     """The predictions a user may see: all for auditors, their own for officers, none otherwise."""
     if can_view_all_predictions(user):

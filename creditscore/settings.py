@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -230,3 +231,53 @@ HF_TIMEOUT = env.float("HF_TIMEOUT", default=10.0)
 MODEL_CHECK_INTERVAL = env.float("MODEL_CHECK_INTERVAL", default=1.0)
 # Four-eyes: the admin who loaded or asked for a version cannot also activate it.
 MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = env.bool("MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN", default=not DEBUG)
+
+# --- Monitoring (issue #9): metrics, drift, fairness -----------------------------------
+
+# /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address in
+# METRICS_ALLOWED_IPS (addresses or CIDR networks, matched against REMOTE_ADDR); nobody otherwise.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Prometheus and container healthchecks talk plain HTTP inside the deployment network.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$", r"^health/"]
+# Multiprocess metrics (gunicorn.conf.py and the Celery worker set it): prometheus_client opens
+# files there as soon as a metric is created, so the folder must exist before any app loads.
+if env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
+    Path(env.str("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
+# Drift: decisions of the last DRIFT_WINDOW_DAYS against the bundle's training reference.
+DRIFT_WINDOW_DAYS = env.int("DRIFT_WINDOW_DAYS", default=7)
+DRIFT_MIN_OBSERVATIONS = env.int("DRIFT_MIN_OBSERVATIONS", default=30)
+DRIFT_MAX_ROWS = env.int("DRIFT_MAX_ROWS", default=50_000)
+DRIFT_REPORT_HOUR = env.int("DRIFT_REPORT_HOUR", default=2)
+# Fairness: decisions of the last FAIRNESS_WINDOW_DAYS (at most FAIRNESS_MAX_ROWS, newest first);
+# groups with fewer than FAIRNESS_MIN_GROUP decisions are shown as too few to judge.
+FAIRNESS_WINDOW_DAYS = env.int("FAIRNESS_WINDOW_DAYS", default=30)
+FAIRNESS_MIN_GROUP = env.int("FAIRNESS_MIN_GROUP", default=30)
+FAIRNESS_MAX_ROWS = env.int("FAIRNESS_MAX_ROWS", default=100_000)
+# Days of daily volume and rates on the monitoring page.
+MONITORING_DAYS = env.int("MONITORING_DAYS", default=90)
+
+# Other sections may add their own entries to CELERY_BEAT_SCHEDULE; this one adds the daily drift report.
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
+    "drift-report-daily": {
+        "task": "scoring.tasks_monitoring.drift_report",
+        "schedule": crontab(minute=0, hour=DRIFT_REPORT_HOUR),
+    },
+}
+
+# --- Logging, structured (issue #9) ----------------------------------------------------
+
+# JSON lines in production (one per request, one per decision, ids only), readable text in debug.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware"), "creditscore.request_log.RequestLogMiddleware"
+)
+LOGGING["filters"] = {"request_id": {"()": "creditscore.request_log.RequestIdFilter"}}
+LOGGING["formatters"]["plain"] = {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]

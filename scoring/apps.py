@@ -8,6 +8,7 @@ class ScoringConfig(AppConfig):
     verbose_name = "Credit scoring"
 
     def ready(self) -> None:
-        # Model lifecycle (issue #8): Celery autodiscovery only finds modules named "tasks";
-        # importing the lifecycle tasks here registers them in every worker and web process.
-        from scoring import tasks_models  # noqa: F401
+        # Celery autodiscovery only imports modules named "tasks": importing these registers the
+        # model lifecycle tasks and the monitoring (drift) task, with the worker's metrics signal
+        # handlers, in every worker and web process.
+        from scoring import tasks_models, tasks_monitoring  # noqa: F401

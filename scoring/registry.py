@@ -20,8 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage
-from prometheus_client import Counter, Gauge
 
+from scoring import metrics
 from scoring.engine import BundleRejected, LoadedModel, load_bundle
 from scoring.exceptions import ModelUnavailable
 from scoring.models import ModelVersion
@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 # The marker also expires, so a missed publish (cache down at activation) heals within a minute.
 _MARKER_TTL = 60
 
-_LOAD_FAILURES = Counter(
-    "creditscore_model_load_failures_total", "Times this process could not load the newly active model version."
-)
-_ACTIVE_VERSION = Gauge("creditscore_model_version_served", "Model version id this process serves.")
 
 # Loaded bundles kept per process: the active one plus a few pinned by running batch jobs.
 _MAX_LOADED = 4
@@ -99,15 +95,15 @@ def get_active() -> ActiveModel:
         except (BundleRejected, OSError, ModelVersion.DoesNotExist) as exc:
             _state.load_error = f"Could not load model version #{active_id}: {exc}"
             _state.failed_version_id = active_id
-            _LOAD_FAILURES.inc()
             log.error("model swap failed, keeping the previous version: %s", _state.load_error)
+            metrics.record_model_load("failure")
             if current is not None:
                 return current
             raise ModelUnavailable(_state.load_error) from exc
         _state.load_error = ""
         _state.failed_version_id = None
         _state.active = ActiveModel(version=version, model=model)
-        _ACTIVE_VERSION.set(version.pk)
+        metrics.record_active_model(version)
         log.info("serving model version %s", version)
         return _state.active
     finally:
@@ -170,6 +166,7 @@ def get_loaded(version: ModelVersion) -> LoadedModel:
     if model.sha256 != version.sha256:
         raise BundleRejected(f"The stored model file's sha256 {model.sha256[:12]} differs from the recorded one.")
     _state.loaded[version.pk] = model
+    metrics.record_model_load("success")
     while len(_state.loaded) > _MAX_LOADED:
         _state.loaded.popitem(last=False)
     return model

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from scoring import registry
+from scoring import metrics, registry
 from scoring.engine import BundleRejected, LoadedModel, load_bundle
 from scoring.exceptions import InvalidReview, NotAllowed
 from scoring.models import Channel, DailyStat, Decision, ModelActivation, ModelVersion, Prediction, Review
@@ -39,6 +39,7 @@ def score_application(
     active = registry.get_active()
     application = active.model.validate(inputs)
     score = active.model.score_one(application.features, reason_count=settings.SCORING_REASON_COUNT)
+    engine_seconds = time.perf_counter() - started
     with transaction.atomic():
         prediction = Prediction.objects.create(
             user=user,
@@ -58,6 +59,7 @@ def score_application(
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         _count(prediction, count=1, probability_sum=prediction.probability)
+    metrics.record_prediction(prediction, engine_seconds=engine_seconds, total_seconds=time.perf_counter() - started)
     return prediction
 
 
@@ -113,6 +115,7 @@ def record_review(
             reviewed=1 if first_review else 0,
             overridden=1 if overridden and not previously_overridden else 0,
         )
+    metrics.record_review(review)
     return review
 
 
@@ -128,8 +131,13 @@ def register_bundle(
 
     A bundle already registered (same files, whatever its source) is returned, not duplicated.
     """
-    model = load_bundle(path)
-    smoke_test(model)
+    try:
+        model = load_bundle(path)
+        smoke_test(model)
+    except BundleRejected:
+        metrics.record_validation("rejected")
+        raise
+    metrics.record_validation("accepted")
     existing = ModelVersion.objects.filter(artifact_path=model.bundle_sha256).first()
     if existing is not None:
         return existing

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scoring import views
+from scoring import monitoring_views, views
 
 app_name = "scoring"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("predictions/mine/", views.prediction_mine, name="prediction-mine"),
     path("predictions/<int:pk>/", views.prediction_detail, name="prediction-detail"),
     path("predictions/<int:pk>/review/", views.prediction_review, name="prediction-review"),
+    # Monitoring (issue #9)
+    path("monitoring/", monitoring_views.monitoring_page, name="monitoring"),
 ]

@@ -1,0 +1,176 @@
+"""Small server-side SVG charts for the monitoring page: no JavaScript, no external service, no inline styles.
+
+Colours and strokes come from classes styled in static/css/monitoring.css, so the
+markup passes a Content-Security-Policy without 'unsafe-inline'. Every chart has a
+<title> and <desc> for screen readers and labelled axes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 60, 30, 48, 46
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float
+    label: str
+    css: str = "threshold"
+
+
+def percent(value: float) -> str:
+    shown = value * 100
+    return f"{shown:.0f}%" if abs(shown - round(shown)) < 0.05 else f"{shown:.1f}%"
+
+
+def number(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        candidate = step * 10**exponent
+        if candidate >= value:
+            return candidate
+    return 10 ** (exponent + 1)
+
+
+def line_chart(
+    *,
+    title: str,
+    x: Sequence[date],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    y_label: str,
+    y_format: Callable[[float], str] = number,
+    y_max: float | None = None,
+    thresholds: Sequence[Threshold] = (),
+    bars: bool = False,
+) -> SafeString:
+    """A time chart: one or more named lines (or bars for the first series) over dates; None leaves a gap."""
+    uid = f"chart{next(_ids)}"
+    values = [v for _, ys in series for v in ys if v is not None]
+    top = y_max if y_max is not None else _nice_max(max([*values, *(t.value for t in thresholds), 0.0]))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = len(x)
+
+    def px(i: int) -> float:
+        return LEFT + (plot_w * (i + 0.5) / n if bars else (plot_w * i / (n - 1) if n > 1 else plot_w / 2))
+
+    def py(v: float) -> float:
+        return TOP + plot_h - plot_h * min(max(v, 0.0), top) / top
+
+    described = _describe(title, x, series, y_format)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{uid}-t {uid}-d" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(described)}</desc>',
+        f'<text class="chart-title" x="{LEFT}" y="20">{escape(title)}</text>',
+    ]
+    for k in range(5):
+        v = top * k / 4
+        y = py(v)
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(y_format(v))}</text>'
+        )
+    parts.append(
+        f'<text class="axis-label" transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>'
+    )
+    for i in sorted({0, n - 1, *range(0, n, max(1, n // 6))}) if n else []:
+        if n > 1 and i != n - 1 and n - 1 - i < max(1, n // 6) / 2:
+            continue  # keep the last date label clear of its neighbour
+        parts.append(
+            f'<text class="tick" x="{px(i):.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">{x[i]:%d %b}</text>'
+        )
+    parts.append(
+        f'<text class="axis-label" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle">Date</text>'
+    )
+    parts.append(
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
+        f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+    )
+    for t in thresholds:
+        y = py(t.value)
+        parts.append(f'<line class="{t.css}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<text class="{t.css}-label" x="{WIDTH - RIGHT - 4}" y="{y - 4:.1f}" '
+            f'text-anchor="end">{escape(t.label)}</text>'
+        )
+    for index, (_name, ys) in enumerate(series):
+        css = f"series series-{index + 1}"
+        if bars and index == 0:
+            width = max(1.0, plot_w / max(n, 1) * 0.7)
+            for i, v in enumerate(ys):
+                if v is None:
+                    continue
+                y = py(v)
+                parts.append(
+                    f'<rect class="bar" x="{px(i) - width / 2:.1f}" y="{y:.1f}" width="{width:.1f}" '
+                    f'height="{TOP + plot_h - y:.1f}"><title>{x[i]:%d %b %Y}: {escape(y_format(v))}</title></rect>'
+                )
+            continue
+        for segment in _segments(ys):
+            points = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in segment)
+            parts.append(f'<polyline class="{css}" points="{points}" fill="none"/>')
+            if len(segment) == 1:
+                i, v = segment[0]
+                parts.append(f'<circle class="{css} dot" cx="{px(i):.1f}" cy="{py(v):.1f}" r="3"/>')
+    if len(series) > 1 or (series and not bars):
+        lx = LEFT + 4
+        for index, (name, _) in enumerate(series):
+            if bars and index == 0:
+                continue
+            parts.append(
+                f'<line class="series series-{index + 1}" x1="{lx}" x2="{lx + 18}" y1="{TOP - 14}" y2="{TOP - 14}"/>'
+                f'<text class="legend" x="{lx + 22}" y="{TOP - 10}">{escape(name)}</text>'
+            )
+            lx += 30 + 7 * len(name)
+    if not values:
+        parts.append(
+            f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
+            "No data in this period</text>"
+        )
+    parts.append("</svg>")
+    # Every text node and attribute value above comes from escape() or our own numbers.
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703
+
+
+def _segments(ys: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    segments: list[list[tuple[int, float]]] = [[]]
+    for i, v in enumerate(ys):
+        if v is None:
+            if segments[-1]:
+                segments.append([])
+        else:
+            segments[-1].append((i, v))
+    return [s for s in segments if s]
+
+
+def _describe(title: str, x: Sequence[date], series, y_format) -> str:
+    if not x:
+        return f"{title}: no data."
+    pieces = []
+    for name, ys in series:
+        known = [(d, v) for d, v in zip(x, ys, strict=True) if v is not None]
+        if known:
+            last_day, last = known[-1]
+            pieces.append(f"{name}: latest {y_format(last)} on {last_day:%d %b %Y}")
+    return f"{title} from {x[0]:%d %b %Y} to {x[-1]:%d %b %Y}. " + ("; ".join(pieces) or "No data.")
