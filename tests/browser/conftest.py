@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
@@ -65,30 +63,10 @@ def page(browser, monkeypatch):
     assert problems == [], problems
 
 
-def _restore_role_groups() -> None:
-    roles = importlib.import_module("accounts.migrations.0001_roles").ROLE_PERMISSIONS
-    for role, codenames in roles.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for dotted in codenames:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-
-
-# Live-server tests end by flushing every table, which drops the role groups the data
-# migration made: put them back before each browser test and for the tests that run after.
-
-
-@pytest.fixture(autouse=True)
-def _role_groups(django_db_blocker):
-    with django_db_blocker.unblock():
-        _restore_role_groups()
-
-
 @pytest.fixture(scope="module", autouse=True)
-def _role_groups_after_the_module(django_db_setup, django_db_blocker):
+def _close_connections_after_the_module(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
-        _restore_role_groups()
         connections.close_all()
 
 

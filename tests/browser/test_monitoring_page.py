@@ -72,9 +72,7 @@ def browser_page():
         browser.close()
 
 
-# serialized_rollback: the flush after a live-server test would otherwise drop the role groups
-# the data migration created, failing every later test that needs them.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_monitoring_page_in_a_browser(auditor, history, live_server, browser_page):
     page = browser_page
     page.goto(f"{live_server.url}/accounts/login/")
