@@ -1,0 +1,1 @@
+"""The DRF API v1: serializers, views and URLs over the scoring services and selectors."""
