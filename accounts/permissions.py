@@ -70,3 +70,11 @@ def visible_predictions(user, queryset: QuerySet) -> QuerySet:
     if is_officer(user):
         return queryset.filter(user=user)
     return queryset.none()
+
+
+# --- API (issue 6) -----------------------------------------------------------------
+
+
+def has_any_role(user) -> bool:
+    """Any of the three roles: enough to read the active model's input schema."""
+    return bool(roles_of(user)) or is_model_admin(user)

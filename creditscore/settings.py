@@ -51,7 +51,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API (issue 6): keys live hashed in accounts.ApiToken, not in DRF's authtoken table.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "accounts",
     "scoring",
@@ -185,14 +187,44 @@ STORAGES = {
     },
 }
 
-# --- REST framework -------------------------------------------------------------
+# --- REST framework / API -------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["scoring.api.problems.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["scoring.api.throttling.UserThrottle", "scoring.api.throttling.AnonThrottle"],
+    "EXCEPTION_HANDLER": "scoring.api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Requests per user (authenticated) and per client address (anonymous): "<n>/<second|minute|hour|day>".
+API_THROTTLE_USER_RATE = env.str("API_THROTTLE_USER_RATE", default="600/minute")
+API_THROTTLE_ANON_RATE = env.str("API_THROTTLE_ANON_RATE", default="60/minute")
+# POST /api/v1/score/many: more applications than this get a 413 pointing to batch jobs.
+API_SCORE_MANY_LIMIT = env.int("API_SCORE_MANY_LIMIT", default=1000)
+# Largest JSON body the API reads (bytes); 1,000 applications are about 1 MB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=20)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "creditscore API",
+    "DESCRIPTION": (
+        "Credit decisions from the active CatBoost model, the decision history and the model registry. "
+        "Authenticate with `Authorization: Token <key>`; errors are RFC 9457 problem details."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"DecisionEnum": "scoring.models.Decision"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "scoring.api.schema.postprocess_schema",
+    ],
 }
 
 # --- Logging -------------------------------------------------------------------

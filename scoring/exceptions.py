@@ -20,3 +20,10 @@ class InvalidReview(Exception):
 
 
 __all__ = ["BundleRejected", "InvalidApplication", "InvalidReview", "ModelUnavailable", "NotAllowed"]
+
+
+# --- API (issue 6) -----------------------------------------------------------------
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was reused by the same user for a different request."""

@@ -7,7 +7,8 @@ ModelVersion rows. Each owns its transaction.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -18,8 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from scoring import metrics, registry
-from scoring.engine import BundleRejected, LoadedModel, load_bundle
-from scoring.exceptions import InvalidReview, NotAllowed
+from scoring.engine import BundleRejected, InvalidApplication, LoadedModel, frame_from_records, load_bundle
+from scoring.exceptions import IdempotencyConflict, InvalidReview, NotAllowed
 from scoring.models import Channel, DailyStat, Decision, ModelActivation, ModelVersion, Prediction, Review
 
 
@@ -197,6 +198,111 @@ def activate_model_version(*, version: ModelVersion, user: AbstractBaseUser | No
         # Model lifecycle (issue #8): tell every process once the switch is committed.
         transaction.on_commit(lambda: registry.publish_active(version.pk))
         return ModelActivation.objects.create(version=version, previous=previous, user=user, note=note)
+
+
+# --- API scoring (issue 6): idempotent single scoring and vectorised many -----------------
+
+
+def score_application_once(
+    *,
+    user: AbstractBaseUser,
+    inputs: Mapping[str, object],
+    channel: Channel | str,
+    idempotency_key: str,
+    external_ref: str = "",
+) -> tuple[Prediction, bool]:
+    """Score once per (user, idempotency key): a repeat returns the stored prediction and ``False``.
+
+    The unique constraint decides between concurrent requests, not a check-then-insert:
+    the loser's insert fails and it returns the winner's row. Reusing a key for a
+    different request raises IdempotencyConflict.
+    """
+    stored = _idempotent_replay(user=user, key=idempotency_key, inputs=inputs, external_ref=external_ref)
+    if stored is not None:
+        return stored, False
+    try:
+        prediction = score_application(
+            user=user, inputs=inputs, channel=channel, external_ref=external_ref, idempotency_key=idempotency_key
+        )
+    except IntegrityError:
+        stored = _idempotent_replay(user=user, key=idempotency_key, inputs=inputs, external_ref=external_ref)
+        if stored is None:
+            raise
+        return stored, False
+    return prediction, True
+
+
+def _idempotent_replay(
+    *, user: AbstractBaseUser, key: str, inputs: Mapping[str, object], external_ref: str
+) -> Prediction | None:
+    stored = Prediction.objects.filter(user=user, idempotency_key=key).select_related("model_version", "user").first()
+    if stored is None:
+        return None
+    if stored.inputs != dict(inputs) or stored.external_ref != (external_ref or "").strip():
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different request; use a new key for a new application."
+        )
+    return stored
+
+
+def score_applications(
+    *,
+    user: AbstractBaseUser,
+    applications: Sequence[tuple[Mapping[str, object], str]],
+    channel: Channel | str,
+) -> list[Prediction | InvalidApplication]:
+    """Score many (inputs, external_ref) pairs at once; one result per item, in order.
+
+    Each item is validated on its own (an invalid one becomes its InvalidApplication);
+    the valid ones are scored in one vectorised call and stored with one bulk insert,
+    together with their daily counts, in one transaction.
+    """
+    started = time.perf_counter()
+    active = registry.get_active()
+    model = active.model
+    results: list[Prediction | InvalidApplication | None] = [None] * len(applications)
+    valid: list[tuple[int, object]] = []
+    for index, (inputs, _ref) in enumerate(applications):
+        try:
+            valid.append((index, model.validate(inputs)))
+        except InvalidApplication as exc:
+            results[index] = exc
+    if valid:
+        frame = frame_from_records(model, [application.features for _, application in valid])
+        scores = model.score_frame(frame, reasons_for="all", reason_count=settings.SCORING_REASON_COUNT)
+        latency_ms = round((time.perf_counter() - started) * 1000 / len(valid), 3)
+        rows = [
+            Prediction(
+                user=user,
+                channel=channel,
+                model_version=active.version,
+                inputs=dict(applications[index][0]),
+                features=application.features,
+                protected=application.protected,
+                probability=float(scores.probabilities[k]),
+                decision=str(scores.decisions[k]),
+                threshold=model.threshold,
+                refer_lower=model.refer_lower,
+                risk_band=str(scores.risk_bands[k]),
+                reasons=[r.as_dict() for r in scores.reasons[k] or ()],
+                external_ref=(applications[index][1] or "").strip(),
+                latency_ms=latency_ms,
+            )
+            for k, (index, application) in enumerate(valid)
+        ]
+        with transaction.atomic():
+            created = Prediction.objects.bulk_create(rows)
+            groups: dict[tuple, list] = defaultdict(lambda: [0, 0.0, None])
+            for prediction in created:
+                group = groups[(timezone.localdate(prediction.created_at), prediction.decision, prediction.risk_band)]
+                group[0] += 1
+                group[1] += prediction.probability
+                group[2] = prediction
+            for count, probability_sum, sample in groups.values():
+                _count(sample, count=count, probability_sum=probability_sum)
+        for (index, _), prediction in zip(valid, created, strict=True):
+            results[index] = prediction
+    return results  # type: ignore[return-value]
 
 
 def _count(prediction: Prediction, **increments: float) -> None:

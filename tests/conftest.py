@@ -92,3 +92,35 @@ def active_version(db):
 @pytest.fixture
 def example_inputs(active_version):
     return registry.get_active().model.example_inputs()
+
+
+# --- API clients (issue 6): authenticated with real API tokens -----------------------------
+
+
+def token_client(user):
+    from rest_framework.test import APIClient
+
+    from accounts.tokens import issue_api_token
+
+    _, key = issue_api_token(user=user, name="tests")
+    return APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+
+
+@pytest.fixture
+def officer_api(officer):
+    return token_client(officer)
+
+
+@pytest.fixture
+def other_officer_api(other_officer):
+    return token_client(other_officer)
+
+
+@pytest.fixture
+def auditor_api(auditor):
+    return token_client(auditor)
+
+
+@pytest.fixture
+def model_admin_api(model_admin):
+    return token_client(model_admin)

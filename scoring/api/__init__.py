@@ -1,1 +1,1 @@
-"""The JSON API (Django REST framework): serializers, views and URLs."""
+"""The DRF API v1: serializers, views and URLs over the scoring services and selectors."""

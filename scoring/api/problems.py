@@ -1,0 +1,228 @@
+"""One error shape for the whole API: RFC 9457 problem details, plus the strict JSON parser that feeds it.
+
+Every failure under /api/ (validation, parse errors, auth, throttling, unknown
+URLs, database outages) leaves as ``application/problem+json`` with ``type``,
+``title``, ``status``, ``detail`` and, for validation, ``errors: {field: [messages]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from http import HTTPStatus
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+
+from scoring.exceptions import IdempotencyConflict, InvalidApplication, InvalidReview, ModelUnavailable, NotAllowed
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:creditscore:problem:"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; nothing was recorded. Try again shortly."
+    default_code = "service_unavailable"
+
+
+def problem(status_code: int, detail: str, *, kind: str = "", errors: dict[str, list[str]] | None = None) -> dict:
+    """The problem-details body for ``status_code``; ``kind`` names a specific problem type."""
+    body: dict[str, object] = {
+        "type": TYPE_PREFIX + kind if kind else "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(status_code: int, detail: str, **kwargs) -> JsonResponse:
+    """A problem outside DRF's views (unknown URLs under /api/, health checks)."""
+    return JsonResponse(problem(status_code, detail, **kwargs), status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as ``{"applications.3.inputs": ["..."]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = str(key) if not prefix else f"{prefix}.{key}"
+            for k, v in flatten_errors(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list) and detail and all(not isinstance(d, dict | list) for d in detail):
+        out[prefix or "non_field_errors"] = [str(d) for d in detail]
+    elif isinstance(detail, list):
+        for i, value in enumerate(detail):
+            for k, v in flatten_errors(value, f"{prefix}.{i}" if prefix else str(i)).items():
+                out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def prefixed(errors: dict[str, list[str]], prefix: str) -> dict[str, list[str]]:
+    return {f"{prefix}.{name}": list(messages) for name, messages in errors.items()}
+
+
+def problem_exception_handler(exc, context):
+    """DRF's exception handler: every error, ours or DRF's, as one problem-details response."""
+    if isinstance(exc, InvalidApplication):
+        return _respond(
+            400, "The application has invalid fields.", "invalid-application", prefixed(exc.errors, "inputs")
+        )
+    if isinstance(exc, InvalidReview):
+        return _respond(400, "The review breaks the review rules.", "invalid-review", dict(exc.errors))
+    if isinstance(exc, IdempotencyConflict):
+        return _respond(422, str(exc), "idempotency-key-reused")
+    if isinstance(exc, NotAllowed):
+        exc = exceptions.PermissionDenied(str(exc))
+    elif isinstance(exc, ModelUnavailable):
+        return _respond(503, str(exc), "model-unavailable")
+    elif isinstance(exc, DatabaseError):
+        # Nothing half-done leaves: the service's transaction rolled back, so no decision without its row.
+        log.exception("database error during an API request")
+        exc = ServiceUnavailable()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    # Imported here: rest_framework.views reads the parser setting, which names this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        log.exception("unexpected error during an API request", exc_info=exc)
+        return _respond(500, "An unexpected error occurred; it has been logged.")
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = problem(
+            response.status_code,
+            "The request has invalid fields.",
+            kind="validation",
+            errors=flatten_errors(exc.detail),
+        )
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = problem(response.status_code, _text(detail), kind=_kind(exc))
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _respond(status_code: int, detail: str, kind: str = "", errors: dict[str, list[str]] | None = None) -> Response:
+    return Response(
+        problem(status_code, detail, kind=kind, errors=errors), status=status_code, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def _kind(exc) -> str:
+    code = getattr(exc, "default_code", "")
+    return str(code).replace("_", "-") if code and code != "error" else ""
+
+
+def _text(detail) -> str:
+    if isinstance(detail, list | tuple):
+        return " ".join(_text(d) for d in detail)
+    if isinstance(detail, dict):
+        return " ".join(f"{k}: {_text(v)}" for k, v in detail.items())
+    return str(detail)
+
+
+# --- strict JSON --------------------------------------------------------------------
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"The number {text[:20]}… is too large.")
+    return value
+
+
+def _check_tree(value, limit: int) -> str | None:
+    """What is wrong with parsed JSON, or None: nesting deeper than ``limit``, NUL or lone surrogates in text.
+
+    Databases refuse NUL and unpaired surrogates in text and JSON columns; caught here they
+    are a 400 instead of a failed insert.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            if level > limit:
+                return f"The JSON is nested deeper than {limit} levels."
+            stack.extend((key, level) for key in item)
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            if level > limit:
+                return f"The JSON is nested deeper than {limit} levels."
+            stack.extend((child, level + 1) for child in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "Text may not contain NUL characters."
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "Text contains an unpaired surrogate escape."
+    return None
+
+
+class StrictJSONParser(BaseParser):
+    """JSON in UTF-8 only, no NaN/Infinity, no numbers that overflow, bounded size and nesting.
+
+    Python's json module accepts NaN, Infinity and 1e400 (as inf) by default; none of
+    them is a valid JSON number, and letting them through would reach the model.
+    """
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        charset = (parser_context or {}).get("encoding") or "utf-8"
+        if media_type and "charset=" in media_type:
+            charset = media_type.split("charset=", 1)[1].split(";")[0].strip().strip('"')
+        if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise exceptions.UnsupportedMediaType(media_type, detail="Only UTF-8 encoded JSON is accepted.")
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise exceptions.ParseError(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
+        try:
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except RecursionError as exc:
+            raise exceptions.ParseError("The JSON is nested too deeply.") from exc
+        except ValueError as exc:
+            raise exceptions.ParseError(f"Malformed JSON: {str(exc)[:200]}") from exc
+        problem_text = _check_tree(data, settings.API_MAX_JSON_DEPTH)
+        if problem_text:
+            raise exceptions.ParseError(problem_text)
+        return data

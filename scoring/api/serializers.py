@@ -1,0 +1,241 @@
+"""API serializers: thin request parsing (inputs are checked by the engine, as for the form) and response shapes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from scoring.models import Channel, Decision, Review
+from scoring.selectors import PredictionFilters, decode_cursor
+
+# Largest id a client can ask about: beyond a 63-bit integer no row exists (and databases refuse the value).
+MAX_ID = 2**63 - 1
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are an error, not silently dropped: a typo must not pass for a default."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(k)[:100] for k in set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ApplicationInputsField(serializers.Field):
+    """An application's inputs, an object checked against the active model's schema by the scoring service.
+
+    Its OpenAPI schema is generated from the active model (``scoring.api.schema``).
+    """
+
+    default_error_messages = {"not_object": "Expected an object of field names to values."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class ScoreRequestSerializer(StrictSerializer):
+    inputs = ApplicationInputsField()
+    external_ref = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", help_text="Your reference for the application."
+    )
+
+
+@extend_schema_field(ScoreRequestSerializer(many=True))
+class ApplicationListField(serializers.ListField):
+    """Items are checked one by one so that one bad item does not reject the others."""
+
+    child = serializers.JSONField()
+
+
+class ScoreManyRequestSerializer(StrictSerializer):
+    applications = ApplicationListField(allow_empty=False)
+
+
+class ReviewRequestSerializer(StrictSerializer):
+    outcome = serializers.ChoiceField(choices=Review.Outcome.choices)
+    reason_code = serializers.ChoiceField(
+        choices=Review.ReasonCode.choices, required=False, allow_blank=True, default=""
+    )
+    justification = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class PredictionQuerySerializer(serializers.Serializer):
+    """Query parameters of the predictions list: the history filters plus the cursor."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    user = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    model_version = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    decision = serializers.ChoiceField(choices=Decision.choices, required=False)
+    final_decision = serializers.ChoiceField(choices=Decision.choices, required=False)
+    risk_band = serializers.CharField(required=False, max_length=10)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    batch_job = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    external_ref = serializers.CharField(required=False, max_length=100)
+    overridden = serializers.BooleanField(required=False, allow_null=True, default=None)
+    reviewed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    cursor = serializers.CharField(required=False, max_length=200, help_text="`next_cursor` of the previous page.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+    def validate_date_to(self, value: date) -> date:
+        if value >= date.max:
+            raise serializers.ValidationError("Date is out of range.")
+        return value
+
+    def validate_cursor(self, value: str) -> str:
+        if decode_cursor(value) is None:
+            raise serializers.ValidationError("Not a cursor from this API.")
+        return value
+
+    def filters(self) -> PredictionFilters:
+        d = self.validated_data
+        return PredictionFilters(
+            date_from=d.get("date_from"),
+            date_to=d.get("date_to"),
+            user_id=d.get("user"),
+            model_version_id=d.get("model_version"),
+            decision=d.get("decision"),
+            final_decision=d.get("final_decision"),
+            risk_band=d.get("risk_band"),
+            channel=d.get("channel"),
+            batch_job_id=d.get("batch_job"),
+            external_ref=d.get("external_ref"),
+            overridden=d.get("overridden"),
+            reviewed=d.get("reviewed"),
+        )
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}]})
+class ReasonValueField(serializers.JSONField):
+    pass
+
+
+class ReasonSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    label = serializers.CharField()
+    value = ReasonValueField()
+    contribution = serializers.FloatField(help_text="SHAP value in log-odds: positive raised the risk.")
+    sentence = serializers.CharField()
+
+
+class ModelVersionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    sha256 = serializers.CharField()
+
+
+class ReviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    prediction = serializers.IntegerField(source="prediction_id")
+    user = serializers.CharField(source="user.get_username")
+    outcome = serializers.ChoiceField(choices=Review.Outcome.choices)
+    final_decision = serializers.ChoiceField(choices=Decision.choices)
+    overridden = serializers.BooleanField()
+    reason_code = serializers.CharField()
+    justification = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PredictionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    user = serializers.CharField(source="user.get_username")
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    external_ref = serializers.CharField()
+    probability = serializers.FloatField(help_text="Probability of default, 0 to 1.")
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    threshold = serializers.FloatField(help_text="Decline at or above this probability.")
+    refer_lower = serializers.FloatField(allow_null=True, help_text="Refer at or above this probability.")
+    risk_band = serializers.CharField()
+    reasons = ReasonSerializer(many=True)
+    model_version = ModelVersionRefSerializer()
+    inputs = serializers.DictField(child=serializers.JSONField(), help_text="The inputs exactly as received.")
+    final_decision = serializers.SerializerMethodField(help_text="The latest review's decision, else the model's.")
+
+    @extend_schema_field(serializers.ChoiceField(choices=Decision.choices))
+    def get_final_decision(self, obj) -> str:
+        final = getattr(obj, "final", None)
+        return final or obj.decision
+
+
+class PredictionDetailSerializer(PredictionSerializer):
+    reviews = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReviewSerializer(many=True))
+    def get_reviews(self, obj):
+        return ReviewSerializer(obj.reviews.select_related("user").order_by("created_at", "id"), many=True).data
+
+
+class PredictionPageSerializer(serializers.Serializer):
+    results = PredictionSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+
+
+class ScoreManyItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position in the request's `applications`.")
+    prediction = PredictionSerializer(allow_null=True)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="Field -> messages."
+    )
+
+
+class ScoreManyResponseSerializer(serializers.Serializer):
+    scored = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = ScoreManyItemSerializer(many=True)
+
+
+class ModelVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    source = serializers.CharField()
+    source_uri = serializers.CharField()
+    hub_revision = serializers.CharField()
+    hub_commit = serializers.CharField()
+    sha256 = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+    threshold = serializers.FloatField(allow_null=True)
+    metrics = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_metrics(self, obj) -> dict:
+        return dict(obj.metadata.get("metrics") or {})
+
+
+class FeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["categorical", "integer", "number"])
+    label = serializers.CharField()
+    help = serializers.CharField()
+    section = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField())
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField()
+    protected = serializers.BooleanField()
+
+
+class ActiveModelSerializer(serializers.Serializer):
+    version = ModelVersionSerializer()
+    features = FeatureSerializer(many=True)
+    protected_attributes = FeatureSerializer(many=True)
+    input_schema = serializers.JSONField(help_text="JSON Schema of `inputs` in a score request.")
+    input_example = serializers.DictField(child=serializers.JSONField(), help_text="A valid `inputs` object.")
+    threshold = serializers.FloatField()
+    refer_band = serializers.DictField(child=serializers.FloatField())
+    risk_bands = serializers.ListField(child=serializers.DictField())

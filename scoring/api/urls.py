@@ -1,0 +1,36 @@
+"""URLs of the API v1 (mounted at /api/v1/); anything else under /api/ answers a problem 404."""
+
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from scoring.api import views
+from scoring.api.lifecycle import ModelReloadApi
+from scoring.api.problems import problem_response
+
+app_name = "api"
+
+
+@csrf_exempt  # a 404 for any method: the CSRF check must not answer first with an HTML 403
+def not_found(request, *args, **kwargs):
+    return problem_response(404, "There is no API endpoint at this address; see /api/v1/docs/.")
+
+
+urlpatterns = [
+    path("v1/score", views.ScoreApi.as_view(), name="score"),
+    path("v1/score/many", views.ScoreManyApi.as_view(), name="score-many"),
+    path("v1/predictions", views.PredictionListApi.as_view(), name="prediction-list"),
+    path("v1/predictions/<int:pk>", views.PredictionDetailApi.as_view(), name="prediction-detail"),
+    path("v1/predictions/<int:pk>/reviews", views.ReviewCreateApi.as_view(), name="review-create"),
+    path("v1/models", views.ModelListApi.as_view(), name="model-list"),
+    path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
+    path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
+    # Batch jobs (scoring/api/batch.py) go here, before the catch-all.
+    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "v1/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="scoring/api/swagger_ui.html"),
+        name="docs",
+    ),
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,262 @@
+"""API v1 views: parse with a serializer, call one service or selector, render; errors become problems."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions as drf_permissions
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import permissions
+from scoring import registry, selectors, services
+from scoring.api import schema as api_schema
+from scoring.api import serializers as s
+from scoring.api.problems import PayloadTooLarge, flatten_errors
+from scoring.engine import InvalidApplication
+from scoring.models import Channel, ModelVersion, Prediction
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Up to 200 visible ASCII characters. The same key from the same user returns the stored "
+    "prediction instead of scoring again; reusing it for a different body is a 422.",
+)
+
+
+class RolePermission(drf_permissions.BasePermission):
+    """Ask accounts.permissions (the one place for access decisions) through the view's ``allowed`` check."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view):
+        return bool(view.allowed(request.user))
+
+
+class BaseApi(APIView):
+    permission_classes = [drf_permissions.IsAuthenticated, RolePermission]
+
+    def allowed(self, user) -> bool:
+        raise NotImplementedError
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not all(32 < ord(c) < 127 for c in key):
+        raise ValidationError({"Idempotency-Key": ["Use 1 to 200 visible ASCII characters."]})
+    return key
+
+
+class ScoreApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.can_score(user)
+
+    @extend_schema(
+        operation_id="score",
+        summary="Score one application",
+        description="Scores with the active model and stores the decision (channel `api`) before answering.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=s.ScoreRequestSerializer,
+        responses={
+            201: s.PredictionSerializer,
+            200: OpenApiResponse(s.PredictionSerializer, description="Replay of an earlier request with this key."),
+        },
+    )
+    def post(self, request):
+        key = _idempotency_key(request)
+        serializer = s.ScoreRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if key is None:
+            prediction = services.score_application(
+                user=request.user, inputs=data["inputs"], channel=Channel.API, external_ref=data["external_ref"]
+            )
+            created = True
+        else:
+            prediction, created = services.score_application_once(
+                user=request.user,
+                inputs=data["inputs"],
+                channel=Channel.API,
+                external_ref=data["external_ref"],
+                idempotency_key=key,
+            )
+        headers = {} if created else {"Idempotent-Replayed": "true"}
+        return Response(
+            s.PredictionSerializer(prediction).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            headers=headers,
+        )
+
+
+class ScoreManyApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.can_score(user)
+
+    @extend_schema(
+        operation_id="score_many",
+        summary="Score many applications at once",
+        description="Up to `API_SCORE_MANY_LIMIT` (default 1,000) applications, scored together. Each item gets "
+        "its prediction or its field errors; valid items are stored even when others are invalid. "
+        "Larger inputs get a 413: submit them as a batch job (`/api/v1/batch-jobs`).",
+        request=s.ScoreManyRequestSerializer,
+        responses={200: s.ScoreManyResponseSerializer},
+    )
+    def post(self, request):
+        serializer = s.ScoreManyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = serializer.validated_data["applications"]
+        limit = settings.API_SCORE_MANY_LIMIT
+        if len(items) > limit:
+            raise PayloadTooLarge(
+                f"{len(items)} applications is more than the {limit} this endpoint scores at once; "
+                "submit them as a batch job at /api/v1/batch-jobs."
+            )
+        # One serializer instance for every item and one for every result: DRF builds a serializer's
+        # fields on first use, and doing that 1,000 times costs more than the scoring itself.
+        item_serializer = s.ScoreRequestSerializer()
+        parsed: list[tuple[int, dict, str]] = []
+        results: list[dict] = [{} for _ in items]
+        for index, item in enumerate(items):
+            try:
+                data = item_serializer.run_validation(item)
+            except ValidationError as exc:
+                results[index] = {"index": index, "prediction": None, "errors": flatten_errors(exc.detail)}
+            else:
+                parsed.append((index, data["inputs"], data["external_ref"]))
+        outcomes = services.score_applications(
+            user=request.user, applications=[(inputs, ref) for _, inputs, ref in parsed], channel=Channel.API
+        )
+        scored = [(index, outcome) for (index, _, _), outcome in zip(parsed, outcomes, strict=True)]
+        predictions = [outcome for _, outcome in scored if not isinstance(outcome, InvalidApplication)]
+        rendered = iter(s.PredictionSerializer(predictions, many=True).data)
+        for index, outcome in scored:
+            if isinstance(outcome, InvalidApplication):
+                errors = {f"inputs.{k}" if k != "inputs" else k: v for k, v in outcome.errors.items()}
+                results[index] = {"index": index, "prediction": None, "errors": errors}
+            else:
+                results[index] = {"index": index, "prediction": next(rendered), "errors": None}
+        scored = sum(1 for r in results if r["prediction"] is not None)
+        return Response({"scored": scored, "rejected": len(results) - scored, "results": results})
+
+
+class PredictionListApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.can_view_all_predictions(user) or permissions.is_officer(user)
+
+    @extend_schema(
+        operation_id="prediction_list",
+        summary="Decision history",
+        description="Auditors see every decision, officers their own; newest first, cursor-paginated.",
+        parameters=[s.PredictionQuerySerializer],
+        responses={200: s.PredictionPageSerializer},
+    )
+    def get(self, request):
+        query = s.PredictionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        qs = selectors.prediction_list(user=request.user, filters=query.filters())
+        if "final" not in qs.query.annotations:
+            qs = selectors.with_final_decision(qs)
+        qs = qs.select_related("model_version", "user")
+        page = selectors.keyset_page(
+            qs, cursor=query.validated_data.get("cursor"), size=query.validated_data["page_size"]
+        )
+        return Response(
+            {"results": s.PredictionSerializer(page.items, many=True).data, "next_cursor": page.next_cursor}
+        )
+
+
+def _visible_prediction(user, pk: int) -> Prediction:
+    if pk > s.MAX_ID:
+        raise Http404
+    qs = selectors.with_final_decision(selectors.prediction_list(user=user)).select_related("model_version", "user")
+    prediction = qs.filter(pk=pk).first()
+    if prediction is None:
+        raise Http404  # also for a prediction that exists but is not the user's: do not reveal it
+    return prediction
+
+
+class PredictionDetailApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.can_view_all_predictions(user) or permissions.is_officer(user)
+
+    @extend_schema(
+        operation_id="prediction_detail",
+        summary="One decision with its reviews",
+        responses=s.PredictionDetailSerializer,
+    )
+    def get(self, request, pk: int):
+        return Response(s.PredictionDetailSerializer(_visible_prediction(request.user, pk)).data)
+
+
+class ReviewCreateApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.is_officer(user)
+
+    @extend_schema(
+        operation_id="review_create",
+        summary="Review your own decision",
+        description="Agree, or override with a reason code and a justification (at least 10 characters). "
+        "A referred case needs `approve` or `decline`. Reviews are appended, never edited.",
+        request=s.ReviewRequestSerializer,
+        responses={201: s.ReviewSerializer},
+        examples=[
+            OpenApiExample(
+                "Override",
+                value={"outcome": "approve", "reason_code": "collateral", "justification": "Guarantor signed today."},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, pk: int):
+        prediction = _visible_prediction(request.user, pk)
+        serializer = s.ReviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.record_review(user=request.user, prediction=prediction, **serializer.validated_data)
+        return Response(s.ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class ModelListApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.can_view_models(user)
+
+    @extend_schema(operation_id="model_list", summary="Model versions", responses=s.ModelVersionSerializer(many=True))
+    def get(self, request):
+        versions = ModelVersion.objects.order_by("-created_at", "-id")[:500]
+        return Response(s.ModelVersionSerializer(versions, many=True).data)
+
+
+class ModelActiveApi(BaseApi):
+    def allowed(self, user) -> bool:
+        return permissions.has_any_role(user)
+
+    @extend_schema(
+        operation_id="model_active",
+        summary="The active model and its input schema",
+        description="Everything needed to build a valid score request: `input_schema` (JSON Schema of "
+        "`inputs`) and `input_example`.",
+        responses=s.ActiveModelSerializer,
+    )
+    def get(self, request):
+        active = registry.get_active()
+        model = active.model
+        return Response(
+            s.ActiveModelSerializer(
+                {
+                    "version": active.version,
+                    "features": [f.as_dict() for f in model.features],
+                    "protected_attributes": [f.as_dict() for f in model.protected],
+                    "input_schema": api_schema.inputs_json_schema(model),
+                    "input_example": model.example_inputs(),
+                    "threshold": model.threshold,
+                    "refer_band": {"lower": model.refer_lower, "upper": model.threshold},
+                    "risk_bands": model.bands,
+                }
+            ).data
+        )
