@@ -300,6 +300,14 @@ def score_applications(
                 group[2] = prediction
             for count, probability_sum, sample in groups.values():
                 _count(sample, count=count, probability_sum=probability_sum)
+        for count, _, sample in groups.values():
+            metrics.record_predictions(
+                decision=sample.decision,
+                risk_band=sample.risk_band,
+                channel=str(channel),
+                model_version=active.version.pk,
+                count=count,
+            )
         for (index, _), prediction in zip(valid, created, strict=True):
             results[index] = prediction
     return results  # type: ignore[return-value]

@@ -38,9 +38,11 @@ def test_model_admin_reloads_from_the_hub(
 
 def test_bad_input_is_a_400_with_field_details(api, model_admin):
     api.force_authenticate(model_admin)
-    assert api.post(URL, {}, format="json").json() == {"repo": ["This field is required."]}
+    response = api.post(URL, {}, format="json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"] == {"repo": ["This field is required."]}
     response = api.post(URL, {"repo": "no-slash"}, format="json")
-    assert response.status_code == 400 and "owner/name" in response.json()["repo"][0]
+    assert response.status_code == 400 and "owner/name" in response.json()["errors"]["repo"][0]
     assert not ModelLoad.objects.exists()
 
 
