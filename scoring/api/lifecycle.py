@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from rest_framework import permissions as drf_permissions
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -49,7 +49,7 @@ class ModelReloadApi(APIView):
             )
         except ValidationError as exc:
             errors = {("repo" if k == "repo_id" else k): v for k, v in exc.message_dict.items()}
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+            raise serializers.ValidationError(errors) from exc  # the API's problem shape, like any bad field
         load.refresh_from_db()
         # Done: 200. Still queued for a worker: 202. The Hub failed us (unreachable, refused, no such repo): 502.
         code = {ModelLoad.State.DONE: 200, ModelLoad.State.FAILED: 502}.get(load.state, 202)
