@@ -2,10 +2,17 @@
 
 from django.urls import path
 
-from scoring import views
+from scoring import batch_views, views
 
 app_name = "scoring"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # --- Batch jobs (issue #7) ---
+    path("batches/", batch_views.batch_list, name="batch-list"),
+    path("batches/new/", batch_views.batch_new, name="batch-new"),
+    path("batches/<int:job_id>/", batch_views.batch_detail, name="batch-detail"),
+    path("batches/<int:job_id>/progress.json", batch_views.batch_progress, name="batch-progress"),
+    path("batches/<int:job_id>/result.csv", batch_views.batch_result, name="batch-result"),
+    path("batches/<int:job_id>/cancel/", batch_views.batch_cancel, name="batch-cancel"),
 ]

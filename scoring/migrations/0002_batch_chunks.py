@@ -5,48 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0001_initial'),
+        ("scoring", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BatchChunk',
+            name="BatchChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('first_row', models.PositiveIntegerField(help_text="1-based number of the chunk's first data row.")),
-                ('row_count', models.PositiveIntegerField()),
-                ('byte_start', models.PositiveBigIntegerField()),
-                ('byte_end', models.PositiveBigIntegerField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('skipped', 'Skipped (job cancelled)')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('scored', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('counts', models.JSONField(blank=True, default=dict, help_text="Scored rows by 'decision/band'.")),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='chunks', to='scoring.batchjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                ("first_row", models.PositiveIntegerField(help_text="1-based number of the chunk's first data row.")),
+                ("row_count", models.PositiveIntegerField()),
+                ("byte_start", models.PositiveBigIntegerField()),
+                ("byte_end", models.PositiveBigIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("done", "Done"), ("skipped", "Skipped (job cancelled)")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("scored", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("counts", models.JSONField(blank=True, default=dict, help_text="Scored rows by 'decision/band'.")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="chunks", to="scoring.batchjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'index'],
-                'indexes': [models.Index(fields=['state', 'enqueued_at'], name='batchchunk_state_enqueued')],
-                'constraints': [models.UniqueConstraint(fields=('job', 'index'), name='one_batch_chunk_per_index')],
+                "ordering": ["job", "index"],
+                "indexes": [models.Index(fields=["state", "enqueued_at"], name="batchchunk_state_enqueued")],
+                "constraints": [models.UniqueConstraint(fields=("job", "index"), name="one_batch_chunk_per_index")],
             },
         ),
         migrations.CreateModel(
-            name='BatchRowError',
+            name="BatchRowError",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_number', models.PositiveIntegerField()),
-                ('errors', models.JSONField(help_text="Messages by column ('row' for the line as a whole).")),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='row_errors', to='scoring.batchjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("row_number", models.PositiveIntegerField()),
+                ("errors", models.JSONField(help_text="Messages by column ('row' for the line as a whole).")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="row_errors", to="scoring.batchjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'row_number'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'row_number'), name='one_batch_error_per_row')],
+                "ordering": ["job", "row_number"],
+                "constraints": [models.UniqueConstraint(fields=("job", "row_number"), name="one_batch_error_per_row")],
             },
         ),
     ]

@@ -1,0 +1,1 @@
+"""The DRF API of the scoring app."""
