@@ -128,8 +128,10 @@ def check_header(model: LoadedModel, columns: list[str]) -> None:
         errors["missing_columns"] = [f"Missing column(s): {', '.join(missing)}."]
     if unknown:
         shown = ", ".join(repr(n[:60]) for n in unknown[:10])
-        errors["unknown_columns"] = [f"Unknown column(s): {shown}. Allowed are the model's features, "
-                                     f"its protected attributes and {EXTERNAL_REF}."]  # fmt: skip
+        errors["unknown_columns"] = [
+            f"Unknown column(s): {shown}. Allowed are the model's features, "
+            f"its protected attributes and {EXTERNAL_REF}."
+        ]
     if duplicated:
         errors["duplicate_columns"] = [f"Column(s) named twice: {', '.join(duplicated)}."]
     if errors:
@@ -192,6 +194,7 @@ def process_chunk(*, chunk_id: int) -> None:
     if not BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(
         attempts=F("attempts") + 1, claimed_at=now
     ):
+        log.info("chunk %s is no longer pending", chunk_id)
         return
     chunk = BatchChunk.objects.select_related("job__model_version").get(pk=chunk_id)
     job = chunk.job
@@ -216,12 +219,16 @@ def process_chunk(*, chunk_id: int) -> None:
         fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index} no longer has {chunk.row_count} lines.")
         return
     with transaction.atomic():
+        # of=self and no ordering: the model's default ordering joins the job row, which concurrent chunks lock.
         locked = (
-            BatchChunk.objects.select_for_update(skip_locked=True)
+            BatchChunk.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=chunk_id, state=BatchChunk.State.PENDING)
+            .order_by()
+            .values_list("pk", flat=True)
             .first()
         )
         if locked is None:  # done by another delivery meanwhile, being written by one, or cancelled
+            log.info("chunk %s of batch %s was done, cancelled or locked by another worker", chunk_id, job.pk)
             return
         _write_predictions(result.rows)
         BatchRowError.objects.bulk_create(
@@ -241,6 +248,7 @@ def process_chunk(*, chunk_id: int) -> None:
         BatchJob.objects.filter(pk=job.pk).update(
             rows_scored=F("rows_scored") + len(result.rows), rows_rejected=F("rows_rejected") + len(result.errors)
         )
+    log.info("chunk %s of batch %s: %d scored, %d rejected", chunk_id, job.pk, len(result.rows), len(result.errors))
     finish_if_complete(job_id=job.pk)
 
 
@@ -423,8 +431,9 @@ def cancel_batch_job(*, job: BatchJob) -> BatchJob:
 def _skip_pending_chunks(job_id: int) -> None:
     with transaction.atomic():
         free = list(
-            BatchChunk.objects.select_for_update(skip_locked=True)
+            BatchChunk.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(job_id=job_id, state=BatchChunk.State.PENDING)
+            .order_by()
             .values_list("pk", flat=True)
         )
         BatchChunk.objects.filter(pk__in=free, state=BatchChunk.State.PENDING).update(

@@ -268,8 +268,14 @@ def test_the_pinned_version_scores_the_whole_job(officer, active_version, settin
     # Another version goes live mid-job (a copy of the same bundle under another name).
     other = services.register_bundle(path=DEFAULT_BUNDLE)
     assert other.pk == active_version.pk  # the same files are one version; force a second row instead
-    newer = type(other).objects.create(name="newer", sha256=other.sha256, artifact_path=other.artifact_path,
-                                       file_hashes=other.file_hashes, metadata=other.metadata, status="validated")  # fmt: skip
+    newer = type(other).objects.create(
+        name="newer",
+        sha256=other.sha256,
+        artifact_path=other.artifact_path,
+        file_hashes=other.file_hashes,
+        metadata=other.metadata,
+        status="validated",
+    )
     services.activate_model_version(version=newer, user=None)
     for chunk in job.chunks.all():
         batch.process_chunk(chunk_id=chunk.pk)

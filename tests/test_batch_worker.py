@@ -1,4 +1,4 @@
-"""Batch jobs on a real Celery worker (Redis + PostgreSQL): a worker SIGKILLed mid-chunk loses and duplicates nothing."""
+"""Batch jobs on a real Celery worker (Redis + PostgreSQL): a worker killed mid-chunk loses and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -40,8 +40,19 @@ def _start_worker(log: Path, settings, **env) -> subprocess.Popen:
         "CELERY_VISIBILITY_TIMEOUT": "3",
         **{k: str(v) for k, v in env.items()},
     }
-    command = [sys.executable, "-m", "celery", "-A", "creditscore", "worker", "--pool=solo", "--loglevel=INFO",
-               "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "creditscore",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     # A session of its own, so the kill reaches the worker and nothing else.
     return subprocess.Popen(
         command,

@@ -39,8 +39,12 @@ class BatchJobCreateApi(APIView):
             return _problem(403, "Forbidden", "Only loan officers can submit batch jobs.")
         upload = request.FILES.get("file")
         if upload is None:
-            return _problem(400, "Invalid batch file", "Send the CSV as the multipart field 'file'.",
-                            errors={"file": ["This field is required."]})  # fmt: skip
+            return _problem(
+                400,
+                "Invalid batch file",
+                "Send the CSV as the multipart field 'file'.",
+                errors={"file": ["This field is required."]},
+            )
         try:
             job = batch.submit_batch_job(user=request.user, upload=upload, original_name=upload.name)
         except InvalidBatchFile as exc:
