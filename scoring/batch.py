@@ -186,6 +186,7 @@ class ChunkResult:
     errors: dict[int, dict[str, list[str]]]
     counts: dict[str, int]
     probability_sums: dict[str, float]
+    error_refs: dict[int, str] = field(default_factory=dict)  # external_ref of rejected rows that have one
 
 
 def process_chunk(*, chunk_id: int) -> None:
@@ -232,7 +233,11 @@ def process_chunk(*, chunk_id: int) -> None:
             return
         _write_predictions(result.rows)
         BatchRowError.objects.bulk_create(
-            (BatchRowError(job_id=job.pk, row_number=n, errors=e) for n, e in result.errors.items()), batch_size=5000
+            (
+                BatchRowError(job_id=job.pk, row_number=n, errors=e, external_ref=result.error_refs.get(n, ""))
+                for n, e in result.errors.items()
+            ),
+            batch_size=5000,
         )
         _count_chunk(job, result)
         if settings.BATCH_FAULT_PAUSE_SECONDS:
@@ -305,9 +310,14 @@ def score_chunk(model: LoadedModel, *, job: BatchJob, columns: list[str], data: 
     frame, errors = parse_lines(data, columns=columns, first_row=first_row)
     checked = model.validate_frame(frame)
     errors.update({int(n): e for n, e in checked.errors.items()})
+    refs: dict[int, str] = {}
+    if checked.errors and EXTERNAL_REF in frame.columns:
+        bad = frame.loc[list(checked.errors), EXTERNAL_REF].str.strip().str.slice(0, 100)
+        refs = {int(n): ref for n, ref in bad.items() if ref}
     valid = checked.valid
     if valid.empty:
-        return ChunkResult(rows=pd.DataFrame(columns=_COPY_COLUMNS), errors=errors, counts={}, probability_sums={})
+        empty = pd.DataFrame(columns=_COPY_COLUMNS)
+        return ChunkResult(rows=empty, errors=errors, counts={}, probability_sums={}, error_refs=refs)
     scores = model.score_frame(valid, reasons_for="decline", reason_count=settings.SCORING_REASON_COUNT)
     typed = valid.copy()
     for f in model.features:
@@ -343,7 +353,7 @@ def score_chunk(model: LoadedModel, *, job: BatchJob, columns: list[str], data: 
     grouped = pd.Series(scores.probabilities).groupby(keys.to_numpy())
     counts = {str(k): int(v) for k, v in grouped.size().items()}
     sums = {str(k): float(v) for k, v in grouped.sum().items()}
-    return ChunkResult(rows=rows, errors=errors, counts=counts, probability_sums=sums)
+    return ChunkResult(rows=rows, errors=errors, counts=counts, probability_sums=sums, error_refs=refs)
 
 
 def _json_lines(frame: pd.DataFrame) -> np.ndarray:

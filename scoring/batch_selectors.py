@@ -92,7 +92,7 @@ def batch_result_lines(job: BatchJob) -> Iterator[str]:
     errors = (
         BatchRowError.objects.filter(job=job)
         .order_by("row_number")
-        .values_list("row_number", "errors")
+        .values_list("row_number", "errors", "external_ref")
         .iterator(_FETCH)
     )
     missing = "Not scored: the job was cancelled." if job.state == BatchJob.State.CANCELLED else "Not scored."
@@ -110,8 +110,9 @@ def batch_result_lines(job: BatchJob) -> Iterator[str]:
             writer.writerow([number, ref, f"{probability:.6f}", decision, band, text, ""])
             next_prediction = next(predictions, None)
         elif next_error is not None and next_error[0] == number:
-            message = "; ".join(f"{k}: {' '.join(v)}" if k != "row" else " ".join(v) for k, v in next_error[1].items())
-            writer.writerow([number, "", "", "", "", "", message])
+            _, problems, ref = next_error
+            message = "; ".join(f"{k}: {' '.join(v)}" if k != "row" else " ".join(v) for k, v in problems.items())
+            writer.writerow([number, ref, "", "", "", "", message])
             next_error = next(errors, None)
         else:
             writer.writerow([number, "", "", "", "", "", missing])

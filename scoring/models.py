@@ -275,6 +275,7 @@ class BatchRowError(models.Model):
     job = models.ForeignKey(BatchJob, on_delete=models.PROTECT, related_name="row_errors")
     row_number = models.PositiveIntegerField()
     errors = models.JSONField(help_text="Messages by column ('row' for the line as a whole).")
+    external_ref = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["job", "row_number"]
