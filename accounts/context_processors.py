@@ -24,6 +24,11 @@ def navigation(request) -> dict[str, object]:
         (permissions.can_score(user), "scoring:application-new", "New application"),
         (permissions.can_score(user), "scoring:batch-new", "Upload a batch"),
         (permissions.is_officer(user), "scoring:prediction-mine", "My decisions"),
+        (
+            permissions.is_officer(user) or permissions.can_view_all_predictions(user),
+            "scoring:batch-list",
+            "Batch jobs",
+        ),
         (permissions.can_view_monitoring(user), "scoring:monitoring", "Monitoring"),
         (permissions.can_manage_models(user) and user.is_staff, "admin:index", "Model admin"),
     ]

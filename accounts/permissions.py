@@ -78,3 +78,27 @@ def visible_predictions(user, queryset: QuerySet) -> QuerySet:
 def has_any_role(user) -> bool:
     """Any of the three roles: enough to read the active model's input schema."""
     return bool(roles_of(user)) or is_model_admin(user)
+
+
+# --- Batch jobs (issue #7) ---------------------------------------------------------
+
+
+def can_submit_batch(user) -> bool:
+    return is_officer(user)
+
+
+def can_view_batch_job(user, job) -> bool:
+    return can_view_all_predictions(user) or (is_officer(user) and job.user_id == user.pk)
+
+
+def can_cancel_batch_job(user, job) -> bool:
+    return is_officer(user) and job.user_id == user.pk
+
+
+def visible_batch_jobs(user, queryset: QuerySet) -> QuerySet:
+    """Batch jobs a user may see: all for auditors, their own for officers, none otherwise."""
+    if can_view_all_predictions(user):
+        return queryset
+    if is_officer(user):
+        return queryset.filter(user=user)
+    return queryset.none()

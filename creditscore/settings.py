@@ -313,3 +313,26 @@ LOGGING["formatters"]["json"] = {
 }
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
 LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+
+# --- Batch scoring (issue #7) ----------------------------------------------------
+
+# Upload limits, checked before any work is queued.
+BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=200 * 1024 * 1024)
+BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=5_000_000)
+# Rows per chunk: one Celery task and one database transaction each.
+BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=50_000)
+# A pending chunk not picked up this long after it was queued is queued again by the sweeper.
+BATCH_STALE_SECONDS = env.int("BATCH_STALE_SECONDS", default=15 * 60)
+BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=60)
+# Test-only fault injection: seconds a worker sleeps after writing a chunk's rows, before its commit,
+# so the crash test can SIGKILL it mid-chunk. Always 0 in deployments.
+BATCH_FAULT_PAUSE_SECONDS = env.float("BATCH_FAULT_PAUSE_SECONDS", default=0.0)
+# Uploads larger than this go to a temporary file, not memory; big CSVs never sit in RAM.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
+# A task killed with its worker is redelivered after this many seconds (Redis keeps it unacknowledged
+# until then); longer than a chunk takes, shorter than anyone would wait.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
+CELERY_BEAT_SCHEDULE = CELERY_BEAT_SCHEDULE | {
+    "sweep-stale-batch-jobs": {"task": "scoring.tasks.sweep_batch_jobs", "schedule": float(BATCH_SWEEP_SECONDS)},
+}

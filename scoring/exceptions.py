@@ -27,3 +27,21 @@ __all__ = ["BundleRejected", "InvalidApplication", "InvalidReview", "ModelUnavai
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused by the same user for a different request."""
+
+
+# --- Batch scoring (issue #7) ------------------------------------------------------
+
+
+class InvalidBatchFile(Exception):
+    """An uploaded batch file refused before any work is queued (size, header, row count); ``errors`` by topic."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(" ".join(v) for v in errors.values()))
+
+
+class BatchJobFinished(Exception):
+    """The batch job has already finished, so it cannot be cancelled."""
+
+
+__all__ += ["BatchJobFinished", "InvalidBatchFile"]

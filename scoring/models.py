@@ -309,3 +309,54 @@ class DriftReport(models.Model):
 
     def psi_by_feature(self) -> dict[str, float]:
         return {f["name"]: f["psi"] for f in self.features if f.get("psi") is not None}
+
+
+# --- Batch scoring (issue #7) ------------------------------------------------------
+
+
+class BatchChunk(models.Model):
+    """One slice of a batch job's file (byte range and row range), claimed and finished in one transaction."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped (job cancelled)"
+
+    job = models.ForeignKey(BatchJob, on_delete=models.PROTECT, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_row = models.PositiveIntegerField(help_text="1-based number of the chunk's first data row.")
+    row_count = models.PositiveIntegerField()
+    byte_start = models.PositiveBigIntegerField()
+    byte_end = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    scored = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="Scored rows by 'decision/band'.")
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="one_batch_chunk_per_index")]
+        indexes = [models.Index(fields=["state", "enqueued_at"], name="batchchunk_state_enqueued")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.job_id} chunk {self.index} ({self.get_state_display()})"
+
+
+class BatchRowError(models.Model):
+    """Why one input line of a batch file was not scored; with the Predictions, one record per line."""
+
+    job = models.ForeignKey(BatchJob, on_delete=models.PROTECT, related_name="row_errors")
+    row_number = models.PositiveIntegerField()
+    errors = models.JSONField(help_text="Messages by column ('row' for the line as a whole).")
+    external_ref = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="one_batch_error_per_row")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.job_id} row {self.row_number}: {self.errors}"

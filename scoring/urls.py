@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scoring import monitoring_views, views
+from scoring import batch_views, monitoring_views, views
 
 app_name = "scoring"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("predictions/<int:pk>/review/", views.prediction_review, name="prediction-review"),
     # Monitoring (issue #9)
     path("monitoring/", monitoring_views.monitoring_page, name="monitoring"),
+    # --- Batch jobs (issue #7) ---
+    path("batches/", batch_views.batch_list, name="batch-list"),
+    path("batches/new/", batch_views.batch_new, name="batch-new"),
+    path("batches/<int:job_id>/", batch_views.batch_detail, name="batch-detail"),
+    path("batches/<int:job_id>/progress.json", batch_views.batch_progress, name="batch-progress"),
+    path("batches/<int:job_id>/result.csv", batch_views.batch_result, name="batch-result"),
+    path("batches/<int:job_id>/cancel/", batch_views.batch_cancel, name="batch-cancel"),
 ]

@@ -1,6 +1,6 @@
 """URLs of the API v1 (mounted at /api/v1/); anything else under /api/ answers a problem 404."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -25,7 +25,7 @@ urlpatterns = [
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
-    # Batch jobs (scoring/api/batch.py) go here, before the catch-all.
+    path("v1/", include("scoring.api.batch_urls")),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "v1/docs/",

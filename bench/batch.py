@@ -1,0 +1,307 @@
+"""Batch scoring benchmark: a real job through a real Celery worker on Redis and PostgreSQL, against the raw floor.
+
+Generates N applications from the training reference distribution (each column
+drawn independently, so rows differ), submits them as one batch job, and
+prints end-to-end seconds, rows/s and the worker's peak RSS; then, in the same
+run, the raw floor: pandas read_csv + CatBoost predict_proba + COPY of the same
+rows into a table shaped and indexed like scoring_prediction, nothing else.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_issue7 python bench/batch.py --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SECONDS_PER_MILLION = 90.0
+TARGET_RSS_MB = 1536.0
+TARGET_FLOOR_RATIO = 0.5
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk-rows", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (the machine has 2 cores)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args()
+    # A SIGTERM (timeout, Ctrl-C from a runner) still stops the worker through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        print("Set DATABASE_URL to a PostgreSQL database (the benchmark needs COPY and a real worker).")
+        return 2
+
+    os.environ.update(
+        CELERY_BROKER_URL=args.redis_url,
+        CELERY_TASK_ALWAYS_EAGER="false",
+        BATCH_CHUNK_ROWS=str(args.chunk_rows),
+        BATCH_MAX_BYTES=str(8 * 1024**3),  # a million synthetic rows are ~330 MB, above the 200 MB default
+        BATCH_MAX_ROWS=str(max(args.rows, 5_000_000)),
+    )
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditscore.settings")
+    import django
+
+    django.setup()
+    import redis
+    from django.core.files import File
+    from django.core.management import call_command
+
+    from scoring import batch
+
+    call_command("migrate", verbosity=0)
+    user, model = _prepare()
+    redis.Redis.from_url(args.redis_url).flushdb()
+
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        path = Path(tmp) / "applications.csv"
+        started = time.perf_counter()
+        _write_applications(path, args.rows)
+        size_mb = path.stat().st_size / 1024**2
+        print(f"generated {args.rows:,} rows ({size_mb:,.0f} MB) in {time.perf_counter() - started:.1f} s")
+
+        log_path = Path(tmp) / "worker.log"
+        worker = _start_worker(args.concurrency, log_path)
+        try:
+            _wait_for_worker(log_path, worker)
+            monitor = _RssMonitor(worker.pid)
+            started = time.perf_counter()
+            with path.open("rb") as fh:
+                job = batch.submit_batch_job(user=user, upload=File(fh, name=path.name))
+            submitted = time.perf_counter() - started
+            last = -1
+            while True:
+                monitor.sample()
+                job.refresh_from_db()
+                if job.state not in batch.ACTIVE_STATES:
+                    break
+                done = job.rows_scored + job.rows_rejected
+                if done != last:
+                    print(f"  {time.perf_counter() - started:6.1f} s  {done:>10,} / {job.row_count:,} rows")
+                    last = done
+                if time.perf_counter() - started > args.timeout:
+                    print("timed out")
+                    return 1
+                time.sleep(0.5)
+            elapsed = time.perf_counter() - started
+            monitor.sample()
+        finally:
+            _stop_worker(worker)
+        if job.state != "succeeded":
+            print(f"job ended {job.state}: {job.error}\n{log_path.read_text()[-3000:]}")
+            return 1
+        stored = job.rows_scored
+        floor_seconds = _raw_floor(path, model, args.chunk_rows)
+
+    rate = job.row_count / elapsed
+    floor_rate = args.rows / floor_seconds
+    per_million = elapsed * 1_000_000 / args.rows
+    print()
+    print(f"batch job {job.pk}: {job.row_count:,} rows, {stored:,} Predictions, {job.rows_rejected:,} rejected")
+    print(f"  of which submission (header check, row count, store, chunk plan): {submitted:.1f} s")
+    print(f"{'measure':<40} {'measured':>14} {'target':>16}")
+    _line("end to end (s)", f"{elapsed:.1f}", f"<= {TARGET_SECONDS_PER_MILLION * args.rows / 1e6:.1f}")
+    _line("  scaled to 1,000,000 rows (s)", f"{per_million:.1f}", f"<= {TARGET_SECONDS_PER_MILLION:.0f}")
+    _line("rows/s", f"{rate:,.0f}", "")
+    _line("worker peak RSS, largest process (MB)", f"{monitor.peak_process_mb:,.0f}", f"<= {TARGET_RSS_MB:,.0f}")
+    _line("worker peak RSS, all processes (MB)", f"{monitor.peak_tree_mb:,.0f}", f"<= {TARGET_RSS_MB:,.0f}")
+    _line("raw floor (s, one process)", f"{floor_seconds:.1f}", "")
+    _line("raw floor rows/s", f"{floor_rate:,.0f}", "")
+    _line("job rows/s / raw floor rows/s", f"{rate / floor_rate:.2f}x", f">= {TARGET_FLOOR_RATIO}x")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (shared machine)")
+    return 0
+
+
+def _line(name: str, measured: str, target: str) -> None:
+    print(f"{name:<40} {measured:>14} {target:>16}")
+
+
+def _prepare():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from accounts.permissions import OFFICER
+    from scoring import registry, services
+
+    if not services.ModelVersion.objects.filter(status="active").exists():
+        from django.conf import settings
+
+        version = services.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
+        services.activate_model_version(version=version, user=None)
+    user, _ = get_user_model().objects.get_or_create(username="bench-officer")
+    user.groups.add(Group.objects.get(name=OFFICER))
+    return user, registry.get_active().model
+
+
+def _write_applications(path: Path, rows: int, block: int = 100_000) -> None:
+    import numpy as np
+    import pandas as pd
+    from django.conf import settings
+
+    ref = pd.read_csv(settings.REFERENCE_SAMPLE_PATH, dtype=str, keep_default_na=False).drop(
+        columns=["creditability"], errors="ignore"
+    )
+    rng = np.random.default_rng(2026)
+    with path.open("w", newline="") as fh:
+        for start in range(0, rows, block):
+            n = min(block, rows - start)
+            frame = pd.DataFrame({c: ref[c].to_numpy()[rng.integers(0, len(ref), n)] for c in ref.columns})
+            frame.insert(0, "external_ref", [f"APP-{i:08d}" for i in range(start + 1, start + n + 1)])
+            frame.to_csv(fh, index=False, header=start == 0, lineterminator="\n")
+
+
+def _start_worker(concurrency: int, log_path: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "creditscore",
+        "worker",
+        f"--concurrency={concurrency}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped as a group at the end, whatever happens to this script
+    )
+
+
+def _stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def _wait_for_worker(log_path: Path, worker: subprocess.Popen) -> None:
+    from creditscore.celery import app
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker exited:\n{log_path.read_text()[-3000:]}")
+        if app.control.ping(timeout=1.0):
+            return
+    raise SystemExit("the worker did not start in 120 s")
+
+
+class _RssMonitor:
+    """Peak resident memory of a process and its children, from /proc (Linux)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_process_mb = 0.0
+        self.peak_tree_mb = 0.0
+
+    def sample(self) -> None:
+        sizes = [self._hwm(pid) for pid in self._tree(self.pid)]
+        if sizes:
+            self.peak_process_mb = max(self.peak_process_mb, max(sizes))
+            self.peak_tree_mb = max(self.peak_tree_mb, sum(sizes))
+
+    def _tree(self, pid: int) -> list[int]:
+        pids = [pid]
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return pids
+        for child in children:
+            pids.extend(self._tree(int(child)))
+        return pids
+
+    @staticmethod
+    def _hwm(pid: int) -> float:
+        try:  # VmHWM: the process's own peak RSS, so short spikes between samples are not missed
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+
+def _raw_floor(path: Path, model, chunk_rows: int) -> float:
+    """read_csv + predict_proba + COPY of the same rows into a table shaped and indexed like scoring_prediction."""
+    import pandas as pd
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_floor (LIKE scoring_prediction INCLUDING ALL) ON COMMIT DROP")
+        raw = connection.connection
+        columns = [
+            "created_at",
+            "user_id",
+            "channel",
+            "model_version_id",
+            "inputs",
+            "features",
+            "protected",
+            "probability",
+            "decision",
+            "threshold",
+            "risk_band",
+            "reasons",
+            "external_ref",
+            "row_number",
+        ]
+        row = 0
+        for frame in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows):
+            features = frame[model.feature_names].copy()
+            for f in model.features:
+                if f.kind != "categorical":
+                    features[f.name] = features[f.name].astype("int64")
+            probabilities = model.model.predict_proba(model._pool(features))[:, 1]
+            out = pd.DataFrame(
+                {
+                    "created_at": "2026-01-01T00:00:00+00:00",
+                    "user_id": 1,
+                    "channel": "batch",
+                    "model_version_id": 1,
+                    "inputs": frame.to_json(orient="records", lines=True).rstrip("\n").split("\n"),
+                    "features": features.to_json(orient="records", lines=True).rstrip("\n").split("\n"),
+                    "protected": "{}",
+                    "probability": probabilities,
+                    "decision": model.decide(probabilities),
+                    "threshold": model.threshold,
+                    "risk_band": model.band(probabilities),
+                    "reasons": "[]",
+                    "external_ref": frame["external_ref"].to_numpy(),
+                    "row_number": range(row + 1, row + len(frame) + 1),
+                }
+            )
+            row += len(frame)
+            buffer = io.StringIO()
+            out.to_csv(buffer, header=False, index=False)
+            with (
+                raw.cursor() as copy_cursor,
+                copy_cursor.copy(f"COPY bench_floor ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
+            ):
+                copy.write(buffer.getvalue())
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

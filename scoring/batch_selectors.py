@@ -1,0 +1,123 @@
+"""Reads of batch jobs: the list a user may see, progress and summary, and the result CSV streamed in input order."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts import permissions
+from scoring.models import BatchChunk, BatchJob, BatchRowError, Prediction
+
+RESULT_HEADER = ["row_number", "external_ref", "probability", "decision", "risk_band", "reasons", "error"]
+_FETCH = 5000
+
+
+def batch_job_list(*, user) -> QuerySet[BatchJob]:
+    """Jobs the user may see (own for officers, all for auditors), newest first."""
+    qs = BatchJob.objects.select_related("user", "model_version").order_by("-created_at", "-id")
+    return permissions.visible_batch_jobs(user, qs)
+
+
+def batch_job_get(*, user, job_id: int) -> BatchJob | None:
+    return batch_job_list(user=user).filter(pk=job_id).first()
+
+
+def batch_job_progress(job: BatchJob) -> dict[str, object]:
+    """State, counters, rate and ETA of a job, and its summary once finished (the page, JSON and API share it)."""
+    done = job.rows_scored + job.rows_rejected
+    finished = job.state not in (BatchJob.State.QUEUED, BatchJob.State.RUNNING)
+    rate = eta = None
+    if job.started_at and done:
+        elapsed = ((job.finished_at or timezone.now()) - job.started_at).total_seconds()
+        if elapsed > 0:
+            rate = round(done / elapsed, 1)
+            eta = 0 if finished else round((job.row_count - done) / rate)
+    chunks = list(job.chunks.values("state", "counts"))
+    progress: dict[str, object] = {
+        "id": job.pk,
+        "state": job.state,
+        "state_label": job.get_state_display(),
+        "finished": finished,
+        "original_name": job.original_name,
+        "user": job.user.get_username(),
+        "model_version": {"id": job.model_version_id, "label": job.model_version.label},
+        "row_count": job.row_count,
+        "rows_done": done,
+        "rows_scored": job.rows_scored,
+        "rows_rejected": job.rows_rejected,
+        "rows_not_scored": job.row_count - done if finished else 0,
+        "percent": round(100 * done / job.row_count, 1) if job.row_count else 100.0,
+        "rows_per_second": rate,
+        "eta_seconds": eta,
+        "chunks_total": len(chunks),
+        "chunks_done": sum(c["state"] != BatchChunk.State.PENDING for c in chunks),
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "error": job.error,
+        "summary": _summary(chunks) if finished else None,
+    }
+    return progress
+
+
+def _summary(chunks: list[dict]) -> dict[str, object]:
+    """Approval rate and band distribution from the chunks' counts (never a scan of the Predictions)."""
+    decisions: dict[str, int] = {}
+    bands: dict[str, int] = {}
+    for c in chunks:
+        for key, n in (c["counts"] or {}).items():
+            decision, band = key.split("/", 1)
+            decisions[decision] = decisions.get(decision, 0) + n
+            bands[band] = bands.get(band, 0) + n
+    scored = sum(decisions.values())
+    return {
+        "decisions": dict(sorted(decisions.items())),
+        "bands": dict(sorted(bands.items())),
+        "approval_rate": round(decisions.get("approve", 0) / scored, 4) if scored else None,
+    }
+
+
+def batch_result_lines(job: BatchJob) -> Iterator[str]:
+    """The result CSV, one line per input line in input order, streamed from the stored rows a block at a time."""
+    predictions = (
+        Prediction.objects.filter(batch_job=job)
+        .order_by("row_number")
+        .values_list("row_number", "external_ref", "probability", "decision", "risk_band", "reasons")
+        .iterator(chunk_size=_FETCH)
+    )
+    errors = (
+        BatchRowError.objects.filter(job=job)
+        .order_by("row_number")
+        .values_list("row_number", "errors", "external_ref")
+        .iterator(_FETCH)
+    )
+    missing = "Not scored: the job was cancelled." if job.state == BatchJob.State.CANCELLED else "Not scored."
+    if job.state == BatchJob.State.FAILED:
+        missing = f"Not scored: the job failed ({job.error[:200]})."
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(RESULT_HEADER)
+    next_prediction = next(predictions, None)
+    next_error = next(errors, None)
+    for number in range(1, job.row_count + 1):
+        if next_prediction is not None and next_prediction[0] == number:
+            _, ref, probability, decision, band, reasons = next_prediction
+            text = " | ".join(r.get("sentence") or r.get("label", "") for r in reasons or [])
+            writer.writerow([number, ref, f"{probability:.6f}", decision, band, text, ""])
+            next_prediction = next(predictions, None)
+        elif next_error is not None and next_error[0] == number:
+            _, problems, ref = next_error
+            message = "; ".join(f"{k}: {' '.join(v)}" if k != "row" else " ".join(v) for k, v in problems.items())
+            writer.writerow([number, ref, "", "", "", "", message])
+            next_error = next(errors, None)
+        else:
+            writer.writerow([number, "", "", "", "", "", missing])
+        if number % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,30 @@
+"""Celery tasks: thin wrappers taking ids, retried only on transient database or broker errors."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from scoring import batch
+
+# Publishing failures that mean "the broker is away", not "the task is wrong".
+BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, ConnectionError)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, *BROKER_ERRORS)
+
+
+@shared_task(
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=20,
+)
+def process_batch_chunk(chunk_id: int) -> None:
+    batch.process_chunk(chunk_id=chunk_id)
+
+
+@shared_task
+def sweep_batch_jobs() -> int:
+    return batch.sweep_batch_jobs()
