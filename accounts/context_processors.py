@@ -22,7 +22,6 @@ def navigation(request) -> dict[str, object]:
     candidates: list[tuple[bool, str, str]] = [
         (True, "scoring:home", "Home"),
         (permissions.can_score(user), "scoring:application-new", "New application"),
-        (permissions.can_score(user), "scoring:batch-new", "Upload a batch"),
         (permissions.is_officer(user), "scoring:prediction-mine", "My decisions"),
         (
             permissions.is_officer(user) or permissions.can_view_all_predictions(user),

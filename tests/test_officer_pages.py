@@ -86,12 +86,12 @@ def test_forms_are_csrf_protected(officer, active_version):
 def test_navigation_follows_the_role(client, officer, auditor, active_version):
     client.force_login(officer)
     nav = soup(client.get("/")).find("nav", {"aria-label": "Main"}).get_text(" ")
-    assert "New application" in nav and "My decisions" in nav
-    # The batch upload belongs to another issue: no link until its URL exists.
-    assert "Upload a batch" not in nav
+    assert "New application" in nav and "My decisions" in nav and "Batch jobs" in nav
+    assert "Monitoring" not in nav
     client.force_login(auditor)
     nav = soup(client.get("/")).find("nav", {"aria-label": "Main"}).get_text(" ")
     assert "New application" not in nav and "My decisions" not in nav
+    assert "Batch jobs" in nav and "Monitoring" in nav
 
 
 def test_only_officers_may_open_the_form_or_their_history(client, auditor, model_admin, active_version):
