@@ -18,7 +18,10 @@ class ReadOnlyRoleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in SAFE_METHODS and permissions.is_read_only(request.user):
-            if request.path not in (reverse("logout"), reverse("login")):
-                raise PermissionDenied("Your role can read but not change anything.")
+        if (
+            request.method not in SAFE_METHODS
+            and permissions.is_read_only(request.user)
+            and request.path not in (reverse("logout"), reverse("login"))
+        ):
+            raise PermissionDenied("Your role can read but not change anything.")
         return self.get_response(request)
