@@ -7,4 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("scoring.urls")),
+    # Auditor history, exports, model timeline, access log (issue #5).
+    path("audit/", include("scoring.audit_urls")),
 ]

@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import permissions
-from scoring.models import Prediction, Review
+from accounts.models import AccessEvent
+from scoring.models import DailyStat, Decision, ExportLog, ModelActivation, Prediction, Review
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,20 @@ class Page:
     next_cursor: str | None
 
 
-def keyset_page(qs: QuerySet[Prediction], *, cursor: str | None, size: int) -> Page:
-    """One page of a newest-first queryset after ``cursor`` (an opaque token from the previous page)."""
+def keyset_page(qs: QuerySet[Prediction], *, cursor: str | None, size: int, oldest_first: bool = False) -> Page:
+    """One page of a newest-first queryset after ``cursor`` (an opaque token from the previous page).
+
+    With ``oldest_first`` the queryset is re-ordered oldest first (same indexes, read backwards).
+    """
+    if oldest_first:
+        qs = qs.order_by("created_at", "id")
     position = decode_cursor(cursor) if cursor else None
     if position:
         created_at, pk = position
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+        if oldest_first:
+            qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
+        else:
+            qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
     items = list(qs[: size + 1])
     next_cursor = encode_cursor(items[size - 1]) if len(items) > size else None
     return Page(items=items[:size], next_cursor=next_cursor)
@@ -124,3 +133,145 @@ def decode_cursor(token: str) -> tuple[datetime, int] | None:
 
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Auditor history: summaries, exports, model timeline, access log (issue #5) ----------
+
+# Filters DailyStat has a dimension for; any other filter needs the (bounded) prediction scan.
+_DAILY_STAT_FILTERS = {"date_from", "date_to", "user_id", "model_version_id", "decision", "risk_band", "channel"}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Count, model approvals and overrides for a filter. ``exact`` is False when a bounded scan was cut."""
+
+    count: int
+    approved: int
+    overridden: int
+    exact: bool = True
+    from_daily_stats: bool = True
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approved / self.count if self.count else None
+
+    @property
+    def override_rate(self) -> float | None:
+        return self.overridden / self.count if self.count else None
+
+    @property
+    def approval_percent(self) -> float | None:
+        return None if self.approval_rate is None else 100 * self.approval_rate
+
+    @property
+    def override_percent(self) -> float | None:
+        return None if self.override_rate is None else 100 * self.override_rate
+
+
+def prediction_summary(*, user, filters: PredictionFilters | None = None, scan_limit: int = 20000) -> Summary:
+    """The summary strip for a filter: from DailyStat when it can say, else from at most ``scan_limit`` rows."""
+    f = filters or PredictionFilters()
+    if set(f.as_dict()) <= _DAILY_STAT_FILTERS:
+        return _summary_from_daily_stats(user=user, filters=f)
+    overridden = Exists(Review.objects.filter(prediction=OuterRef("pk"), overridden=True))
+    rows = list(
+        prediction_list(user=user, filters=f)
+        .annotate(is_overridden=overridden)
+        .values_list("decision", "is_overridden")[: scan_limit + 1]
+    )
+    exact = len(rows) <= scan_limit
+    rows = rows[:scan_limit]
+    return Summary(
+        count=len(rows),
+        approved=sum(1 for decision, _ in rows if decision == Decision.APPROVE),
+        overridden=sum(1 for _, is_overridden in rows if is_overridden),
+        exact=exact,
+        from_daily_stats=False,
+    )
+
+
+def _summary_from_daily_stats(*, user, filters: PredictionFilters) -> Summary:
+    qs = DailyStat.objects.all()
+    if not permissions.can_view_all_predictions(user):
+        qs = qs.filter(user=user) if permissions.is_officer(user) else qs.none()
+    f = filters
+    lookups = {
+        "day__gte": f.date_from,
+        "day__lte": f.date_to,
+        "user_id": f.user_id,
+        "model_version_id": f.model_version_id,
+        "decision": f.decision,
+        "risk_band": f.risk_band,
+        "channel": f.channel,
+    }
+    qs = qs.filter(**{k: v for k, v in lookups.items() if v not in (None, "")})
+    totals = qs.aggregate(
+        count=Coalesce(Sum("count"), 0),
+        approved=Coalesce(Sum("count", filter=Q(decision=Decision.APPROVE)), 0),
+        overridden=Coalesce(Sum("overridden"), 0),
+    )
+    return Summary(count=totals["count"], approved=totals["approved"], overridden=totals["overridden"])
+
+
+def with_review_summary(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
+    """Annotate each prediction with its reviews summarised (one export row per decision, no N+1)."""
+    reviews = Review.objects.filter(prediction=OuterRef("pk"))
+    latest = reviews.order_by("-created_at", "-id")
+    return with_final_decision(qs).annotate(
+        review_count=Coalesce(
+            Subquery(reviews.order_by().values("prediction").annotate(n=Count("id")).values("n")[:1]), 0
+        ),
+        is_overridden=Exists(reviews.filter(overridden=True)),
+        last_review_outcome=Subquery(latest.values("outcome")[:1]),
+        last_review_reason=Subquery(latest.values("reason_code")[:1]),
+        last_review_justification=Subquery(latest.values("justification")[:1]),
+        last_review_by=Subquery(latest.values("user__username")[:1]),
+        last_review_at=Subquery(latest.values("created_at")[:1]),
+    )
+
+
+def prediction_get(*, user, pk: int) -> Prediction | None:
+    """One prediction with everything its detail page shows, if the user may see it."""
+    qs = permissions.visible_predictions(user, Prediction.objects.all())
+    return (
+        qs.select_related("user", "model_version", "batch_job")
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("user").order_by("created_at")))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def model_activation_list() -> QuerySet[ModelActivation]:
+    """Every activation, newest first: the timeline of which model was live."""
+    return ModelActivation.objects.select_related("version", "previous", "user").order_by("-created_at", "-id")
+
+
+def model_version_live_at(moment: datetime) -> ModelActivation | None:
+    """The activation in force at ``moment`` (the latest one at or before it), or None if none yet."""
+    return model_activation_list().filter(created_at__lte=moment).first()
+
+
+@dataclass(frozen=True)
+class AccessEventFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str | None = None
+    username: str | None = None
+
+
+def access_event_list(*, filters: AccessEventFilters | None = None) -> QuerySet[AccessEvent]:
+    f = filters or AccessEventFilters()
+    qs = AccessEvent.objects.select_related("user")
+    if f.date_from:
+        qs = qs.filter(created_at__gte=_start_of(f.date_from))
+    if f.date_to:
+        qs = qs.filter(created_at__lt=_start_of(f.date_to + timedelta(days=1)))
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.username:
+        qs = qs.filter(username=f.username.strip())
+    return qs.order_by("-created_at", "-id")
+
+
+def export_log_list() -> QuerySet[ExportLog]:
+    return ExportLog.objects.select_related("user").order_by("-created_at", "-id")
