@@ -206,11 +206,11 @@ def _summary_from_daily_stats(*, user, filters: PredictionFilters) -> Summary:
     }
     qs = qs.filter(**{k: v for k, v in lookups.items() if v not in (None, "")})
     totals = qs.aggregate(
-        count=Coalesce(Sum("count"), 0),
-        approved=Coalesce(Sum("count", filter=Q(decision=Decision.APPROVE)), 0),
-        overridden=Coalesce(Sum("overridden"), 0),
+        n=Coalesce(Sum("count"), 0),
+        n_approved=Coalesce(Sum("count", filter=Q(decision=Decision.APPROVE)), 0),
+        n_overridden=Coalesce(Sum("overridden"), 0),
     )
-    return Summary(count=totals["count"], approved=totals["approved"], overridden=totals["overridden"])
+    return Summary(count=totals["n"], approved=totals["n_approved"], overridden=totals["n_overridden"])
 
 
 def with_review_summary(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:

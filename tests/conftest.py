@@ -89,3 +89,32 @@ def active_version(db):
 @pytest.fixture
 def example_inputs(active_version):
     return registry.get_active().model.example_inputs()
+
+
+# --- Append-only audit tables under pytest-django (issue #5) ---------------------
+
+
+@pytest.fixture(autouse=True)
+def _append_only_triggers(request):
+    """Keep PostgreSQL's append-only triggers on during every test, off only for pytest-django's flush.
+
+    After a transactional test (transactional_db, live_server, django_db(transaction=True))
+    pytest-django empties every table with TRUNCATE, which the triggers refuse. The test
+    database is owned by the test role, so it may switch them off for that flush; the
+    production app role does not own the tables and cannot (see README, "Audit trail").
+    Requesting the database helper from here makes this fixture's teardown run before the flush.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if not django_settings.DATABASE_IS_POSTGRES or ("_django_db_helper" not in request.fixturenames and not marker):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.db import connection
+
+    from scoring.append_only import set_triggers_enabled
+
+    set_triggers_enabled(connection, enabled=True)
+    yield
+    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    if transactional or (marker and marker.kwargs.get("transaction")):
+        set_triggers_enabled(connection, enabled=False)
