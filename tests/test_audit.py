@@ -129,9 +129,7 @@ def test_keyset_pages_walk_the_whole_history_without_repeats(client, auditor, hi
         reverse("audit:prediction-list"), {"channel": "web", "cursor": first.context["page"].next_cursor}
     )
     assert second.context["page"].next_cursor is None
-    assert _ids(first) + _ids(second) == sorted(
-        [p.pk for p in [*history["declines"], history["other"]]], reverse=True
-    )
+    assert _ids(first) + _ids(second) == sorted([p.pk for p in [*history["declines"], history["other"]]], reverse=True)
     assert b"Next page" in first.content and b"channel=web" in first.content
 
 
@@ -243,11 +241,12 @@ def test_model_timeline_answers_which_version_was_live(client, auditor, active_v
     client.force_login(auditor)
     response = client.get(reverse("audit:model-timeline"))
     assert response.status_code == 200
-    assert [a.pk for a in response.context["activations"]][0] == activation.pk
+    assert response.context["activations"][0].pk == activation.pk
     at_then = client.get(reverse("audit:model-timeline"), {"at": timezone.localtime(before_second).isoformat()[:19]})
     assert at_then.context["live"].version == active_version
     at_now = client.get(
-        reverse("audit:model-timeline"), {"at": timezone.localtime(timezone.now() + timedelta(minutes=1)).isoformat()[:16]}
+        reverse("audit:model-timeline"),
+        {"at": timezone.localtime(timezone.now() + timedelta(minutes=1)).isoformat()[:16]},
     )
     assert at_now.context["live"].version == second
     assert b"roll forward" in at_now.content
