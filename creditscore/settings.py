@@ -261,6 +261,6 @@ CONTENT_SECURITY_POLICY = {
 
 # Audit history pages and exports.
 AUDIT_PAGE_SIZE = env.int("AUDIT_PAGE_SIZE", default=50)
-AUDIT_EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=2000)
+AUDIT_EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=500)
 # Summary strips over filters DailyStat cannot express count at most this many rows.
 AUDIT_SUMMARY_SCAN_LIMIT = env.int("AUDIT_SUMMARY_SCAN_LIMIT", default=20000)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 
 from scoring.models import ExportLog, Prediction
-from scoring.selectors import PredictionFilters, prediction_list, with_review_summary
+from scoring.selectors import PredictionFilters, prediction_export_rows, prediction_list
 
 COLUMNS = [
     ("id", lambda p: p.pk),
@@ -30,13 +30,13 @@ COLUMNS = [
     ("decision", lambda p: p.decision),
     ("risk_band", lambda p: p.risk_band),
     ("final_decision", lambda p: p.final),
-    ("overridden", lambda p: "yes" if p.is_overridden else "no"),
-    ("review_count", lambda p: p.review_count),
-    ("last_review_outcome", lambda p: p.last_review_outcome or ""),
-    ("last_review_reason", lambda p: p.last_review_reason or ""),
-    ("last_review_justification", lambda p: p.last_review_justification or ""),
-    ("last_review_by", lambda p: p.last_review_by or ""),
-    ("last_review_at", lambda p: p.last_review_at.isoformat() if p.last_review_at else ""),
+    ("overridden", lambda p: "yes" if any(r.overridden for r in p.reviews.all()) else "no"),
+    ("review_count", lambda p: len(p.reviews.all())),
+    ("last_review_outcome", lambda p: _last_review(p, "outcome")),
+    ("last_review_reason", lambda p: _last_review(p, "reason_code")),
+    ("last_review_justification", lambda p: _last_review(p, "justification")),
+    ("last_review_by", lambda p: _last_review(p, "user").get_username() if p.reviews.all() else ""),
+    ("last_review_at", lambda p: _last_review(p, "created_at").isoformat() if p.reviews.all() else ""),
     ("reasons", lambda p: " | ".join(_reason_text(r) for r in p.reasons)),
     ("inputs", lambda p: json.dumps(p.inputs, sort_keys=True, default=str)),
 ]
@@ -59,8 +59,7 @@ def start_export(*, user: AbstractBaseUser, filters: PredictionFilters) -> tuple
         log = ExportLog.objects.create(
             user=user, filters=filters.as_dict(), row_count=qs.count(), last_prediction_id=last_id
         )
-    rows = with_review_summary(qs).select_related("user", "model_version")
-    return log, rows
+    return log, prediction_export_rows(qs)
 
 
 class _Echo:
@@ -68,6 +67,11 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+def _last_review(prediction: Prediction, attribute: str):
+    reviews = prediction.reviews.all()  # prefetched, oldest first
+    return getattr(reviews[len(reviews) - 1], attribute) if reviews else ""
 
 
 def _reason_text(reason: object) -> str:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -213,20 +213,17 @@ def _summary_from_daily_stats(*, user, filters: PredictionFilters) -> Summary:
     return Summary(count=totals["n"], approved=totals["n_approved"], overridden=totals["n_overridden"])
 
 
-def with_review_summary(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
-    """Annotate each prediction with its reviews summarised (one export row per decision, no N+1)."""
-    reviews = Review.objects.filter(prediction=OuterRef("pk"))
-    latest = reviews.order_by("-created_at", "-id")
-    return with_final_decision(qs).annotate(
-        review_count=Coalesce(
-            Subquery(reviews.order_by().values("prediction").annotate(n=Count("id")).values("n")[:1]), 0
-        ),
-        is_overridden=Exists(reviews.filter(overridden=True)),
-        last_review_outcome=Subquery(latest.values("outcome")[:1]),
-        last_review_reason=Subquery(latest.values("reason_code")[:1]),
-        last_review_justification=Subquery(latest.values("justification")[:1]),
-        last_review_by=Subquery(latest.values("user__username")[:1]),
-        last_review_at=Subquery(latest.values("created_at")[:1]),
+def prediction_export_rows(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
+    """Rows for the CSV export: final decision annotated, reviews prefetched per chunk, bulky columns deferred.
+
+    With ``iterator(chunk_size=...)`` the reviews come in one query per chunk, not one per row.
+    """
+    reviews = Review.objects.select_related("user").order_by("created_at", "id")
+    return (
+        with_final_decision(qs)
+        .select_related("user", "model_version")
+        .defer("features", "protected", "model_version__metadata", "model_version__validation_report")
+        .prefetch_related(Prefetch("reviews", queryset=reviews))
     )
 
 
