@@ -105,16 +105,18 @@ def _append_only_triggers(request):
     Requesting the database helper from here makes this fixture's teardown run before the flush.
     """
     marker = request.node.get_closest_marker("django_db")
-    if not django_settings.DATABASE_IS_POSTGRES or ("_django_db_helper" not in request.fixturenames and not marker):
+    names = set(request.fixturenames)
+    uses_db = marker or names & {"_django_db_helper", "db", "transactional_db", "live_server"}
+    if not django_settings.DATABASE_IS_POSTGRES or not uses_db:
         yield
         return
-    request.getfixturevalue("_django_db_helper")
+    request.getfixturevalue("_django_db_helper")  # also decides transactional for live_server tests
     from django.db import connection
 
     from scoring.append_only import set_triggers_enabled
 
     set_triggers_enabled(connection, enabled=True)
     yield
-    transactional = "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    transactional = bool(names & {"transactional_db", "live_server"})
     if transactional or (marker and marker.kwargs.get("transaction")):
         set_triggers_enabled(connection, enabled=False)
