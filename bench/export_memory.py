@@ -147,14 +147,13 @@ def explain_history_pages(auditor) -> None:
     for label, f in filters.items():
         qs = selectors.with_final_decision(selectors.prediction_list(user=auditor, filters=f))
         middle = qs[qs.count() // 2 : qs.count() // 2 + 1].first() if label == "none" else None
-        for page_label, cursor_token in (("first", None), ("middle", middle and selectors.encode_cursor(middle))):
-            if page_label == "middle" and not cursor_token:
-                continue
-            page_qs = (
-                qs.filter(Q(created_at__lt=middle.created_at) | Q(created_at=middle.created_at, id__lt=middle.pk))
-                if cursor_token
-                else qs
-            )
+        pages = [("first", qs)]
+        if middle is not None:
+            pages.append(("middle", qs.filter(selectors.after_position(middle.created_at, middle.pk))))
+            # The same page with the cursor as a bare OR, for comparison.
+            bare_or = Q(created_at__lt=middle.created_at) | Q(created_at=middle.created_at, id__lt=middle.pk)
+            pages.append(("mid/OR", qs.filter(bare_or)))
+        for page_label, page_qs in pages:
             plan = page_qs[:51].explain(analyze=True)
             lines = plan.splitlines()
             scan = next((line.strip() for line in lines if "Scan" in line), lines[0].strip())

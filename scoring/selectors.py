@@ -103,14 +103,22 @@ def keyset_page(qs: QuerySet[Prediction], *, cursor: str | None, size: int, olde
         qs = qs.order_by("created_at", "id")
     position = decode_cursor(cursor) if cursor else None
     if position:
-        created_at, pk = position
-        if oldest_first:
-            qs = qs.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
-        else:
-            qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+        qs = qs.filter(after_position(*position, oldest_first=oldest_first))
     items = list(qs[: size + 1])
     next_cursor = encode_cursor(items[size - 1]) if len(items) > size else None
     return Page(items=items[:size], next_cursor=next_cursor)
+
+
+def after_position(created_at: datetime, pk: int, *, oldest_first: bool = False) -> Q:
+    """Rows after (created_at, pk) in page order.
+
+    The leading ``created_at <=`` (or ``>=``) is redundant logically but lets PostgreSQL start
+    the index scan at the cursor; with only the OR it walks every row before it (measured:
+    0.3 ms vs 110 ms for a page in the middle of 100,000 rows; see bench/README.md).
+    """
+    if oldest_first:
+        return Q(created_at__gte=created_at) & (Q(created_at__gt=created_at) | Q(id__gt=pk))
+    return Q(created_at__lte=created_at) & (Q(created_at__lt=created_at) | Q(id__lt=pk))
 
 
 def encode_cursor(prediction: Prediction) -> str:

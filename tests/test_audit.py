@@ -264,3 +264,23 @@ def test_reviews_stay_rows_not_edits(officer, history):
         )
         assert Review.objects.filter(prediction=prediction).latest("id").final_decision == final
     assert Review.objects.filter(prediction=prediction).count() == 2
+
+
+def test_cursor_position_matches_row_order_including_ties(auditor, history):
+    from scoring.models import Prediction
+
+    rows = list(Prediction.objects.values_list("created_at", "id"))
+    for created_at, pk in rows:
+        newer_first = set(
+            Prediction.objects.filter(selectors.after_position(created_at, pk)).values_list("id", flat=True)
+        )
+        assert newer_first == {i for c, i in rows if (c, i) < (created_at, pk)}
+        # A tie on created_at is broken by id, both ways.
+        tie = selectors.after_position(created_at, pk + 1)
+        assert pk in set(Prediction.objects.filter(tie).values_list("id", flat=True))
+        older_first = set(
+            Prediction.objects.filter(selectors.after_position(created_at, pk, oldest_first=True)).values_list(
+                "id", flat=True
+            )
+        )
+        assert older_first == {i for c, i in rows if (c, i) > (created_at, pk)}
