@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings
+from django.db import connections
 
 from scoring import services
 
@@ -20,8 +20,9 @@ def tab(monkeypatch):
 
     # Playwright's sync API runs an asyncio loop in this thread; the ORM calls here stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # Live-server threads must not keep PostgreSQL sessions open after the test.
-    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 0)
+    # Live-server request threads should close their PostgreSQL sessions after each request.
+    # New threads' connections read ConnectionHandler.settings, a copy made once, not settings.DATABASES.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], headless=True
