@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from scoring import selectors, services
-from scoring.models import ExportLog, Review
+from scoring.models import ExportLog, ModelActivation, Review
 from tests.conftest import DEFAULT_BUNDLE
 
 # Changes to the bundled example application that make the model approve it.
@@ -236,7 +237,11 @@ def test_model_timeline_answers_which_version_was_live(client, auditor, active_v
         fh.write("# a retrained copy\n")
     second = services.register_bundle(path=copy, name="second")
     assert second != active_version
-    before_second = timezone.now()
+    # The form asks to the second: pick the first whole second after the first activation,
+    # and activate the second version only once that second has passed.
+    first = ModelActivation.objects.get(version=active_version)
+    before_second = first.created_at.replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep(max(0.0, (before_second - timezone.now()).total_seconds() + 0.05))
     activation = services.activate_model_version(version=second, user=model_admin, note="roll forward")
     client.force_login(auditor)
     response = client.get(reverse("audit:model-timeline"))
