@@ -1,9 +1,10 @@
-"""Django admin for API tokens: create one (its key is shown once), list and revoke; keys are never stored."""
+"""Django admin for API tokens (key shown once, then only its hash is kept; revoke, never delete) and the access log."""
 
 from django.contrib import admin, messages
 
-from accounts.models import ApiToken
+from accounts.models import AccessEvent, ApiToken
 from accounts.tokens import hash_key, issue_api_token, revoke_api_tokens
+from scoring.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiToken)
@@ -37,3 +38,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = revoke_api_tokens(tokens=queryset)
         self.message_user(request, f"{count} token(s) revoked.")
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "username", "ip_address", "user_agent")
+    list_filter = ("kind",)
+    search_fields = ("username", "ip_address")

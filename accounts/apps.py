@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self) -> None:
+        from accounts import signals  # noqa: F401 - connects the access-log receivers
         from accounts.roles import ensure_roles_after_migrate
 
         # Roles must exist whenever the database does: after migrate, and after the flush

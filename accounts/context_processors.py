@@ -28,6 +28,7 @@ def navigation(request) -> dict[str, object]:
             "scoring:batch-list",
             "Batch jobs",
         ),
+        (permissions.can_audit(user), "audit:prediction-list", "Audit history"),
         (permissions.can_view_monitoring(user), "scoring:monitoring", "Monitoring"),
         (permissions.can_manage_models(user) and user.is_staff, "admin:index", "Model admin"),
     ]

@@ -1,4 +1,4 @@
-"""Accounts tables: API tokens for machine clients, stored as hashes so a key is shown only once."""
+"""Accounts tables: API tokens (stored as hashes, so a key is shown only once) and the append-only access log."""
 
 from __future__ import annotations
 
@@ -27,3 +27,35 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class AccessEvent(models.Model):
+    """One authentication event; written by accounts.signals, never changed."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "Logged in"
+        LOGOUT = "logout", "Logged out"
+        LOGIN_FAILED = "login_failed", "Failed login"
+        LOCKED_OUT = "locked_out", "Locked out"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The username as typed, kept even when no such user exists (a failed login's most useful clue).
+    username = models.CharField(max_length=150, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="accessevent_recent"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="accessevent_kind_recent"),
+            models.Index(fields=["username", "-created_at", "-id"], name="accessevent_username_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.username or '?'} at {self.created_at:%Y-%m-%d %H:%M:%S}"

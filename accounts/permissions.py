@@ -102,3 +102,21 @@ def visible_batch_jobs(user, queryset: QuerySet) -> QuerySet:
     if is_officer(user):
         return queryset.filter(user=user)
     return queryset.none()
+
+
+# --- Audit and access log (issue #5) -------------------------------------------
+
+
+def can_audit(user) -> bool:
+    """The auditor pages: full history, exports, model timeline."""
+    return is_auditor(user)
+
+
+def can_view_access_log(user) -> bool:
+    return is_auditor(user) or bool(getattr(user, "is_superuser", False) and user.is_active)
+
+
+def is_read_only(user) -> bool:
+    """Auditors with no other role change nothing anywhere (enforced by accounts.middleware)."""
+    roles = roles_of(user)
+    return AUDITOR in roles and not (roles - {AUDITOR}) and not getattr(user, "is_superuser", False)

@@ -16,4 +16,6 @@ urlpatterns = [
     path("", include("scoring.urls")),
     # Monitoring (issue #9): the Prometheus scrape endpoint, outside the app namespace.
     path("metrics", metrics_view, name="prometheus-metrics"),
+    # Auditor history, exports, model timeline, access log (issue #5).
+    path("audit/", include("scoring.audit_urls")),
 ]

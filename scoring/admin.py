@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from accounts import permissions
 from scoring import admin_lifecycle
-from scoring.models import ModelActivation, ModelLoad, ModelVersion, Prediction, Review
+from scoring.models import ExportLog, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -118,3 +118,12 @@ class PredictionAdmin(ReadOnlyAdmin):
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden")
+
+
+# --- Audit exports (issue #5) ---------------------------------------------------
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "row_count", "filters")
+    list_select_related = ("user",)

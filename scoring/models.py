@@ -191,6 +191,8 @@ class Prediction(models.Model):
             models.Index(fields=["risk_band", "-created_at", "-id"], name="prediction_band_recent"),
             models.Index(fields=["channel", "-created_at", "-id"], name="prediction_channel_recent"),
             models.Index(fields=["external_ref"], name="prediction_external_ref"),
+            # Auditor history filtered by batch job, newest first (issue #5).
+            models.Index(fields=["batch_job", "-created_at", "-id"], name="prediction_batch_recent"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["batch_job", "row_number"], name="one_prediction_per_batch_row"),
@@ -360,3 +362,24 @@ class BatchRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.job_id} row {self.row_number}: {self.errors}"
+
+
+# --- Audit exports (issue #5) ---------------------------------------------------
+
+
+class ExportLog(models.Model):
+    """One CSV export of the decision history: who, when, which filter, how many rows. Never changed."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filters = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveBigIntegerField()
+    # The export covers predictions with id <= this, so the row count above is exactly what was sent.
+    last_prediction_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="exportlog_recent")]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} by {self.user} ({self.row_count} rows)"

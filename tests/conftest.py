@@ -124,3 +124,34 @@ def auditor_api(auditor):
 @pytest.fixture
 def model_admin_api(model_admin):
     return token_client(model_admin)
+
+
+# --- Append-only audit tables under pytest-django (issue #5) ---------------------
+
+
+@pytest.fixture(autouse=True)
+def _append_only_triggers(request):
+    """Keep PostgreSQL's append-only triggers on during every test, off only for pytest-django's flush.
+
+    After a transactional test (transactional_db, live_server, django_db(transaction=True))
+    pytest-django empties every table with TRUNCATE, which the triggers refuse. The test
+    database is owned by the test role, so it may switch them off for that flush; the
+    production app role does not own the tables and cannot (see README, "Audit trail").
+    Requesting the database helper from here makes this fixture's teardown run before the flush.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    uses_db = marker or names & {"_django_db_helper", "db", "transactional_db", "live_server"}
+    if not django_settings.DATABASE_IS_POSTGRES or not uses_db:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # also decides transactional for live_server tests
+    from django.db import connection
+
+    from scoring.append_only import set_triggers_enabled
+
+    set_triggers_enabled(connection, enabled=True)
+    yield
+    transactional = bool(names & {"transactional_db", "live_server"})
+    if transactional or (marker and marker.kwargs.get("transaction")):
+        set_triggers_enabled(connection, enabled=False)

@@ -17,7 +17,7 @@ from scoring.models import BatchJob, Prediction
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups for later tests
+@pytest.mark.django_db(transaction=True)
 def test_the_batch_benchmark_runs_and_prints_its_figures(settings):
     s = connection.settings_dict
     env = {

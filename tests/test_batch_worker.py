@@ -96,7 +96,7 @@ def _worker_idle_in_transaction() -> bool:
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the role groups for later tests
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_chunk_finishes_with_one_prediction_per_valid_row(
     officer, active_version, settings, tmp_path
 ):

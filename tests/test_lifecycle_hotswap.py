@@ -27,7 +27,7 @@ from scoring import lifecycle, services
 from scoring.models import Prediction
 from tests.lifecycle_fixtures import DEFAULT_BUNDLE, bundle_variant, free_port
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-test-password"
 
