@@ -26,6 +26,8 @@ class BatchUploadForm(forms.Form):
 
 @login_required
 def batch_list(request):
+    if not (permissions.can_submit_batch(request.user) or permissions.can_view_all_predictions(request.user)):
+        raise PermissionDenied
     jobs = batch_selectors.batch_job_list(user=request.user)[:200]
     return render(
         request,

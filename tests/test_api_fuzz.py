@@ -34,7 +34,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def api_schema(db, active_version, settings):
+def api_schema(db, active_version, settings, django_user_model):
     settings.API_THROTTLE_USER_RATE = "1000000/minute"  # the fuzzer is one user sending thousands of requests
     cache.clear()
     # Requests go through the plain WSGI handler, which closes "obsolete" connections at each request;
@@ -43,7 +43,9 @@ def api_schema(db, active_version, settings):
     # test client: it reconnects the handler after each of its requests.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application())
+    reader = django_user_model.objects.create_user("schema-reader", password=None)
+    _, key = issue_api_token(user=reader, name="schema")
+    yield schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application(), headers={"Authorization": f"Token {key}"})
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from scoring import services
+from scoring import batch, services
+from tests.batch_files import csv_bytes, synthetic_frame
 
 LOGIN = "302 to login"  # redirected to the login page
 ADMIN_LOGIN = "302 to admin login"
@@ -25,6 +27,38 @@ RULES: dict[str, tuple] = {
     "login": (200, 302, 302, 302, 302),
     "logout": (405, 405, 405, 405, 405),  # POST only
     "scoring:home": (LOGIN, 200, 200, 200, 200),
+    "health-live": (200, 200, 200, 200, 200),
+    "health-ready": (200, 200, 200, 200, 200),
+    "prometheus-metrics": (401, 401, 401, 401, 401),  # a bearer token (or an allowed address), not a user
+    # officer web app
+    "scoring:application-new": (LOGIN, 200, 200, 403, 403),
+    "scoring:prediction-mine": (LOGIN, 200, 200, 403, 403),
+    "scoring:prediction-detail": (LOGIN, 200, 404, 200, 404),
+    "scoring:prediction-review": (LOGIN, 405, 405, 405, 405),  # POST only
+    # batch jobs (the job is `officer`'s and still queued, so its result is not ready: 409)
+    "scoring:batch-list": (LOGIN, 200, 200, 200, 403),
+    "scoring:batch-new": (LOGIN, 200, 200, 403, 403),
+    "scoring:batch-detail": (LOGIN, 200, 404, 200, 404),
+    "scoring:batch-progress": (LOGIN, 200, 404, 200, 404),
+    "scoring:batch-result": (LOGIN, 409, 404, 409, 404),
+    "scoring:batch-cancel": (LOGIN, 405, 405, 405, 405),  # POST only
+    "scoring:monitoring": (LOGIN, 403, 403, 200, 200),
+    # API v1 (anonymous: 401 problem; POST-only endpoints answer GET with 405 once allowed)
+    "api:score": (401, 405, 405, 403, 403),
+    "api:score-many": (401, 405, 405, 403, 403),
+    "api:prediction-list": (401, 200, 200, 200, 403),
+    "api:prediction-detail": (401, 200, 404, 200, 403),
+    "api:review-create": (401, 405, 405, 403, 403),
+    "api:model-list": (401, 403, 403, 200, 200),
+    "api:model-active": (401, 200, 200, 200, 200),
+    "api:model-reload": (401, 403, 403, 403, 405),
+    "api:batch-job-create": (401, 405, 405, 405, 405),
+    "api:batch-job-detail": (401, 200, 404, 200, 404),
+    "api:batch-job-result": (401, 409, 404, 409, 404),
+    "api:schema": (401, 200, 200, 200, 200),
+    "api:docs": (401, 200, 200, 200, 200),
+    "api:not-found": (404, 404, 404, 404, 404),
+    # auditor pages
     "audit:prediction-list": (LOGIN, 403, 403, 200, 403),
     "audit:prediction-export": (LOGIN, 403, 403, 200, 403),
     "audit:prediction-detail": (LOGIN, 403, 403, 200, 403),
@@ -35,6 +69,7 @@ RULES: dict[str, tuple] = {
 # Path parameters by URL name (default: by parameter name). ``objs`` holds the objects made below.
 URL_KWARGS = {
     "pk": lambda objs: objs["prediction"].pk,  # a decision made by `officer`
+    "job_id": lambda objs: objs["batch_job"].pk,  # a batch job submitted by `officer`
 }
 
 # Django admin: the index and each registered model's changelist.
@@ -42,7 +77,8 @@ ADMIN_RULES: dict[str, tuple] = {
     "index": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200),
     "auth.user": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
     "auth.group": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
-    "authtoken.tokenproxy": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
+    "accounts.apitoken": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),  # superusers issue tokens
+    "scoring.modelload": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200),
     "scoring.modelversion": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200),
     "scoring.modelactivation": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200),
     "scoring.prediction": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
@@ -55,7 +91,7 @@ ADMIN_RULES: dict[str, tuple] = {
 }
 
 # The only URLs an anonymous visitor may reach (static files are served outside the URL map).
-PUBLIC = {"login"}
+PUBLIC = {"login", "health-live", "health-ready"}
 
 # Unsafe methods a read-only auditor may still use: ending their own session.
 AUDITOR_MAY_POST = {"login", "logout"}
@@ -78,7 +114,11 @@ def project_urls():
 
 @pytest.fixture
 def objs(officer, example_inputs):
-    return {"prediction": services.score_application(user=officer, inputs=example_inputs, channel="web")}
+    upload = ContentFile(csv_bytes(synthetic_frame(3)), name="three.csv")
+    return {
+        "prediction": services.score_application(user=officer, inputs=example_inputs, channel="web"),
+        "batch_job": batch.submit_batch_job(user=officer, upload=upload, original_name="three.csv"),
+    }
 
 
 @pytest.fixture
