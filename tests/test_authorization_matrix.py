@@ -52,7 +52,7 @@ RULES: dict[str, tuple] = {
     "api:model-list": (401, 403, 403, 200, 200),
     "api:model-active": (401, 200, 200, 200, 200),
     "api:model-reload": (401, 403, 403, 403, 405),
-    "api:batch-job-create": (401, 405, 405, 405, 405),
+    "api:batch-job-create": (401, 405, 405, 403, 403),
     "api:batch-job-detail": (401, 200, 404, 200, 404),
     "api:batch-job-result": (401, 409, 404, 409, 404),
     "api:schema": (401, 200, 200, 200, 200),

@@ -152,9 +152,8 @@ def test_client_ip_trusts_only_our_proxies(settings, count, forwarded, remote, e
 
 def test_roles_are_recreated_after_a_flush_empties_them(db):
     """pytest-django's flush after transactional tests empties the groups the data migration made."""
-    from django.contrib.auth.models import Group
-
     from django.apps import apps
+    from django.contrib.auth.models import Group
     from django.db.models.signals import post_migrate
 
     Group.objects.all().delete()

@@ -4,20 +4,56 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from django.urls import reverse
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework import permissions as drf_permissions
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
 from scoring import batch, batch_selectors
-from scoring.exceptions import InvalidBatchFile, ModelUnavailable
+from scoring.api.problems import Conflict
 from scoring.models import BatchJob
 
 
-def _problem(status_code: int, title: str, detail: str, **extra) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail, **extra}
-    return Response(body, status=status_code, content_type="application/problem+json")
+class CanSubmitBatch(drf_permissions.BasePermission):
+    message = "Only loan officers can submit batch jobs."
+
+    def has_permission(self, request, view):
+        return permissions.can_submit_batch(request.user)
+
+
+class BatchJobStateSerializer(serializers.Serializer):
+    """What the API answers about a job (the same dict the progress page polls)."""
+
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=BatchJob.State.choices)
+    state_label = serializers.CharField()
+    finished = serializers.BooleanField()
+    original_name = serializers.CharField()
+    user = serializers.CharField()
+    model_version = inline_serializer(
+        "BatchModelVersion", {"id": serializers.IntegerField(), "label": serializers.CharField()}
+    )
+    row_count = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    rows_scored = serializers.IntegerField()
+    rows_rejected = serializers.IntegerField()
+    rows_not_scored = serializers.IntegerField()
+    percent = serializers.FloatField()
+    rows_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    chunks_total = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    summary = serializers.DictField(allow_null=True)
+    url = serializers.URLField()
+    result_url = serializers.URLField(allow_null=True)
 
 
 def _state(request, job: BatchJob) -> dict[str, object]:
@@ -29,28 +65,32 @@ def _state(request, job: BatchJob) -> dict[str, object]:
     return body
 
 
+def _job(request, job_id: int) -> BatchJob:
+    job = batch_selectors.batch_job_get(user=request.user, job_id=job_id)
+    if job is None:
+        raise exceptions.NotFound("No such batch job.")
+    return job
+
+
 class BatchJobCreateApi(APIView):
     """POST a CSV as the multipart field ``file``: 202 with the queued job, or 400 naming what is wrong."""
 
     parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [drf_permissions.IsAuthenticated, CanSubmitBatch]
 
+    class BatchUploadSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="CSV whose header names the model's features (and external_ref).")
+
+    @extend_schema(
+        request={"multipart/form-data": BatchUploadSerializer},
+        responses={202: BatchJobStateSerializer},
+        summary="Submit a CSV of applications as a batch job",
+    )
     def post(self, request):
-        if not permissions.can_submit_batch(request.user):
-            return _problem(403, "Forbidden", "Only loan officers can submit batch jobs.")
-        upload = request.FILES.get("file")
-        if upload is None:
-            return _problem(
-                400,
-                "Invalid batch file",
-                "Send the CSV as the multipart field 'file'.",
-                errors={"file": ["This field is required."]},
-            )
-        try:
-            job = batch.submit_batch_job(user=request.user, upload=upload, original_name=upload.name)
-        except InvalidBatchFile as exc:
-            return _problem(400, "Invalid batch file", str(exc), errors=exc.errors)
-        except ModelUnavailable as exc:
-            return _problem(503, "Model unavailable", str(exc))
+        data = self.BatchUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        job = batch.submit_batch_job(user=request.user, upload=upload, original_name=upload.name)
         job.refresh_from_db()
         response = Response(_state(request, job), status=status.HTTP_202_ACCEPTED)
         response["Location"] = reverse("api:batch-job-detail", args=[job.pk])
@@ -58,20 +98,20 @@ class BatchJobCreateApi(APIView):
 
 
 class BatchJobDetailApi(APIView):
+    @extend_schema(responses={200: BatchJobStateSerializer}, summary="A batch job's state and counters")
     def get(self, request, job_id: int):
-        job = batch_selectors.batch_job_get(user=request.user, job_id=job_id)
-        if job is None:
-            return _problem(404, "Not found", "No such batch job.")
-        return Response(_state(request, job))
+        return Response(_state(request, _job(request, job_id)))
 
 
 class BatchJobResultApi(APIView):
+    @extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="Result CSV, one line per input line")},
+        summary="The finished job's result CSV",
+    )
     def get(self, request, job_id: int):
-        job = batch_selectors.batch_job_get(user=request.user, job_id=job_id)
-        if job is None:
-            return _problem(404, "Not found", "No such batch job.")
+        job = _job(request, job_id)
         if job.state in batch.ACTIVE_STATES:
-            return _problem(409, "Not finished", f"The job is {job.get_state_display().lower()}; try again later.")
+            raise Conflict(f"The job is {job.get_state_display().lower()}; try again later.")
         response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'
         return response

@@ -1,6 +1,7 @@
 """API of the model lifecycle: ``POST /api/v1/models/reload`` queues a load from the Hugging Face Hub."""
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions as drf_permissions
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -23,12 +24,12 @@ class ModelReloadApi(APIView):
 
     permission_classes = [drf_permissions.IsAuthenticated, IsModelAdmin]
 
-    class InputSerializer(serializers.Serializer):
+    class ModelReloadSerializer(serializers.Serializer):
         repo = serializers.CharField(max_length=200)
         revision = serializers.CharField(max_length=200, required=False, default="main")
         subfolder = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
-    class OutputSerializer(serializers.ModelSerializer):
+    class ModelLoadSerializer(serializers.ModelSerializer):
         version_status = serializers.CharField(source="version.status", default=None)
         rejection_reason = serializers.CharField(source="version.rejection_reason", default=None)
 
@@ -37,8 +38,13 @@ class ModelReloadApi(APIView):
             fields = ["id", "repo_id", "revision", "subfolder", "state", "commit", "version", "reused", "error"]
             fields += ["version_status", "rejection_reason"]
 
+    @extend_schema(
+        request=ModelReloadSerializer,
+        responses={200: ModelLoadSerializer, 202: ModelLoadSerializer, 502: ModelLoadSerializer},
+        summary="Load a model bundle from the Hugging Face Hub (repo at a branch, tag or commit)",
+    )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.ModelReloadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             load = lifecycle.request_load(
@@ -53,4 +59,4 @@ class ModelReloadApi(APIView):
         load.refresh_from_db()
         # Done: 200. Still queued for a worker: 202. The Hub failed us (unreachable, refused, no such repo): 502.
         code = {ModelLoad.State.DONE: 200, ModelLoad.State.FAILED: 502}.get(load.state, 202)
-        return Response(self.OutputSerializer(load).data, status=code)
+        return Response(self.ModelLoadSerializer(load).data, status=code)

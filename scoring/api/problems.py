@@ -21,7 +21,14 @@ from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from scoring.exceptions import IdempotencyConflict, InvalidApplication, InvalidReview, ModelUnavailable, NotAllowed
+from scoring.exceptions import (
+    IdempotencyConflict,
+    InvalidApplication,
+    InvalidBatchFile,
+    InvalidReview,
+    ModelUnavailable,
+    NotAllowed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,12 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The resource is not in a state that allows this request."
+    default_code = "conflict"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -90,6 +103,8 @@ def problem_exception_handler(exc, context):
         )
     if isinstance(exc, InvalidReview):
         return _respond(400, "The review breaks the review rules.", "invalid-review", dict(exc.errors))
+    if isinstance(exc, InvalidBatchFile):
+        return _respond(400, "The batch file was refused; nothing was queued.", "invalid-batch-file", dict(exc.errors))
     if isinstance(exc, IdempotencyConflict):
         return _respond(422, str(exc), "idempotency-key-reused")
     if isinstance(exc, NotAllowed):
