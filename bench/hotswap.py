@@ -26,6 +26,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -49,7 +51,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def call(url: str, body: dict | None, auth: str) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Authorization": auth})
+    headers = {"Authorization": auth, **({"Content-Type": "application/json"} if data is not None else {})}
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -66,9 +69,9 @@ def setup(artifacts: Path):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from accounts.permissions import OFFICER
+    from accounts.tokens import issue_api_token
     from scoring import registry, services
     from scoring.engine import load_bundle
     from scoring.models import ModelVersion
@@ -78,10 +81,10 @@ def setup(artifacts: Path):
     variant = artifacts.parent / "variant"
     if not variant.exists():
         shutil.copytree(default, variant)
-        text = (variant / "MLmodel").read_text()
-        (variant / "MLmodel").write_text(
-            text.replace("threshold: 0.1547", "threshold: 0.2", 1).replace("upper: 0.1547", "upper: 0.2", 1)
-        )
+        mlmodel = yaml.safe_load((variant / "MLmodel").read_text())
+        mlmodel["metadata"]["threshold"] = 0.2
+        mlmodel["metadata"]["refer_band"]["upper"] = 0.2
+        (variant / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
     old = services.register_bundle(path=default, name="bench-old")
     new = services.register_bundle(path=variant, name="bench-new")
     for path in (default, variant):  # versions from an earlier run may point at a cleared store
@@ -91,9 +94,9 @@ def setup(artifacts: Path):
     registry.publish_active(old.pk)
     user, _ = get_user_model().objects.get_or_create(username="bench-officer")
     user.groups.add(Group.objects.get(name=OFFICER))
-    token, _ = Token.objects.get_or_create(user=user)
-    example = registry.get_loaded(old).example_inputs()
-    return old, new, "Token " + token.key, example
+    _, key = issue_api_token(user=user, name="hot swap bench")
+    example = {"inputs": registry.get_loaded(old).example_inputs()}
+    return old, new, "Token " + key, example
 
 
 def main() -> None:
@@ -136,15 +139,24 @@ def main() -> None:
             time.sleep(0.2)
         served_model_version.delay().get(timeout=60)  # the worker is up and has loaded the model
 
-        results: list[tuple[float, float, int, int, int]] = []  # (t, latency, status, version, pid)
+        results: list[tuple[float, float, int, int]] = []  # (t, latency, status, version) of API calls
+        web_seen: list[tuple[float, int, int]] = []  # (t, version, pid) from each web process's probe
         worker_seen: list[tuple[float, int, int]] = []  # (t, version, pid)
         stop = threading.Event()
 
         def client() -> None:
             while not stop.is_set():
                 started = time.monotonic()
-                status, body = call(f"{base}/test-score", example, auth)
-                results.append((started, time.monotonic() - started, status, body.get("version_id"), body.get("pid")))
+                status, body = call(f"{base}/api/v1/score", example, auth)
+                version = (body.get("model_version") or {}).get("id")
+                results.append((started, time.monotonic() - started, status, version))
+
+        def poll_web() -> None:
+            while not stop.is_set():
+                status, body = call(f"{base}/test-served", None, auth)
+                if status == 200:
+                    web_seen.append((time.monotonic(), body["version_id"], body["pid"]))
+                time.sleep(0.02)
 
         def poll_worker() -> None:
             while not stop.is_set():
@@ -161,10 +173,11 @@ def main() -> None:
         # Warm up: every web worker loads the active model before anything is measured.
         warm_until = time.monotonic() + 3
         while time.monotonic() < warm_until:
-            call(f"{base}/test-score", example, auth)
+            call(f"{base}/api/v1/score", example, auth)
 
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
         threads.append(threading.Thread(target=poll_worker))
+        threads.append(threading.Thread(target=poll_web))
         for t in threads:
             t.start()
         swaps = []
@@ -186,7 +199,7 @@ def main() -> None:
         web.wait(timeout=30)
         worker.wait(timeout=30)
 
-    report(results, worker_seen, swaps, args)
+    report(results, web_seen, worker_seen, swaps, args)
 
 
 def switch_time(events: list[tuple[float, int, int]], at: float, until: float, target: int) -> tuple[float, int]:
@@ -203,12 +216,12 @@ def switch_time(events: list[tuple[float, int, int]], at: float, until: float, t
     return (worst if per_pid else float("inf")), len(per_pid)
 
 
-def report(results, worker_seen, swaps, args) -> None:
-    failed = sum(1 for r in results if r[2] != 200)
+def report(results, web_seen, worker_seen, swaps, args) -> None:
+    failed = sum(1 for r in results if r[2] not in (200, 201))
     first_swap = swaps[0][0]
     steady = [lat for t, lat, *_ in results if t < first_swap]
     during = [lat for t, lat, *_ in results for at, _ in swaps if at <= t < at + 3.0]
-    web_events = [(t + lat, version, pid) for t, lat, status, version, pid in results if status == 200]
+    web_events = web_seen
     print(f"hot-swap bench: gunicorn {args.workers} workers + 1 Celery worker (2 processes), {args.clients} clients")
     print(f"requests: {len(results)}  failed: {failed}   (machine shared with other jobs; figures are noisy)")
     print(f"{'measure':<44}{'measured':>12}   target")
