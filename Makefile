@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate lint format check audit bench bench-full clean
+.PHONY: run test browser install install-dev migrate lint format check audit bench bench-full clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -36,8 +36,16 @@ run: migrate
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL says so)
-test: install-dev
+test: install-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## browser: Debian's Chromium and ChromeDriver for the browser tests (installed with apt when root)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	  else echo "The browser tests need Debian's chromium at /usr/bin/chromium: sudo apt-get install chromium chromium-driver"; exit 1; fi; \
+	fi
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from tests.monitoring_data import holdout_frame, record_population
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _history(officer, version):
@@ -60,16 +58,11 @@ def history(officer, active_version):
 
 
 @pytest.fixture
-def browser_page():
-    """Requested after the database fixtures: Playwright's sync API runs an event loop in this thread,
-    and Django refuses ORM calls while one runs."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
-        yield context.new_page()
-        browser.close()
+def browser_page(browser):
+    """Requested after the database fixtures; a tab of the session's Chromium with JavaScript off."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.mark.django_db(transaction=True)

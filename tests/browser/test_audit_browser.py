@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.db import connections
 
@@ -11,29 +9,20 @@ from scoring import services
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 @pytest.fixture
-def tab(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an asyncio loop in this thread; the ORM calls here stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def tab(browser, monkeypatch):
+    """A tab of the session's Chromium (tests/browser/conftest.py); console errors and warnings collected."""
     # Live-server request threads should close their PostgreSQL sessions after each request.
     # New threads' connections read ConnectionHandler.settings, a copy made once, not settings.DATABASES.
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], headless=True
-        )
-        page = browser.new_page()
-        page.problems = []
-        page.on("console", lambda m: _note(page, m))
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        yield page
-        browser.close()
-    assert os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") == "true"
+    context = browser.new_context()
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: _note(page, m))
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+    yield page
+    context.close()
 
 
 def _note(page, message) -> None:
