@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,41 @@ import yaml
 from catboost import CatBoostClassifier, Pool
 
 from scoring import shap_tables
+from scoring.explain import Reason, ReasonWriter
+from scoring.validation import (
+    CATEGORICAL,
+    INTEGER,
+    MAX_TEXT_LENGTH,
+    NUMBER,
+    Application,
+    FrameValidation,
+    InvalidApplication,
+    validate_application,
+    validate_frame,
+)
 
-CATEGORICAL = "categorical"
-INTEGER = "integer"
-NUMBER = "number"
+__all__ = [
+    "CATEGORICAL",
+    "DECLINE",
+    "INTEGER",
+    "MAX_TEXT_LENGTH",
+    "NUMBER",
+    "Application",
+    "BundleRejected",
+    "Feature",
+    "FrameScores",
+    "FrameValidation",
+    "InvalidApplication",
+    "LoadedModel",
+    "Reason",
+    "Score",
+    "load_bundle",
+]
 
 APPROVE = "approve"
 REFER = "refer"
 DECLINE = "decline"
 
-MAX_TEXT_LENGTH = 200
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BANDS = (
     {"name": "A", "label": "Very low risk", "upper": 0.1},
@@ -60,14 +84,6 @@ _SHAP_TABLES: dict[str, shap_tables.ShapTables | None] = {}
 
 class BundleRejected(Exception):
     """The files given are not a usable model bundle; the message says why."""
-
-
-class InvalidApplication(Exception):
-    """Inputs that cannot be scored; ``errors`` maps each bad field to its messages."""
-
-    def __init__(self, errors: Mapping[str, list[str]]):
-        self.errors = {name: list(messages) for name, messages in errors.items()}
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in self.errors.items()))
 
 
 @dataclass(frozen=True)
@@ -126,34 +142,6 @@ class Feature:
 
 
 @dataclass(frozen=True)
-class Reason:
-    """One feature's push on the probability of default (a SHAP value, in log-odds)."""
-
-    feature: str
-    label: str
-    value: object
-    contribution: float
-    sentence: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "label": self.label,
-            "value": self.value,
-            "contribution": self.contribution,
-            "sentence": self.sentence,
-        }
-
-
-@dataclass(frozen=True)
-class Application:
-    """Validated inputs: the model's features (typed, in model order) and the monitoring-only fields."""
-
-    features: dict[str, object]
-    protected: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Score:
     probability: float
     decision: str
@@ -169,15 +157,7 @@ class FrameScores:
     decisions: np.ndarray
     risk_bands: np.ndarray
     reasons: list[list[Reason] | None]
-
-
-@dataclass
-class FrameValidation:
-    """A frame's valid rows (typed, model columns only) and the errors of the others."""
-
-    valid: pd.DataFrame
-    protected: pd.DataFrame
-    errors: dict[Any, dict[str, list[str]]]
+    reasons_json: np.ndarray | None = None  # with score_frame(reasons_as_json=True): JSON text per row
 
 
 class LoadedModel:
@@ -207,6 +187,7 @@ class LoadedModel:
         self.cat_indices = [i for i, f in enumerate(features) if f.kind == CATEGORICAL]
         self._by_name = {f.name: f for f in features}
         self._protected_by_name = {f.name: f for f in protected}
+        self._reason_writer = ReasonWriter(features)
 
         self.threshold = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
         band = self.metadata.get("refer_band") or {}
@@ -282,62 +263,11 @@ class LoadedModel:
 
     def validate(self, inputs: Mapping[str, object]) -> Application:
         """Typed values for every field, or InvalidApplication naming every bad field at once."""
-        if not isinstance(inputs, Mapping):
-            raise InvalidApplication({"inputs": ["Expected an object of field names to values."]})
-        errors: dict[str, list[str]] = {}
-        features: dict[str, object] = {}
-        protected: dict[str, object] = {}
-        for name in inputs:
-            if name not in self._by_name and name not in self._protected_by_name:
-                errors[str(name)[:MAX_TEXT_LENGTH]] = ["Unknown field."]
-        for f in self.features:
-            raw = inputs.get(f.name)
-            if _is_blank(raw):
-                errors[f.name] = ["This field is required."]
-                continue
-            value, message = _coerce(f, raw)
-            if message:
-                errors[f.name] = [message]
-            else:
-                features[f.name] = value
-        for f in self.protected:
-            raw = inputs.get(f.name)
-            if _is_blank(raw):
-                continue
-            value, message = _coerce(f, raw)
-            if message:
-                errors[f.name] = [message]
-            else:
-                protected[f.name] = value
-        if errors:
-            raise InvalidApplication(errors)
-        return Application(features=features, protected=protected)
+        return validate_application(self.features, self.protected, inputs)
 
     def validate_frame(self, frame: pd.DataFrame) -> FrameValidation:
         """Vectorised validation of many rows: per-row errors, never an exception for bad rows."""
-        problems: dict[str, pd.Series] = {}
-        typed: dict[str, pd.Series] = {}
-        for f in self.all_fields:
-            if f.name not in frame.columns:
-                if f.protected:
-                    continue
-                raise InvalidApplication({f.name: ["Column is missing."]})
-            typed[f.name], problems[f.name] = _coerce_column(f, frame[f.name])
-        bad_any = np.zeros(len(frame), dtype=bool)
-        for messages in problems.values():
-            bad_any |= messages.notna().to_numpy()
-        errors: dict[Any, dict[str, list[str]]] = {}
-        if bad_any.any():
-            bad_index = frame.index[bad_any]
-            for name, messages in problems.items():
-                for idx, message in messages.loc[bad_index].dropna().items():
-                    errors.setdefault(idx, {})[name] = [message]
-        good = ~bad_any
-        valid = pd.DataFrame({n: typed[n][good] for n in self.feature_names}, index=frame.index[good])
-        protected = pd.DataFrame(
-            {f.name: typed[f.name][good] for f in self.protected if f.name in typed}, index=frame.index[good]
-        )
-        return FrameValidation(valid=valid, protected=protected, errors=errors)
+        return validate_frame(self.features, self.protected, frame)
 
     # --- scoring ------------------------------------------------------------------
 
@@ -363,7 +293,7 @@ class LoadedModel:
         row = [features[n] for n in self.feature_names]
         # A Pool straight from the row: a one-row DataFrame costs more than the prediction.
         pool = Pool([row], cat_features=self.cat_indices, feature_names=self.feature_names)
-        scores = self._score_pool(pool, [row], reasons_for="all", reason_count=reason_count)
+        scores = self._score_pool(pool, [[v] for v in row], reasons_for="all", reason_count=reason_count)
         return Score(
             probability=float(scores.probabilities[0]),
             decision=str(scores.decisions[0]),
@@ -371,24 +301,46 @@ class LoadedModel:
             reasons=tuple(scores.reasons[0] or ()),
         )
 
-    def score_frame(self, frame: pd.DataFrame, *, reasons_for: str = DECLINE, reason_count: int = 4) -> FrameScores:
-        """Score validated rows at once; reasons for declined rows, or for every row with ``reasons_for='all'``."""
-        values = frame[self.feature_names].to_numpy(dtype=object)
-        return self._score_pool(self._pool(frame), values, reasons_for=reasons_for, reason_count=reason_count)
+    def score_frame(
+        self, frame: pd.DataFrame, *, reasons_for: str = DECLINE, reason_count: int = 4, reasons_as_json: bool = False
+    ) -> FrameScores:
+        """Score validated rows at once; reasons for declined rows, or for every row with ``reasons_for='all'``.
 
-    def _score_pool(self, pool: Pool, values, *, reasons_for: str, reason_count: int) -> FrameScores:
+        With ``reasons_as_json`` the reasons come as the JSON text of their dicts (``FrameScores.reasons_json``,
+        "[]" for rows without), which is what a batch writes, without building a Reason per row.
+        """
+        columns = [frame[n].to_numpy() for n in self.feature_names]
+        return self._score_pool(
+            self._pool(frame), columns, reasons_for=reasons_for, reason_count=reason_count, as_json=reasons_as_json
+        )
+
+    def _score_pool(
+        self, pool: Pool, columns: list, *, reasons_for: str, reason_count: int, as_json: bool = False
+    ) -> FrameScores:
         probabilities = self.model.predict_proba(pool, thread_count=_threads(pool))[:, 1]
         decisions = self.decide(probabilities)
         bands = self.band(probabilities)
-        reasons: list[list[Reason] | None] = [None] * len(probabilities)
+        scores = FrameScores(probabilities=probabilities, decisions=decisions, risk_bands=bands, reasons=[])
         wanted = np.ones(len(probabilities), dtype=bool) if reasons_for == "all" else decisions == reasons_for
-        if wanted.any():
-            rows = np.flatnonzero(wanted)
-            subset = pool if len(rows) == len(probabilities) else pool.slice(rows)
-            shap = self._shap_pool(subset)
-            for k, row in enumerate(rows):
-                reasons[row] = self._reasons(shap[k, :-1], values[row], decisions[row], reason_count)
-        return FrameScores(probabilities=probabilities, decisions=decisions, risk_bands=bands, reasons=reasons)
+        rows = np.flatnonzero(wanted)
+        if as_json:
+            scores.reasons_json = np.full(len(probabilities), "[]", dtype=object)
+        else:
+            scores.reasons = [None] * len(probabilities)
+        if not rows.size:
+            return scores
+        subset = pool if len(rows) == len(probabilities) else pool.slice(rows)
+        contributions = self._shap_pool(subset)[:, :-1]
+        picked = columns if len(rows) == len(probabilities) else [np.asarray(c)[rows] for c in columns]
+        if as_json:
+            scores.reasons_json[rows] = self._reason_writer.json_lines(
+                contributions, picked, decisions[rows], reason_count
+            )
+        else:
+            found = self._reason_writer.objects(contributions, picked, decisions[rows], reason_count)
+            for row, reasons in zip(rows.tolist(), found, strict=True):
+                scores.reasons[row] = reasons
+        return scores
 
     def shap_values(self, frame: pd.DataFrame) -> np.ndarray:
         """CatBoost's SHAP values in log-odds, one column per feature plus the expected value last."""
@@ -408,29 +360,6 @@ class LoadedModel:
             rows.extend(base | {f.name: choice} for choice in f.choices if choice != base.get(f.name))
         return frame_from_records(self, rows)
 
-    def _reasons(self, contributions: np.ndarray, values: np.ndarray, decision: str, count: int) -> list[Reason]:
-        # A decline lists what pushed towards default (an adverse-action notice);
-        # other decisions list the strongest pushes either way.
-        if decision == DECLINE:
-            order = [i for i in np.argsort(-contributions) if contributions[i] > 0]
-        else:
-            order = list(np.argsort(-np.abs(contributions)))
-        result = []
-        for i in order[:count]:
-            f = self.features[i]
-            value = _plain(values[i])
-            direction = "raised" if contributions[i] > 0 else "lowered"
-            result.append(
-                Reason(
-                    feature=f.name,
-                    label=f.label,
-                    value=value,
-                    contribution=round(float(contributions[i]), 6),
-                    sentence=f"{f.label}: {f.format_value(value)} {direction} the risk of default.",
-                )
-            )
-        return result
-
 
 # --- loading ------------------------------------------------------------------------
 
@@ -448,7 +377,9 @@ def load_bundle(path: str | Path) -> LoadedModel:
             return _load_bare(path / "model.cb", bundle_file_hashes(path))
         raise BundleRejected("The bundle has neither an MLmodel file nor a model.cb.")
     try:
-        mlmodel = yaml.safe_load(mlmodel_path.read_text(encoding="utf-8")) or {}
+        # libyaml's safe loader when PyYAML has it: the pure-Python one takes ~0.25 s for our MLmodel.
+        text = mlmodel_path.read_text(encoding="utf-8")
+        mlmodel = (yaml.load(text, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(text)) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise BundleRejected(f"MLmodel is not valid YAML: {exc}") from exc
     if not isinstance(mlmodel, dict):
@@ -585,97 +516,13 @@ def _read_input_example(path: Path, mlmodel: Mapping[str, Any]) -> dict[str, Any
 # --- coercion -----------------------------------------------------------------------
 
 
-def _coerce(f: Feature, raw: object) -> tuple[object, str | None]:
-    if f.kind == CATEGORICAL:
-        if isinstance(raw, bool) or not isinstance(raw, str | int):
-            return None, "Expected text."
-        value = str(raw).strip()
-        if len(value) > MAX_TEXT_LENGTH:
-            return None, f"At most {MAX_TEXT_LENGTH} characters."
-        if f.choices and value not in f.choices:
-            return None, f"'{value[:60]}' is not one of the allowed choices."
-        return value, None
-    number = _number(raw)
-    if number is None:
-        return None, "Expected a whole number." if f.kind == INTEGER else "Expected a number."
-    if f.kind == INTEGER:
-        if number != math.floor(number):
-            return None, "Expected a whole number."
-        number = int(number)
-    if f.min is not None and number < f.min:
-        return None, f"Must be at least {f.format_value(_plain_number(f.min))}."
-    if f.max is not None and number > f.max:
-        return None, f"Must be at most {f.format_value(_plain_number(f.max))}."
-    return number, None
-
-
-def _number(raw: object) -> float | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        value = float(raw) if abs(raw) < 1e300 else math.inf
-    elif isinstance(raw, float):
-        value = raw
-    elif isinstance(raw, str) and len(raw) <= 40:
-        try:
-            value = float(raw.strip().replace(",", ""))
-        except ValueError:
-            return None
-    else:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _coerce_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Typed column and a column of error messages (NaN where the value is fine)."""
-    messages = pd.Series(np.nan, index=column.index, dtype=object)
-    blank = column.isna() | (column.astype(str).str.strip() == "")
-    if f.kind == CATEGORICAL:
-        text = column.astype(str).str.strip()
-        if f.choices:
-            messages[~blank & ~text.isin(f.choices)] = "Not one of the allowed choices."
-        messages[~blank & (text.str.len() > MAX_TEXT_LENGTH)] = f"At most {MAX_TEXT_LENGTH} characters."
-        typed = text.astype(object)
-    else:
-        numbers = pd.to_numeric(column, errors="coerce").astype(float)
-        finite = np.isfinite(numbers)
-        messages[~blank & ~finite] = "Expected a whole number." if f.kind == INTEGER else "Expected a number."
-        if f.kind == INTEGER:
-            messages[finite & (numbers != np.floor(numbers))] = "Expected a whole number."
-        if f.min is not None:
-            messages[finite & (numbers < f.min)] = f"Must be at least {_plain_number(f.min)}."
-        if f.max is not None:
-            messages[finite & (numbers > f.max)] = f"Must be at most {_plain_number(f.max)}."
-        typed = numbers
-    if not f.protected:
-        messages[blank] = "This field is required."
-    return typed, messages
-
-
 def _threads(pool: Pool) -> int:
     """One thread for small pools: starting CatBoost's thread pool costs more than a few rows."""
     return 1 if pool.num_row() < 1000 else -1
 
 
-def _is_blank(raw: object) -> bool:
-    return raw is None or (isinstance(raw, str) and raw.strip() == "")
-
-
 def _optional_float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
-
-
-def _plain_number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
-def _plain(value: object) -> object:
-    """numpy scalars -> plain Python values, so reasons serialise to JSON."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def _humanise(name: str) -> str:
