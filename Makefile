@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test browser install install-dev migrate lint format check audit bench bench-full clean
+.PHONY: run test browser install install-dev migrate lint format check audit bench bench-full bench-run clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -64,6 +64,35 @@ check: install-dev
 audit: install-dev
 	$(PIP) install --quiet pip-audit==2.10.1
 	$(VENV)/bin/pip-audit -r requirements.txt -r requirements-dev.txt
+
+## bench: every benchmark at a size that fits in about ten minutes (needs PostgreSQL and Redis; see bench/README.md)
+## bench-full: the sizes the targets are set for (1M-row batch, 10M-row history: about 45 minutes)
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_ENV = CELERY_BROKER_URL= REDIS_URL= LOG_LEVEL=WARNING
+bench: install-dev
+	$(MAKE) --no-print-directory bench-run BATCH_ROWS=200000 HISTORY_ROWS=1000000 EXPORT_ROWS=200000 API_SECONDS=15
+
+bench-full: install-dev
+	$(MAKE) --no-print-directory bench-run BATCH_ROWS=1000000 HISTORY_ROWS=10000000 EXPORT_ROWS=1000000 API_SECONDS=30
+
+bench-run:
+	@for db in creditscore_bench_batch creditscore_bench_swap creditscore_bench_misc; do \
+	  $(PY) -c "import psycopg, sys; c = psycopg.connect('$(BENCH_PG)/postgres', autocommit=True); \
+	    c.execute('DROP DATABASE IF EXISTS $$db WITH (FORCE)'); c.execute('CREATE DATABASE $$db')"; done
+	@echo "== batch scoring ($(BATCH_ROWS) rows)"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_batch $(PY) bench/batch.py --rows $(BATCH_ROWS)
+	@echo "== history ($(HISTORY_ROWS) decisions)"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/postgres $(PY) bench/history.py --rows $(HISTORY_ROWS) --export-rows $(EXPORT_ROWS)
+	@echo "== API under load"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/postgres $(PY) bench/api.py --seconds $(API_SECONDS)
+	@echo "== API, one and many applications per request"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/api_scoring.py
+	@echo "== model hot swap"
+	DATABASE_URL=$(BENCH_PG)/creditscore_bench_swap $(PY) bench/hotswap.py
+	@echo "== monitoring reads"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/monitoring.py --rows 100000
+	@echo "== export memory"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/export_memory.py
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache

@@ -1,4 +1,12 @@
-"""gunicorn settings: Prometheus multiprocess mode for the web workers (issue #10 tunes the workers here)."""
+"""gunicorn settings: threaded workers with keep-alive, sized by bench/api.py on 2 cores; Prometheus multiprocess.
+
+Every knob is an environment variable. The defaults are the layout that measured best on
+the 2-core machine (bench/README.md, "API"): WEB_CONCURRENCY workers, each with
+GUNICORN_THREADS threads (gthread: threads also give HTTP keep-alive, which sync workers
+do not). Each worker loads the active model on its first request, after the fork, and
+swaps it itself when another version is activated (scoring/registry.py); a preloaded
+master would only share the few MB of the model itself (bench/README.md).
+"""
 
 import os
 import tempfile
@@ -9,6 +17,13 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempd
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+worker_class = "gthread"
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# A worker is replaced after this many requests (with jitter) to bound any slow memory growth.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 accesslog = None  # one JSON line per request comes from the app's request-log middleware
 
 

@@ -20,6 +20,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -51,7 +52,16 @@ def main() -> None:
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{args.database}"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditscore.settings")
-    os.environ.setdefault("DJANGO_DEBUG", "true")
+    # Production settings (cached templates, no debug bookkeeping), over plain HTTP in-process.
+    static_root = Path(tempfile.mkdtemp(prefix="creditscore-bench-static-"))
+    os.environ.update(
+        DJANGO_DEBUG="false",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-" + "x" * 40,
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(static_root),
+    )
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # one log line per timed request would be timed too
 
     import psycopg
 
@@ -71,6 +81,7 @@ def main() -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # the manifest production pages need
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM scoring_prediction")
         have = cursor.fetchone()[0]
@@ -131,7 +142,7 @@ def fill(rows: int) -> None:
     span = 25 * 30 * 86400
     columns = (
         "created_at, user_id, channel, model_version_id, inputs, features, protected, probability, decision, "
-        "threshold, refer_lower, risk_band, reasons, external_ref, latency_ms"
+        "threshold, refer_lower, risk_band, reasons, external_ref, latency_ms, input_line"
     )
     raw = connection.connection  # psycopg 3 connection under Django's wrapper
     written = 0
@@ -156,7 +167,7 @@ def fill(rows: int) -> None:
                 buffer.write(
                     f"{_iso(stamps[i])}\t{user[i]}\t{channel[i]}\t{version[i]}\t{inputs}\t{features}\t{{}}\t"
                     f"{p[i]:.6f}\t{decision[i]}\t{model.threshold}\t{model.refer_lower}\t{band[i]}\t{reasons}\t"
-                    f"{ref}\t{latency[i]:.3f}\n"
+                    f"{ref}\t{latency[i]:.3f}\t\n"
                 )
             with cursor.copy(f"COPY scoring_prediction ({columns}) FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
@@ -186,11 +197,36 @@ def fill(rows: int) -> None:
         cursor.execute(
             """
             INSERT INTO scoring_dailystat (day, user_id, model_version_id, channel, decision, risk_band, count,
-                                           probability_sum, overridden, reviewed)
+                                           probability_sum, overridden, reviewed,
+                                           final_approve, final_refer, final_decline)
             SELECT p.created_at::date, p.user_id, p.model_version_id, p.channel, p.decision, p.risk_band,
-                   count(*), sum(p.probability), count(r.id) FILTER (WHERE r.overridden), count(r.id)
+                   count(*), sum(p.probability), count(r.id) FILTER (WHERE r.overridden), count(r.id),
+                   count(*) FILTER (WHERE coalesce(r.final_decision, p.decision) = 'approve'),
+                   count(*) FILTER (WHERE coalesce(r.final_decision, p.decision) = 'refer'),
+                   count(*) FILTER (WHERE coalesce(r.final_decision, p.decision) = 'decline')
             FROM scoring_prediction p LEFT JOIN scoring_review r ON r.prediction_id = p.id
             GROUP BY 1, 2, 3, 4, 5, 6
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO scoring_dailytotal (day, model_version_id, channel, decision, risk_band, count,
+                                            probability_sum, overridden, reviewed,
+                                            final_approve, final_refer, final_decline)
+            SELECT day, model_version_id, channel, decision, risk_band, sum(count), sum(probability_sum),
+                   sum(overridden), sum(reviewed), sum(final_approve), sum(final_refer), sum(final_decline)
+            FROM scoring_dailystat GROUP BY 1, 2, 3, 4, 5
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO scoring_monthlystat (day, user_id, model_version_id, channel, decision, risk_band, count,
+                                             probability_sum, overridden, reviewed,
+                                             final_approve, final_refer, final_decline)
+            SELECT date_trunc('month', day)::date, user_id, model_version_id, channel, decision, risk_band,
+                   sum(count), sum(probability_sum), sum(overridden), sum(reviewed),
+                   sum(final_approve), sum(final_refer), sum(final_decline)
+            FROM scoring_dailystat GROUP BY 1, 2, 3, 4, 5, 6
             """
         )
         cursor.execute("ANALYZE")

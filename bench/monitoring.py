@@ -31,7 +31,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from scoring import monitoring, registry, services  # noqa: E402
-from scoring.models import DailyStat, ModelVersion, Prediction  # noqa: E402
+from scoring.models import DailyStat, DailyTotal, ModelVersion, Prediction  # noqa: E402
 
 # Targets (ours): the daily task (drift + fairness) well under a minute; the page and the
 # scrape, which run on demand, never scan decisions and stay fast whatever the history size.
@@ -115,22 +115,24 @@ def _run(rows: int) -> None:
             batch = []
     Prediction.objects.bulk_create(batch)
     today = timezone.localdate()
-    DailyStat.objects.bulk_create(
-        DailyStat(
-            day=today - timedelta(days=d),
-            user=user,
-            model_version=version,
-            channel=channel,
-            decision=decision,
-            risk_band=band,
-            count=100,
-            probability_sum=20.0,
-        )
+    cells = [
+        {
+            "day": today - timedelta(days=d),
+            "model_version": version,
+            "channel": channel,
+            "decision": decision,
+            "risk_band": band,
+            "count": 100,
+            "probability_sum": 20.0,
+            f"final_{decision}": 100,
+        }
         for d in range(90)
         for channel in ("web", "api", "batch")
         for decision in ("approve", "refer", "decline")
         for band in "ABCDE"
-    )
+    ]
+    DailyStat.objects.bulk_create(DailyStat(user=user, **c) for c in cells)
+    DailyTotal.objects.bulk_create(DailyTotal(**c) for c in cells)  # one officer: the same totals
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE scoring_prediction")

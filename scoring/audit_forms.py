@@ -9,6 +9,7 @@ from accounts import permissions
 from accounts.models import AccessEvent
 from scoring.models import Channel, Decision, ModelVersion
 from scoring.selectors import AccessEventFilters, PredictionFilters, decode_cursor
+from scoring.widgets import FastSelect
 
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 ORDER = [("newest", "Newest first"), ("oldest", "Oldest first")]
@@ -53,14 +54,17 @@ class PredictionFilterForm(_CursorMixin, forms.Form):
         self.fields["officer"].queryset = (
             get_user_model().objects.filter(groups__name=permissions.OFFICER).order_by("username")
         )
-        self.fields["model_version"].queryset = ModelVersion.objects.order_by("-created_at")
+        self.fields["model_version"].queryset = ModelVersion.objects.only("id", "name", "sha256").order_by(
+            "-created_at"
+        )
         bands = []
-        for metadata in ModelVersion.objects.values_list("metadata", flat=True):
-            for band in metadata.get("risk_bands") or []:
+        for risk_bands in ModelVersion.objects.values_list("metadata__risk_bands", flat=True):
+            for band in risk_bands or []:
                 name = str(band.get("name", "")) if isinstance(band, dict) else ""
                 if name and name not in bands:
                     bands.append(name)
         self.fields["risk_band"].choices = _blank([(b, b) for b in bands])
+        use_fast_selects(self)
 
     def filters(self) -> PredictionFilters:
         d = self.cleaned_data
@@ -106,3 +110,11 @@ class LiveAtForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
+
+
+def use_fast_selects(form: forms.Form) -> None:
+    """Plain selects rendered in Python (scoring/widgets.py): the filter form is on every history page."""
+    for field in form.fields.values():
+        if type(field.widget) is forms.Select:
+            field.widget = FastSelect(attrs=field.widget.attrs)
+            field.widget.choices = field.choices

@@ -50,16 +50,19 @@ def prediction_list(request):
         return render(request, "scoring/audit/prediction_list.html", {"form": form}, status=400)
     filters = form.filters() if form.is_bound else selectors.PredictionFilters()
     oldest_first = form.is_bound and form.oldest_first
-    qs = selectors.with_final_decision(selectors.prediction_list(user=request.user, filters=filters))
-    page = selectors.keyset_page(
-        qs.select_related("user", "model_version"),
-        cursor=form.cleaned_data.get("cursor") if form.is_bound else None,
-        size=settings.AUDIT_PAGE_SIZE,
-        oldest_first=oldest_first,
-    )
-    summary = selectors.prediction_summary(
-        user=request.user, filters=filters, scan_limit=settings.AUDIT_SUMMARY_SCAN_LIMIT
-    )
+    cursor = form.cleaned_data.get("cursor") if form.is_bound else None
+    summary = selectors.prediction_summary(user=request.user, filters=filters)
+    if summary.source == "totals" and summary.count == 0:
+        page = selectors.Page(items=[], next_cursor=None)  # nothing matches (say, approve + band E): no search
+    else:
+        page = selectors.keyset_page(
+            selectors.history_rows(selectors.prediction_list(user=request.user, filters=filters)),
+            cursor=cursor,
+            size=settings.AUDIT_PAGE_SIZE,
+            oldest_first=oldest_first,
+        )
+        if summary.source == "none" and not cursor and page.next_cursor is None:
+            summary = selectors.page_summary(page.items)  # every match is on this page
     return render(
         request,
         "scoring/audit/prediction_list.html",
@@ -67,7 +70,6 @@ def prediction_list(request):
             "form": form,
             "page": page,
             "summary": summary,
-            "scan_limit": settings.AUDIT_SUMMARY_SCAN_LIMIT,
             "filter_query": _query_without(request, "cursor"),
             "first_page": not (form.is_bound and form.cleaned_data.get("cursor")),
         },

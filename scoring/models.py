@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+import csv
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+class JSONTextField(models.JSONField):
+    """JSON stored as the text it was written as: PostgreSQL's ``json`` type rather than ``jsonb``.
+
+    For an audit record the exact text is the better copy (keys in the order given), and
+    PostgreSQL then only checks the JSON on insert instead of converting it, which was a third
+    of a batch row's insert cost (bench/README.md). Nothing queries inside these columns; they
+    are read whole. Other databases store JSON as text anyway.
+    """
+
+    def db_type(self, connection):
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        # As text, not psycopg's Jsonb (which PostgreSQL would parse into jsonb and print back
+        # normalised): the column then holds exactly the JSON the app wrote, as COPY writes it.
+        if connection.vendor == "postgresql" and value is not None and not hasattr(value, "as_sql"):
+            return json.dumps(value, cls=self.encoder)
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and not isinstance(value, str):
+            return value  # psycopg parses ``json`` columns itself (Django only asks it not to for jsonb)
+        return super().from_db_value(value, expression, connection)
 
 
 class Channel(models.TextChoices):
@@ -144,6 +172,7 @@ class BatchJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     file = models.FileField(upload_to="batches/%Y/%m/")
     original_name = models.CharField(max_length=255, blank=True)
+    columns = models.JSONField(default=list, blank=True, help_text="The file's header: its column names in order.")
     row_count = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
     rows_scored = models.PositiveIntegerField(default=0)
@@ -162,21 +191,34 @@ class BatchJob(models.Model):
 class Prediction(models.Model):
     """One decision, written once with everything needed to explain it later; never changed."""
 
+    # The foreign keys get no index of their own: each leads a composite index below, which serves
+    # the same lookups, and every index is paid for on each of a batch's million inserts. The model
+    # version and batch job are not foreign keys in the database either: rows of those tables can
+    # never be deleted (scoring/append_only.py), which is what the key's check guarded against.
     created_at = models.DateTimeField(auto_now_add=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions", db_index=False
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
-    inputs = models.JSONField(help_text="The inputs exactly as received.")
-    features = models.JSONField(help_text="The validated values the model scored.")
-    protected = models.JSONField(default=dict, blank=True, help_text="Fairness monitoring fields, not scored.")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_index=False, db_constraint=False
+    )
+    inputs = JSONTextField(help_text="The inputs exactly as received (form or API; see input_line for batch rows).")
+    input_line = models.TextField(
+        blank=True, default="", help_text="Batch rows: the CSV line exactly as in the file, read with the job's header."
+    )
+    features = JSONTextField(help_text="The validated values the model scored.")
+    protected = JSONTextField(default=dict, blank=True, help_text="Fairness monitoring fields, not scored.")
     probability = models.FloatField(help_text="Probability of default.")
     decision = models.CharField(max_length=10, choices=Decision.choices)
     threshold = models.FloatField()
     refer_lower = models.FloatField(null=True, blank=True)
     risk_band = models.CharField(max_length=10)
-    reasons = models.JSONField(default=list, blank=True)
+    reasons = JSONTextField(default=list, blank=True)
     external_ref = models.CharField(max_length=100, blank=True)
-    batch_job = models.ForeignKey(BatchJob, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    batch_job = models.ForeignKey(
+        BatchJob, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     row_number = models.PositiveIntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
@@ -205,6 +247,15 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"Prediction {self.pk}: {self.decision} ({self.probability:.1%})"
+
+    @property
+    def given_inputs(self) -> dict[str, object]:
+        """The inputs as received, by field name: the form's or API's JSON, or a batch row's CSV line
+        read with its job's header (select_related("batch_job") when reading many)."""
+        if self.input_line and self.batch_job_id:
+            values = next(csv.reader([self.input_line]), [])
+            return dict(zip(self.batch_job.columns, values, strict=False))
+        return self.inputs
 
 
 class Review(models.Model):
@@ -243,14 +294,15 @@ class Review(models.Model):
         return f"Review of prediction {self.prediction_id}: {self.get_outcome_display()}"
 
 
-class DailyStat(models.Model):
-    """Counts per day x officer x model version x channel x decision x band, kept with the rows.
+class DailyCounts(models.Model):
+    """The counters of a day's aggregate row, kept in the same transaction as the decisions and reviews they count.
 
-    Summary strips and monitoring read these instead of scanning Prediction.
+    ``final_*`` count the decisions whose final outcome (the latest review's, else the model's) is
+    approve, refer or decline, so filters on the final outcome, on overrides and on reviews are
+    answered here too, never by scanning Prediction.
     """
 
     day = models.DateField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     decision = models.CharField(max_length=10, choices=Decision.choices)
@@ -259,6 +311,21 @@ class DailyStat(models.Model):
     probability_sum = models.FloatField(default=0.0)
     overridden = models.PositiveBigIntegerField(default=0)
     reviewed = models.PositiveBigIntegerField(default=0)
+    final_approve = models.PositiveBigIntegerField(default=0)
+    final_refer = models.PositiveBigIntegerField(default=0)
+    final_decline = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.decision}/{self.risk_band}: {self.count}"
+
+
+class DailyStat(DailyCounts):
+    """Counts per day x officer x model version x channel x decision x band (an officer's own figures)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [
@@ -266,10 +333,44 @@ class DailyStat(models.Model):
                 fields=["day", "user", "model_version", "channel", "decision", "risk_band"], name="one_daily_stat"
             )
         ]
-        indexes = [models.Index(fields=["day"], name="dailystat_day")]
+        indexes = [
+            models.Index(fields=["day"], name="dailystat_day"),
+            models.Index(fields=["user", "day"], name="dailystat_user_day"),
+        ]
 
-    def __str__(self) -> str:
-        return f"{self.day} {self.decision}/{self.risk_band}: {self.count}"
+
+class MonthlyStat(DailyCounts):
+    """An officer's counts per calendar month (``day`` is the month's first day), beside DailyStat.
+
+    An officer's figures over a long range add up tens of rows here instead of thousands of
+    daily rows spread over the table; the days at the ends of a range come from DailyStat.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "day", "model_version", "channel", "decision", "risk_band"], name="one_monthly_stat"
+            )
+        ]
+
+
+class DailyTotal(DailyCounts):
+    """The same counts for all officers together, per day x model version x channel x decision x band.
+
+    What the history summary and monitoring read when no officer is chosen: over years, the
+    per-officer rows run into millions (a million for 50 officers and 25 months, 0.3 s to add up),
+    these into tens of thousands.
+    """
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "model_version", "channel", "decision", "risk_band"], name="one_daily_total"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="dailytotal_day")]
 
 
 # --- Monitoring (issue #9) ---------------------------------------------------------

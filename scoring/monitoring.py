@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from scoring import drift
 from scoring.exceptions import ModelUnavailable
-from scoring.models import DailyStat, Decision, DriftReport, ModelVersion, Prediction
+from scoring.models import DailyTotal, Decision, DriftReport, ModelVersion, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def daily_rates(*, days: int | None = None, today: date | None = None) -> list[D
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
     rows = (
-        DailyStat.objects.filter(day__gte=first, day__lte=today)
+        DailyTotal.objects.filter(day__gte=first, day__lte=today)  # all officers' rows: no per-officer sum
         .values("day")
         .annotate(
             volume=Sum("count"),

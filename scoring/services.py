@@ -9,19 +9,33 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg import sql
 
 from scoring import metrics, registry
 from scoring.engine import BundleRejected, InvalidApplication, LoadedModel, frame_from_records, load_bundle
 from scoring.exceptions import IdempotencyConflict, InvalidReview, NotAllowed
-from scoring.models import Channel, DailyStat, Decision, ModelActivation, ModelVersion, Prediction, Review
+from scoring.models import (
+    Channel,
+    DailyCounts,
+    DailyStat,
+    DailyTotal,
+    Decision,
+    ModelActivation,
+    ModelVersion,
+    MonthlyStat,
+    Prediction,
+    Review,
+)
 
 
 def score_application(
@@ -41,27 +55,114 @@ def score_application(
     application = active.model.validate(inputs)
     score = active.model.score_one(application.features, reason_count=settings.SCORING_REASON_COUNT)
     engine_seconds = time.perf_counter() - started
-    with transaction.atomic():
-        prediction = Prediction.objects.create(
-            user=user,
-            channel=channel,
-            model_version=active.version,
-            inputs=dict(inputs),
-            features=application.features,
-            protected=application.protected,
-            probability=score.probability,
-            decision=score.decision,
-            threshold=active.model.threshold,
-            refer_lower=active.model.refer_lower,
-            risk_band=score.risk_band,
-            reasons=[r.as_dict() for r in score.reasons],
-            external_ref=(external_ref or "").strip(),
-            idempotency_key=idempotency_key,
-            latency_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-        _count(prediction, count=1, probability_sum=prediction.probability)
+    prediction = Prediction(
+        user=user,
+        channel=channel,
+        model_version=active.version,
+        inputs=dict(inputs),
+        features=application.features,
+        protected=application.protected,
+        probability=score.probability,
+        decision=score.decision,
+        threshold=active.model.threshold,
+        refer_lower=active.model.refer_lower,
+        risk_band=score.risk_band,
+        reasons=[r.as_dict() for r in score.reasons],
+        external_ref=(external_ref or "").strip(),
+        idempotency_key=idempotency_key,
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+    _record_decision(prediction)
     metrics.record_prediction(prediction, engine_seconds=engine_seconds, total_seconds=time.perf_counter() - started)
     return prediction
+
+
+# The counters a new decision adds to each of its aggregate rows, in statement order.
+_COUNTERS = ("count", "probability_sum", "overridden", "reviewed", "final_approve", "final_refer", "final_decline")
+# Its aggregate rows in the lock order every writer uses (see _count), with their unique keys.
+_AGGREGATES = (
+    (DailyStat, "one_daily_stat", ("day", "user_id", "model_version_id", "channel", "decision", "risk_band")),
+    (MonthlyStat, "one_monthly_stat", ("day", "user_id", "model_version_id", "channel", "decision", "risk_band")),
+    (DailyTotal, "one_daily_total", ("day", "model_version_id", "channel", "decision", "risk_band")),
+)
+
+
+def _record_decision(prediction: Prediction) -> None:
+    """Write one new decision and add it to its three aggregate rows, all or nothing.
+
+    On PostgreSQL this is one statement, so one round trip and its own transaction: the
+    aggregate rows' locks are held for about a millisecond instead of across the six round trips
+    of the ORM way, which let concurrent requests of one officer queue behind each other
+    (47 decisions/s against more than 150, bench/README.md). Elsewhere, the ORM in a transaction.
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            prediction.save(force_insert=True)
+            count_decisions(prediction, count=1, probability_sum=prediction.probability)
+        return
+    if prediction.created_at is None:
+        prediction.created_at = timezone.now()
+    fields, statement = _decision_statement()
+    day = timezone.localdate(prediction.created_at)
+    counts = {"count": 1, "probability_sum": prediction.probability, f"final_{prediction.decision}": 1}
+    key = {
+        "user_id": prediction.user_id,
+        "model_version_id": prediction.model_version_id,
+        "channel": prediction.channel,
+        "decision": prediction.decision,
+        "risk_band": prediction.risk_band,
+    }
+    params = [f.get_db_prep_save(getattr(prediction, f.attname), connection) for f in fields]
+    for model, _, names in _AGGREGATES:
+        row = key | {"day": day.replace(day=1) if model is MonthlyStat else day}
+        params.extend(row[n] for n in names)
+        params.extend(counts.get(c, 0) for c in _COUNTERS)
+    # Alone, the statement is its own transaction; inside a caller's, a savepoint keeps a failure from
+    # aborting the caller's transaction, as the ORM's atomic block does.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        prediction.pk = cursor.fetchone()[0]
+    prediction._state.adding = False
+    prediction._state.db = connection.alias
+
+
+@cache
+def _decision_statement() -> tuple[list, str]:
+    """The decision's columns and the one statement that records it (built once: it never changes)."""
+    fields = [f for f in Prediction._meta.concrete_fields if not f.primary_key]
+    upserts = []
+    for model, constraint, names in _AGGREGATES:
+        table = sql.Identifier(model._meta.db_table)
+        columns = [*names, *_COUNTERS]
+        upserts.append(
+            sql.SQL(
+                "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ON CONSTRAINT {constraint} "
+                "DO UPDATE SET {sums} RETURNING 1"
+            ).format(
+                table=table,
+                columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+                values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+                constraint=sql.Identifier(constraint),
+                sums=sql.SQL(", ").join(
+                    sql.SQL("{c} = {table}.{c} + EXCLUDED.{c}").format(c=sql.Identifier(c), table=table)
+                    for c in _COUNTERS
+                ),
+            )
+        )
+    statement = sql.SQL(
+        "WITH decision AS (INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id), "
+        "day_row AS ({day}), month_row AS ({month}), total_row AS ({total}) "
+        "SELECT (SELECT id FROM decision), (SELECT count(*) FROM day_row), "
+        "(SELECT count(*) FROM month_row), (SELECT count(*) FROM total_row)"
+    ).format(
+        table=sql.Identifier(Prediction._meta.db_table),
+        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(fields)),
+        day=upserts[0],
+        month=upserts[1],
+        total=upserts[2],
+    )
+    return fields, statement.as_string()  # plain ASCII names: no connection needed to quote them
 
 
 def record_review(
@@ -100,8 +201,14 @@ def record_review(
     if errors:
         raise InvalidReview(errors)
     with transaction.atomic():
-        first_review = not Review.objects.filter(prediction=prediction).exists()
-        previously_overridden = Review.objects.filter(prediction=prediction, overridden=True).exists()
+        # One review of a decision at a time: what is counted depends on the reviews before it.
+        Prediction.objects.select_for_update(no_key=True).filter(pk=prediction.pk).values_list("pk").first()
+        earlier = list(
+            Review.objects.filter(prediction=prediction)
+            .order_by("created_at", "id")
+            .values_list("final_decision", "overridden")
+        )
+        previous_final = earlier[-1][0] if earlier else prediction.decision
         review = Review.objects.create(
             prediction=prediction,
             user=user,
@@ -111,11 +218,13 @@ def record_review(
             reason_code=reason_code or "",
             justification=justification,
         )
-        _count(
-            prediction,
-            reviewed=1 if first_review else 0,
-            overridden=1 if overridden and not previously_overridden else 0,
-        )
+        changes = {
+            "reviewed": 0 if earlier else 1,
+            "overridden": 1 if overridden and not any(was for _, was in earlier) else 0,
+        }
+        if final != previous_final:  # the decision's final outcome moves from one count to the other
+            changes |= {f"final_{previous_final}": -1, f"final_{final}": 1}
+        _count(prediction, **changes)
     metrics.record_review(review)
     return review
 
@@ -299,7 +408,7 @@ def score_applications(
                 group[1] += prediction.probability
                 group[2] = prediction
             for count, probability_sum, sample in groups.values():
-                _count(sample, count=count, probability_sum=probability_sum)
+                count_decisions(sample, count=count, probability_sum=probability_sum)
         for count, _, sample in groups.values():
             metrics.record_predictions(
                 decision=sample.decision,
@@ -313,24 +422,38 @@ def score_applications(
     return results  # type: ignore[return-value]
 
 
+def count_decisions(sample: Prediction, *, count: int, probability_sum: float) -> None:
+    """Add ``count`` new decisions like ``sample`` (same day, officer, version, channel, decision and band)."""
+    _count(sample, count=count, probability_sum=probability_sum, **{f"final_{sample.decision}": count})
+
+
 def _count(prediction: Prediction, **increments: float) -> None:
-    """Add to the prediction's daily aggregate row (created on first use), in the caller's transaction."""
+    """Add to the prediction's daily aggregate rows (created on first use), in the caller's transaction.
+
+    Three rows: the officer's day (DailyStat) and month (MonthlyStat), and all officers' day
+    (DailyTotal), always in that order, so concurrent writers take their row locks in the same order.
+    """
     increments = {k: v for k, v in increments.items() if v}
     if not increments:
         return
     key = {
         "day": timezone.localdate(prediction.created_at),
-        "user_id": prediction.user_id,
         "model_version_id": prediction.model_version_id,
         "channel": prediction.channel,
         "decision": prediction.decision,
         "risk_band": prediction.risk_band,
     }
+    _add(DailyStat, {**key, "user_id": prediction.user_id}, increments)
+    _add(MonthlyStat, {**key, "day": key["day"].replace(day=1), "user_id": prediction.user_id}, increments)
+    _add(DailyTotal, key, increments)
+
+
+def _add(model: type[DailyCounts], key: dict, increments: dict[str, float]) -> None:
     updates = {k: F(k) + v for k, v in increments.items()}
-    if DailyStat.objects.filter(**key).update(**updates):
+    if model.objects.filter(**key).update(**updates):
         return
     try:
         with transaction.atomic():
-            DailyStat.objects.create(**key, **increments)
+            model.objects.create(**key, **increments)
     except IntegrityError:  # another transaction created the row first
-        DailyStat.objects.filter(**key).update(**updates)
+        model.objects.filter(**key).update(**updates)

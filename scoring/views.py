@@ -60,7 +60,7 @@ def home(request):
         mine = selectors.prediction_list(
             user=request.user, filters=selectors.PredictionFilters(user_id=request.user.pk)
         )
-        recent = list(selectors.with_review_state(mine).select_related("model_version")[:HOME_RECENT])
+        recent = list(selectors.with_review_state(mine).only(*selectors.OFFICER_LIST_FIELDS)[:HOME_RECENT])
         referrals = list(selectors.open_referral_list(user=request.user)[:20])
     return render(
         request,
@@ -201,7 +201,7 @@ def prediction_mine(request):
         )
     qs = selectors.with_review_state(selectors.prediction_list(user=request.user, filters=filters))
     page = selectors.keyset_page(
-        qs.select_related("model_version"), cursor=request.GET.get("cursor"), size=MINE_PAGE_SIZE
+        qs.only(*selectors.OFFICER_LIST_FIELDS), cursor=request.GET.get("cursor"), size=MINE_PAGE_SIZE
     )
     params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
     base = reverse("scoring:prediction-mine")

@@ -42,6 +42,13 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The production hasher (PBKDF2, 1,000,000 rounds) costs ~0.6 s per password here, and most tests
+    create two or three users; a fast hasher first, the real ones still there to verify their hashes."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *django_settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_registry(settings, tmp_path_factory):
     """Each test starts with an empty model cache, checks the active version on every call,
     and keeps artifacts and uploads out of the project folder."""
@@ -155,3 +162,46 @@ def _append_only_triggers(request):
     transactional = bool(names & {"transactional_db", "live_server"})
     if transactional or (marker and marker.kwargs.get("transaction")):
         set_triggers_enabled(connection, enabled=False)
+
+
+# --- Failures inside a decision's write, on either database (issue #10) -----------------
+
+
+@pytest.fixture
+def failing_write(monkeypatch):
+    """``failing_write("prediction" | "aggregates")`` makes that part of recording a decision fail.
+
+    On PostgreSQL a decision is one statement, so the failure is raised by the database itself
+    (a trigger, dropped with the test's transaction); elsewhere the ORM call fails.
+    """
+    from django.db import OperationalError, connection
+
+    from scoring import services
+    from scoring.models import DailyTotal, Prediction
+
+    def arm(part: str) -> None:
+        table = {"prediction": "scoring_prediction", "aggregates": "scoring_dailytotal"}[part]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'no space left on device' USING ERRCODE = 'disk_full'; END $$"
+                )
+                cursor.execute(
+                    f"CREATE TRIGGER refuse_write BEFORE INSERT OR UPDATE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+                )
+            return
+
+        def refuse(*args, **kwargs):
+            raise OperationalError("no space left on device")
+
+        if part == "prediction":
+            monkeypatch.setattr(Prediction, "save", refuse)
+        else:
+            real_add = services._add
+            monkeypatch.setattr(
+                services, "_add", lambda model, *a, **k: refuse() if model is DailyTotal else real_add(model, *a, **k)
+            )
+
+    return arm

@@ -109,8 +109,11 @@ def test_errors_name_every_bad_field(officer_api, active_version, example_inputs
 
 
 def test_a_database_failure_is_a_503_and_no_decision_leaves_without_its_row(
-    officer_api, active_version, example_inputs, monkeypatch
+    officer_api, active_version, example_inputs, monkeypatch, failing_write
 ):
+    failing_write("aggregates")
+
+    # score/many writes with the ORM on every database
     def failing_count(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 

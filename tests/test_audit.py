@@ -145,24 +145,74 @@ def test_oldest_first_sort_pages_forwards(client, auditor, history, settings):
     assert len(_ids(first) + _ids(second)) == 6
 
 
-def test_summary_strip_comes_from_daily_stats(client, auditor, history, django_assert_max_num_queries):
+def test_summary_strip_comes_from_the_daily_totals(client, auditor, officer, history):
     client.force_login(auditor)
     response = client.get(reverse("audit:prediction-list"))
     summary = response.context["summary"]
-    assert summary.from_daily_stats
+    assert summary.source == "totals"
     assert (summary.count, summary.approved, summary.overridden) == (6, 2, 1)
     assert b"33.3 %" in response.content and b"16.7 %" in response.content
     by_channel = client.get(reverse("audit:prediction-list"), {"channel": "api"}).context["summary"]
     assert (by_channel.count, by_channel.approved, by_channel.overridden) == (2, 2, 0)
+    by_officer = client.get(reverse("audit:prediction-list"), {"officer": officer.pk}).context["summary"]
+    assert (by_officer.count, by_officer.approved, by_officer.overridden) == (5, 2, 1)
 
 
-def test_summary_for_finer_filters_counts_a_bounded_set(auditor, history):
-    filters = selectors.PredictionFilters(external_ref="D-0")
-    summary = selectors.prediction_summary(user=auditor, filters=filters)
-    assert not summary.from_daily_stats and summary.exact
-    assert (summary.count, summary.approved, summary.overridden) == (1, 0, 1)
-    cut = selectors.prediction_summary(user=auditor, filters=selectors.PredictionFilters(reviewed=False), scan_limit=3)
-    assert cut.count == 3 and not cut.exact
+def _truth(user, filters) -> tuple[int, int, int]:
+    """Count, model approvals and overridden decisions, counted from the decisions themselves."""
+    rows = selectors.prediction_list(user=user, filters=filters)
+    overridden = Review.objects.filter(prediction__in=rows, overridden=True).values("prediction").distinct()
+    return rows.count(), rows.filter(decision="approve").count(), overridden.count()
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"overridden": True},
+        {"overridden": False},
+        {"reviewed": True},
+        {"reviewed": False},
+        {"final_decision": "approve"},
+        {"final_decision": "decline"},
+        {"final_decision": "refer"},
+        {"decision": "decline", "overridden": True},
+        {"channel": "web", "final_decision": "approve"},
+    ],
+)
+def test_summary_counts_match_the_decisions_after_reviews_change_them(auditor, officer, history, filters):
+    declines = history["declines"]
+    # an override reverted by a later agreement, and a second opinion on an approval
+    services.record_review(
+        user=officer,
+        prediction=declines[1],
+        outcome="approve",
+        reason_code="collateral",
+        justification="House offered as collateral.",
+    )
+    services.record_review(user=officer, prediction=declines[1], outcome="agree")
+    services.record_review(user=officer, prediction=history["approvals"][0], outcome="agree")
+    f = selectors.PredictionFilters(**filters)
+    summary = selectors.prediction_summary(user=auditor, filters=f)
+    assert summary.source == "totals"
+    count, approved, overridden = _truth(auditor, f)
+    assert (summary.count, summary.approved) == (count, approved)
+    if "final_decision" not in filters:  # for a final outcome: the overrides that led to it
+        assert summary.overridden == (
+            0 if filters.get("overridden") is False or filters.get("reviewed") is False else overridden
+        )
+
+
+def test_finer_filters_are_counted_on_the_page_or_not_at_all(client, auditor, history, settings):
+    client.force_login(auditor)
+    response = client.get(reverse("audit:prediction-list"), {"external_ref": "D-0"})
+    summary = response.context["summary"]
+    assert summary.source == "page" and (summary.count, summary.approved, summary.overridden) == (1, 0, 1)
+    assert b"every match is on this page" in response.content
+    settings.AUDIT_PAGE_SIZE = 2
+    response = client.get(reverse("audit:prediction-list"), {"overridden": "no", "final_decision": "decline"})
+    assert response.context["summary"].source == "none" and response.context["summary"].count is None
+    assert b"never scanned for a summary" in response.content
 
 
 def test_detail_shows_inputs_model_reasons_and_reviews(client, auditor, history, active_version):
@@ -221,6 +271,51 @@ def test_export_neutralises_spreadsheet_formulas(client, auditor, officer, examp
     client.force_login(auditor)
     _, rows = _export(client)
     assert rows[0]["external_ref"] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_writes_the_same_export_as_python(
+    officer, other_officer, auditor, history, example_inputs, django_capture_on_commit_callbacks
+):
+    """COPY ... TO STDOUT (PostgreSQL) and the csv module (other databases) agree cell for cell."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scoring import batch, exports
+    from tests.batch_files import csv_bytes, synthetic_frame
+
+    tricky = ["=1+1", "-5", "+1e3", '"quoted", with comma', "@home", "ünïcode ✓", "line\nbreak"]
+    for ref in tricky:
+        services.score_application(user=other_officer, inputs=example_inputs, channel="api", external_ref=ref)
+    services.record_review(
+        user=officer,
+        prediction=history["declines"][1],
+        outcome="agree",
+        justification='=SUM(A1) "and" a second line\nof text',
+    )
+    services.record_review(user=officer, prediction=history["declines"][0], outcome="agree")
+    frame = synthetic_frame(5)
+    frame.loc[2, "external_ref"] = "-APP, with comma"
+    with django_capture_on_commit_callbacks(execute=True):  # the chunk is scored in-process (eager Celery)
+        batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("b.csv", csv_bytes(frame)))
+    _, rows = exports.start_export(user=auditor, filters=selectors.PredictionFilters())
+
+    def parsed(lines):
+        return list(csv.reader(io.StringIO(b"".join(lines).decode())))
+
+    by_postgres, by_python = parsed(exports._copy_csv(rows)), parsed(exports._python_csv(rows))
+    assert len(by_postgres) == 1 + 6 + len(tricky) + 5
+    for ours, theirs in zip(by_postgres, by_python, strict=True):
+        assert ours == theirs
+    header = by_postgres[0]
+    cells = [dict(zip(header, row, strict=True)) for row in by_postgres[1:]]
+    refs = {c["external_ref"] for c in cells}
+    assert {"'=1+1", "-5", "+1e3", "'@home", "ünïcode ✓", "'-APP, with comma"} <= refs
+    batch_rows = [c for c in cells if c["batch_job"]]
+    assert len(batch_rows) == 5 and all(c["input_line"] and c["inputs"] == "{}" for c in batch_rows)
+    reviewed = next(c for c in cells if c["id"] == str(history["declines"][0].pk))
+    assert reviewed["review_count"] == "2" and reviewed["overridden"] == "yes"
+    assert reviewed["last_review_outcome"] == "agree"
 
 
 def test_export_of_a_bad_filter_is_refused_and_not_logged(client, auditor, history):
@@ -289,3 +384,68 @@ def test_cursor_position_matches_row_order_including_ties(auditor, history):
             )
         )
         assert older_first == {i for c, i in rows if (c, i) > (created_at, pk)}
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (None, None),
+        ("2026-01-01", "2026-03-31"),
+        ("2026-01-15", "2026-03-31"),
+        ("2026-01-01", "2026-03-15"),
+        ("2026-01-15", "2026-01-20"),
+        ("2026-01-15", "2026-02-10"),
+        (None, "2026-02-27"),
+        ("2025-12-31", None),
+    ],
+)
+def test_a_range_splits_into_whole_months_and_edge_days(first, last):
+    from datetime import date, timedelta
+
+    first = date.fromisoformat(first) if first else None
+    last = date.fromisoformat(last) if last else None
+    months, days = selectors.month_split(first, last)
+    covered = set()
+    probe_from, probe_to = date(2025, 11, 1), date(2026, 5, 31)
+    for d in (probe_from + timedelta(days=i) for i in range((probe_to - probe_from).days + 1)):
+        in_days = any((a is None or a <= d) and (b is None or d <= b) for a, b in days)
+        in_months = (
+            months is not None and (months[0] is None or months[0] <= d) and (months[1] is None or d < months[1])
+        )
+        assert not (in_days and in_months), d  # counted once
+        if in_days or in_months:
+            covered.add(d)
+        if months is not None and in_months:
+            assert (months[0] is None or months[0].day == 1) and (months[1] is None or months[1].day == 1)
+    expected = {
+        d
+        for d in (probe_from + timedelta(days=i) for i in range(212))
+        if (first is None or first <= d) and (last is None or d <= last)
+    }
+    assert covered == expected
+
+
+def test_an_officers_summary_over_months_matches_the_decisions(auditor, officer, history):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    for first, last in (
+        (None, None),
+        (today.replace(day=1), None),
+        (today, today),
+        (today - timedelta(days=40), today),
+    ):
+        f = selectors.PredictionFilters(user_id=officer.pk, date_from=first, date_to=last)
+        summary = selectors.prediction_summary(user=auditor, filters=f)
+        assert (summary.count, summary.approved, summary.overridden) == _truth(auditor, f)
+
+
+def test_an_impossible_pair_of_filters_shows_an_empty_page_without_searching(
+    client, auditor, history, django_assert_max_num_queries
+):
+    client.force_login(auditor)
+    response = client.get(reverse("audit:prediction-list"), {"decision": "approve", "risk_band": "E"})
+    assert response.status_code == 200
+    assert response.context["page"].items == [] and response.context["summary"].count == 0

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from accounts.models import AccessEvent
 from scoring import services
-from scoring.append_only import APPEND_ONLY_TABLES
-from scoring.models import ExportLog, ModelActivation, Prediction, Review
+from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
+from scoring.models import BatchJob, ExportLog, ModelActivation, ModelVersion, Prediction, Review
 
 pytestmark = pytest.mark.postgres
 
@@ -60,6 +60,27 @@ def test_orm_changes_fail_too(audit_rows):
     assert audit_rows.decision == "decline"
 
 
+@pytest.mark.parametrize("table", KEPT_TABLES)
+def test_model_versions_and_batch_jobs_can_change_but_never_go(audit_rows, officer, table, settings):
+    """Decisions name them without a foreign key, so the database keeps every row of theirs."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scoring import batch
+    from tests.batch_files import csv_bytes, synthetic_frame
+
+    batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(3))))
+    assert ModelVersion.objects.exists() and BatchJob.objects.exists()
+    before = _count(table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET created_at = created_at")  # changing a row is allowed
+    for sql in (f"DELETE FROM {table}", f"TRUNCATE {table} CASCADE"):
+        refused = pytest.raises(DatabaseError, match="kept for the audit trail")
+        with refused, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(sql)
+    assert _count(table) == before
+
+
 def test_inserts_still_work(audit_rows, officer, example_inputs):
     services.score_application(user=officer, inputs=example_inputs, channel="api")
     assert Prediction.objects.count() == 2
@@ -83,6 +104,8 @@ def test_the_next_test_starts_empty_with_triggers_on(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND tgenabled = 'O'", ["%_append_only_%"])
         assert cursor.fetchone()[0] == 2 * len(APPEND_ONLY_TABLES)
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND tgenabled = 'O'", ["%_kept_%"])
+        assert cursor.fetchone()[0] == 2 * len(KEPT_TABLES)
 
 
 def _count(table: str) -> int:

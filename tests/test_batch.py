@@ -351,14 +351,16 @@ def test_chunks_are_written_with_copy_on_postgresql(officer, active_version, set
     from django.db import connection
 
     assert connection.vendor == "postgresql"
-    upload = SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(300)))
+    content = csv_bytes(synthetic_frame(300))
+    upload = SimpleUploadedFile("a.csv", content)
     with mock.patch.object(tasks.process_batch_chunk, "delay"):
         job = batch.submit_batch_job(user=officer, upload=upload)
     with mock.patch.object(Prediction.objects, "bulk_create", side_effect=AssertionError("not COPY")):
         batch.process_chunk(chunk_id=job.chunks.get().pk)
     stored = Prediction.objects.filter(batch_job=job)
     assert stored.count() == 300
-    first = stored.get(row_number=1)
+    first = stored.select_related("batch_job").get(row_number=1)
     assert first.external_ref == "APP-0000001"
-    assert first.inputs["external_ref"] == "APP-0000001" and isinstance(first.features["credit_amount"], int)
+    assert first.input_line == content.decode().splitlines()[1]  # the line exactly as in the file
+    assert first.given_inputs["external_ref"] == "APP-0000001" and isinstance(first.features["credit_amount"], int)
     assert first.idempotency_key is None and first.created_at is not None

@@ -41,24 +41,21 @@ def test_invalid_input_writes_nothing(officer, active_version, example_inputs):
 
 
 def test_no_decision_is_returned_when_its_record_cannot_be_written(
-    officer, active_version, example_inputs, monkeypatch
+    officer, active_version, example_inputs, failing_write
 ):
-    def refuse(*args, **kwargs):
-        raise DatabaseError("disk full")
-
-    monkeypatch.setattr(Prediction, "save", refuse)
-    with pytest.raises(DatabaseError):
+    failing_write("prediction")
+    with pytest.raises(DatabaseError, match="no space left"):
         services.score_application(user=officer, inputs=example_inputs, channel=Channel.API)
-    monkeypatch.undo()
     assert Prediction.objects.count() == 0
     assert DailyStat.objects.count() == 0
 
 
-def test_aggregate_failure_rolls_back_the_prediction(officer, active_version, example_inputs, monkeypatch):
-    monkeypatch.setattr(services, "_count", lambda *a, **k: (_ for _ in ()).throw(DatabaseError("boom")))
-    with pytest.raises(DatabaseError):
+def test_aggregate_failure_rolls_back_the_prediction(officer, active_version, example_inputs, failing_write):
+    failing_write("aggregates")
+    with pytest.raises(DatabaseError, match="no space left"):
         services.score_application(user=officer, inputs=example_inputs, channel=Channel.API)
     assert Prediction.objects.count() == 0
+    assert DailyStat.objects.count() == 0
 
 
 def test_without_an_active_model_scoring_is_unavailable(officer):

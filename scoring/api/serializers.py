@@ -162,7 +162,11 @@ class PredictionSerializer(serializers.Serializer):
     risk_band = serializers.CharField()
     reasons = ReasonSerializer(many=True)
     model_version = ModelVersionRefSerializer()
-    inputs = serializers.DictField(child=serializers.JSONField(), help_text="The inputs exactly as received.")
+    inputs = serializers.DictField(
+        source="given_inputs",
+        child=serializers.JSONField(),
+        help_text="The inputs exactly as received (for a batch row: its CSV line, by column).",
+    )
     final_decision = serializers.SerializerMethodField(help_text="The latest review's decision, else the model's.")
 
     @extend_schema_field(serializers.ChoiceField(choices=Decision.choices))

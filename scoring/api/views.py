@@ -164,7 +164,8 @@ class PredictionListApi(BaseApi):
         qs = selectors.prediction_list(user=request.user, filters=query.filters())
         if "final" not in qs.query.annotations:
             qs = selectors.with_final_decision(qs)
-        qs = qs.select_related("model_version", "user")
+        # batch_job: its header reads input_line; the versions' bulky JSON is not part of a list
+        qs = qs.select_related("model_version", "user", "batch_job").defer(*selectors.VERSION_BULK)
         page = selectors.keyset_page(
             qs, cursor=query.validated_data.get("cursor"), size=query.validated_data["page_size"]
         )
@@ -176,7 +177,9 @@ class PredictionListApi(BaseApi):
 def _visible_prediction(user, pk: int) -> Prediction:
     if pk > s.MAX_ID:
         raise Http404
-    qs = selectors.with_final_decision(selectors.prediction_list(user=user)).select_related("model_version", "user")
+    qs = selectors.with_final_decision(selectors.prediction_list(user=user)).select_related(
+        "model_version", "user", "batch_job"
+    )
     prediction = qs.filter(pk=pk).first()
     if prediction is None:
         raise Http404  # also for a prediction that exists but is not the user's: do not reveal it

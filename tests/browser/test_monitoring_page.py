@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from scoring import monitoring
-from scoring.models import DailyStat, DriftReport
+from scoring.models import DailyStat, DailyTotal, DriftReport
 from tests.monitoring_data import holdout_frame, record_population
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,18 +26,20 @@ def _history(officer, version):
         volume = 40 + (back * 7) % 23
         approved = int(volume * (0.45 - (0.12 if back < 5 else 0)))
         for decision, count, band in (("approve", approved, "A"), ("decline", volume - approved, "D")):
-            DailyStat.objects.create(
-                day=day,
-                user=officer,
-                model_version=version,
-                channel="web",
-                decision=decision,
-                risk_band=band,
-                count=count,
-                probability_sum=count * (0.08 if decision == "approve" else 0.35),
-                reviewed=count // 4,
-                overridden=1 + back % 3,
-            )
+            counts = {
+                "day": day,
+                "model_version": version,
+                "channel": "web",
+                "decision": decision,
+                "risk_band": band,
+                "count": count,
+                "probability_sum": count * (0.08 if decision == "approve" else 0.35),
+                "reviewed": count // 4,
+                "overridden": 1 + back % 3,
+                f"final_{decision}": count,
+            }
+            DailyStat.objects.create(user=officer, **counts)
+            DailyTotal.objects.create(**counts)  # one officer: all officers' totals are the same
     stable = holdout_frame(1)
     shifted = stable.copy()
     shifted["duration_in_month"] = (shifted["duration_in_month"] + 24).clip(upper=72)
