@@ -76,7 +76,7 @@ bench-full: install-dev
 	$(MAKE) --no-print-directory bench-run BATCH_ROWS=1000000 HISTORY_ROWS=10000000 EXPORT_ROWS=1000000 API_SECONDS=30
 
 bench-run:
-	@for db in creditscore_bench_batch creditscore_bench_swap creditscore_bench_misc; do \
+	@for db in creditscore_bench_batch creditscore_bench_swap creditscore_bench_misc creditscore_bench_monitoring; do \
 	  $(PY) -c "import psycopg, sys; c = psycopg.connect('$(BENCH_PG)/postgres', autocommit=True); \
 	    c.execute('DROP DATABASE IF EXISTS $$db WITH (FORCE)'); c.execute('CREATE DATABASE $$db')"; done
 	@echo "== batch scoring ($(BATCH_ROWS) rows)"
@@ -90,7 +90,7 @@ bench-run:
 	@echo "== model hot swap"
 	DATABASE_URL=$(BENCH_PG)/creditscore_bench_swap $(PY) bench/hotswap.py
 	@echo "== monitoring reads"
-	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/monitoring.py --rows 100000
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_monitoring $(PY) bench/monitoring.py --rows 100000
 	@echo "== export memory"
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/export_memory.py
 

@@ -52,7 +52,10 @@ class PredictionFilterForm(_CursorMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["officer"].queryset = (
-            get_user_model().objects.filter(groups__name=permissions.OFFICER).order_by("username")
+            get_user_model()
+            .objects.filter(groups__name=permissions.OFFICER)
+            .only("id", "username")
+            .order_by("username")
         )
         self.fields["model_version"].queryset = ModelVersion.objects.only("id", "name", "sha256").order_by(
             "-created_at"

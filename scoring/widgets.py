@@ -16,7 +16,8 @@ from django.utils.html import format_html, format_html_join
 
 class FastSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(self.choices)
+        # A comprehension, not list(): list() asks a ModelChoiceIterator its length, which is a COUNT query.
+        choices = [choice for choice in self.choices]
         if self.allow_multiple_selected or any(isinstance(label, list | tuple) for _, label in choices):
             return super().render(name, value, attrs, renderer)
         selected = set(self.format_value(value))
