@@ -188,10 +188,13 @@ def _profile(key: str, example: dict, requests: int) -> None:
     from django.test import Client
     from pyinstrument import Profiler
 
-    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    # The host gunicorn is reached at, so production settings' ALLOWED_HOSTS accept the test client.
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="127.0.0.1")
     body = json.dumps({"inputs": example})
     for _ in range(20):
-        client.post("/api/v1/score", body, content_type="application/json")
+        response = client.post("/api/v1/score", body, content_type="application/json")
+        if response.status_code not in (200, 201):
+            raise SystemExit(f"profile: POST /api/v1/score answered {response.status_code}: {response.content[:300]!r}")
     profiler = Profiler(interval=0.0005)
     with profiler:
         for _ in range(requests):

@@ -394,6 +394,53 @@ def test_too_many_requests_get_a_429_with_retry_after(officer_api, active_versio
     assert 0 < int(response["Retry-After"]) <= 60
 
 
+@pytest.mark.redis
+def test_with_redis_requests_are_counted_there_in_one_round_trip(
+    officer_api, auditor, active_version, settings, monkeypatch
+):
+    import redis
+
+    from scoring.api import throttling
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/11"  # a database no other test or benchmark uses
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    for key in server.scan_iter(f"{throttling.KEY_PREFIX}:*"):
+        server.delete(key)
+    settings.API_THROTTLE_USER_RATE = "2/day"  # a window edge cannot fall inside the test
+    sent = []
+    real_pipeline = redis.Redis.pipeline
+
+    def pipeline(self, *args, **kwargs):
+        sent.append(1)
+        return real_pipeline(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "pipeline", pipeline)
+    statuses = [officer_api.get("/api/v1/models/active").status_code for _ in range(3)]
+    refused = officer_api.get("/api/v1/models/active")
+
+    assert statuses == [200, 200, 429]
+    assert len(sent) == 4  # one pipeline (INCR + EXPIRE) a request
+    assert refused["Content-Type"] == PROBLEM
+    assert 0 < int(refused["Retry-After"]) <= 86400
+    keys = [k.decode() for k in server.scan_iter(f"{throttling.KEY_PREFIX}:*")]
+    assert len(keys) == 1 and keys[0].startswith(f"{throttling.KEY_PREFIX}:throttle_user_")
+    assert int(server.get(keys[0])) == 4 and 0 < server.ttl(keys[0]) <= 86401
+    # Another user has a count of their own.
+    _, key = issue_api_token(user=auditor, name="x")
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/models/active").status_code == 200
+    server.delete(*server.scan_iter(f"{throttling.KEY_PREFIX}:*"))
+
+
+def test_an_unreachable_throttle_counter_lets_requests_through(officer_api, active_version, settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.API_THROTTLE_USER_RATE = "1/day"
+
+    statuses = [officer_api.get("/api/v1/models/active").status_code for _ in range(2)]
+
+    assert statuses == [200, 200]
+    assert "throttle counter unavailable" in caplog.text
+
+
 def test_unknown_addresses_and_methods_are_problems(officer_api):
     missing = officer_api.post("/api/v1/nothing-here", {}, format="json")
     method = officer_api.delete("/api/v1/score")
@@ -430,3 +477,34 @@ def test_the_docs_page_uses_vendored_assets_and_no_inline_code(officer_api):
     assert "<style" not in html and "<script>" not in html and "style=" not in html
     assert "cdn" not in html.lower()
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+def test_the_direct_payload_is_what_the_documented_serializer_gives(
+    officer, active_version, example_inputs, django_capture_on_commit_callbacks
+):
+    """Scoring responses and history pages are built by prediction_data; the serializer is the contract."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.renderers import JSONRenderer
+
+    from scoring import batch, selectors
+    from scoring.api.serializers import PredictionSerializer, prediction_data
+    from tests.batch_files import csv_bytes, synthetic_frame
+
+    inputs = example_inputs
+    declined = services.score_application(user=officer, inputs=inputs, channel=Channel.API, external_ref="R-1")
+    plain = services.score_application(user=officer, inputs=inputs, channel=Channel.WEB)
+    services.record_review(
+        user=officer, prediction=plain, outcome="approve", reason_code="collateral", justification="Collateral."
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job = batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(6))))
+    assert Prediction.objects.filter(batch_job=job).count() == 6
+    fresh = [declined, plain]  # as the score endpoints have them, straight from the service
+    listed = list(
+        selectors.with_final_decision(Prediction.objects.all()).select_related("model_version", "user", "batch_job")
+    )
+    assert {p.channel for p in listed} == {"api", "web", "batch"}
+    assert any(p.final != p.decision for p in listed if p.final)  # the override shows
+    render = JSONRenderer().render
+    for prediction in fresh + listed:
+        assert render(prediction_data(prediction)) == render(PredictionSerializer(prediction).data), prediction.pk

@@ -63,3 +63,47 @@ def test_tokens_of_inactive_users_are_refused(officer, active_version):
     officer.save()
 
     assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/models/active").status_code == 401
+
+
+def test_the_one_query_lookup_gives_what_the_orm_gives(officer, auditor, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+
+    from accounts.permissions import AUDITOR, OFFICER, roles_of
+    from accounts.tokens import ApiTokenAuthentication
+
+    _, key = issue_api_token(user=officer, name="x")
+    get_user_model().objects.filter(pk=officer.pk).update(last_login="2026-01-02T03:04:05Z")
+    ApiToken.objects.update(last_used_at="2026-11-30T12:00:00Z")  # so this use notes the time (an UPDATE)
+    auditor.groups.add(*officer.groups.all())  # two roles, to see both come back
+
+    with django_assert_num_queries(2):  # the lookup, and noting the use
+        user, token = ApiTokenAuthentication().authenticate_credentials(key)
+    assert roles_of(user) == {OFFICER}
+
+    stored_user = get_user_model().objects.get(pk=officer.pk)
+    stored_token = ApiToken.objects.get()
+    for field in get_user_model()._meta.concrete_fields:
+        assert getattr(user, field.attname) == getattr(stored_user, field.attname), field.name
+    assert user.last_login.tzinfo is not None and user.is_active is True
+    assert (token.pk, token.user_id, token.key_sha256, token.name) == (
+        stored_token.pk,
+        officer.pk,
+        stored_token.key_sha256,
+        stored_token.name,
+    )
+    assert token.user is user and token.revoked_at is None and token.last_used_at.year == 2026
+    assert not token._state.adding
+
+    _, auditor_key = issue_api_token(user=auditor, name="y")
+    auditor_user, _ = ApiTokenAuthentication().authenticate_credentials(auditor_key)
+    assert roles_of(auditor_user) == {OFFICER, AUDITOR}
+
+
+def test_unknown_keys_are_refused_without_a_match(officer):
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from accounts.tokens import ApiTokenAuthentication
+
+    issue_api_token(user=officer, name="x")
+    with pytest.raises(AuthenticationFailed):
+        ApiTokenAuthentication().authenticate_credentials("cs_" + "x" * 43)

@@ -90,7 +90,7 @@ class ScoreApi(BaseApi):
             )
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return Response(
-            s.PredictionSerializer(prediction).data,
+            s.prediction_data(prediction),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
             headers=headers,
         )
@@ -136,7 +136,7 @@ class ScoreManyApi(BaseApi):
         )
         scored = [(index, outcome) for (index, _, _), outcome in zip(parsed, outcomes, strict=True)]
         predictions = [outcome for _, outcome in scored if not isinstance(outcome, InvalidApplication)]
-        rendered = iter(s.PredictionSerializer(predictions, many=True).data)
+        rendered = iter([s.prediction_data(p) for p in predictions])
         for index, outcome in scored:
             if isinstance(outcome, InvalidApplication):
                 errors = {f"inputs.{k}" if k != "inputs" else k: v for k, v in outcome.errors.items()}
@@ -169,9 +169,7 @@ class PredictionListApi(BaseApi):
         page = selectors.keyset_page(
             qs, cursor=query.validated_data.get("cursor"), size=query.validated_data["page_size"]
         )
-        return Response(
-            {"results": s.PredictionSerializer(page.items, many=True).data, "next_cursor": page.next_cursor}
-        )
+        return Response({"results": [s.prediction_data(p) for p in page.items], "next_cursor": page.next_cursor})
 
 
 def _visible_prediction(user, pk: int) -> Prediction:
