@@ -30,12 +30,12 @@ def batch_job_progress(job: BatchJob) -> dict[str, object]:
     """State, counters, rate and ETA of a job, and its summary once finished (the page, JSON and API share it)."""
     done = job.rows_scored + job.rows_rejected
     finished = job.state not in (BatchJob.State.QUEUED, BatchJob.State.RUNNING)
-    rate = eta = None
-    if job.started_at and done:
+    rate = eta = elapsed = None
+    if job.started_at:
         elapsed = ((job.finished_at or timezone.now()) - job.started_at).total_seconds()
-        if elapsed > 0:
-            rate = round(done / elapsed, 1)
-            eta = 0 if finished else round((job.row_count - done) / rate)
+    if elapsed and elapsed > 0 and done:
+        rate = round(done / elapsed, 1)
+        eta = 0 if finished else round((job.row_count - done) / rate)
     chunks = list(job.chunks.values("state", "counts"))
     progress: dict[str, object] = {
         "id": job.pk,
@@ -53,6 +53,7 @@ def batch_job_progress(job: BatchJob) -> dict[str, object]:
         "percent": round(100 * done / job.row_count, 1) if job.row_count else 100.0,
         "rows_per_second": rate,
         "eta_seconds": eta,
+        "elapsed_seconds": None if elapsed is None else round(elapsed, 1),
         "chunks_total": len(chunks),
         "chunks_done": sum(c["state"] != BatchChunk.State.PENDING for c in chunks),
         "created_at": job.created_at.isoformat(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from unittest import mock
 
 import pytest
@@ -123,6 +124,7 @@ def test_it_scores_a_malformed_file_row_by_row(
     page = client.get(reverse("scoring:batch-detail", args=[job.pk]))
     assert b"Succeeded" in page.content and b"Download the result CSV" in page.content
     assert b'http-equiv="refresh"' not in page.content
+    assert re.search(rb"took [0-9.]+ s", page.content) and b"ETA" not in page.content  # how long, not an ETA
 
 
 @pytest.mark.django_db
@@ -303,6 +305,7 @@ def test_officers_see_their_own_jobs_and_auditors_all(client, officer, other_off
     page = client.get(reverse("scoring:batch-detail", args=[job.pk]))
     assert b'<noscript><meta http-equiv="refresh"' in page.content  # refreshes itself without JS while running
     assert b"js/batch-progress.js" in page.content
+    assert b"ETA" in page.content and b"took" not in page.content
     assert client.get(reverse("scoring:batch-result", args=[job.pk])).status_code == 409
 
 
