@@ -9,10 +9,17 @@
   var hint = box.querySelector("[data-hide-when-js]");
   if (hint) { hint.hidden = true; }
 
+  // The same formats as the server-rendered page: 1,234,567 rows, 12.5 %.
+  function format(value, kind) {
+    if (value === null || value === undefined) { return "–"; }
+    if (kind === "int") { return Math.round(value).toLocaleString("en-US"); }
+    if (kind === "pct") { return Number(value).toFixed(1); }
+    return String(value);
+  }
+
   function show(data) {
     box.querySelectorAll("[data-field]").forEach(function (el) {
-      var value = data[el.dataset.field];
-      el.textContent = value === null || value === undefined ? "–" : String(value);
+      el.textContent = format(data[el.dataset.field], el.dataset.format);
     });
     if (bar) { bar.max = data.row_count; bar.value = data.rows_done; bar.textContent = data.percent + "%"; }
   }
