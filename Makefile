@@ -66,7 +66,7 @@ audit: install-dev
 	$(VENV)/bin/pip-audit -r requirements.txt -r requirements-dev.txt
 
 ## bench: every benchmark at a size that fits in about ten minutes (needs PostgreSQL and Redis; see bench/README.md)
-## bench-full: the sizes the targets are set for (1M-row batch, 10M-row history: about 45 minutes)
+## bench-full: the sizes the targets are set for (1M-row batch, 10M-row history: 20 to 45 minutes, by how busy the host is)
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432
 BENCH_ENV = CELERY_BROKER_URL= REDIS_URL= LOG_LEVEL=WARNING
 bench: install-dev
