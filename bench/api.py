@@ -199,6 +199,60 @@ def _profile(key: str, example: dict, requests: int) -> None:
     with profiler:
         for _ in range(requests):
             client.post("/api/v1/score", body, content_type="application/json")
+    print(f"POST /api/v1/score, {requests} requests in process:")
+    print(profiler.output_text(unicode=False, color=False))
+    _profile_form(example, max(requests // 4, 20))
+
+
+def _profile_form(example: dict, submissions: int) -> None:
+    """An officer's form submission in this process: the form page, the POST, the decision page it leads to."""
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.test import Client
+    from django.urls import reverse
+    from pyinstrument import Profiler
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # the manifest production pages need
+    web = Client(HTTP_HOST="127.0.0.1")
+    web.force_login(User.objects.get(username="bench-officer"))
+    url = reverse("scoring:application-new")
+    fields = {name: str(value) for name, value in example.items()}
+
+    steps = ("GET form page", "POST the form (scores, redirects)", "GET decision page")
+    times: dict[str, list[float]] = {step: [] for step in steps}
+
+    def submit() -> None:
+        started = time.perf_counter()
+        page = web.get(url, secure=True)
+        token = re.search(r'name="form_token" value="([^"]+)"', page.content.decode())
+        if page.status_code != 200 or token is None:
+            raise SystemExit(f"profile: GET {url} answered {page.status_code} without a form token")
+        posted = time.perf_counter()
+        response = web.post(url, fields | {"form_token": token.group(1)}, secure=True)
+        if response.status_code != 302:
+            raise SystemExit(f"profile: the form POST answered {response.status_code}, not a redirect")
+        shown = time.perf_counter()
+        decision = web.get(response["Location"], secure=True)
+        if decision.status_code != 200:
+            raise SystemExit(f"profile: the decision page answered {decision.status_code}")
+        ended = time.perf_counter()
+        for name, seconds in zip(times, (posted - started, shown - posted, ended - shown), strict=True):
+            times[name].append(seconds)
+
+    for _ in range(5):
+        submit()
+    for samples in times.values():
+        samples.clear()
+    for _ in range(submissions):
+        submit()
+    print(f"officer form in process, {submissions} submissions, without the profiler: p50 / p95 ms")
+    for name, samples in times.items():
+        print(f"  {name:<40}{_percentile(samples, 50) * 1000:8.1f}{_percentile(samples, 95) * 1000:8.1f}")
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for _ in range(submissions):
+            submit()
+    print(f"officer form, {submissions} submissions in process (GET form, POST, GET decision page):")
     print(profiler.output_text(unicode=False, color=False))
 
 

@@ -10,6 +10,7 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
 from scoring.models import Decision, Review
+from scoring.widgets import FastSelect
 
 EXTERNAL_REF = "external_ref"
 FORM_TOKEN = "form_token"  # noqa: S105 - a field name, not a secret
@@ -43,7 +44,8 @@ def _field_for(feature: Feature) -> forms.Field:
     if feature.kind == CATEGORICAL:
         empty = "Prefer not to say" if feature.protected else "Choose…"
         if feature.choices:
-            widget: forms.Widget = forms.Select(choices=[("", empty), *[(c, c) for c in feature.choices]])
+            # Built in Python, not one template per <option>: the form page's main cost (bench/api.py --profile).
+            widget: forms.Widget = FastSelect(choices=[("", empty), *[(c, c) for c in feature.choices]])
         else:
             widget = forms.TextInput(attrs={"maxlength": 200})
     else:

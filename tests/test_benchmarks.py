@@ -111,11 +111,16 @@ def test_the_api_benchmark_drives_gunicorn_and_reports_the_floors(scratch_databa
         "2",
         "--floor-samples",
         "50",
+        "--profile",
+        "20",
         "--database",
         scratch_database,
         env={"DATABASE_URL": _server_url()},
     )
     _has_figures(out, "clients: p50 (ms)", "p99 (ms)", "decisions/s", "errors", "model (validate, predict")
+    # The in-process profiles of the API request and of an officer's form submission ran.
+    assert "ScoreApi.post" in out and "application_new" in out, out
+    _has_figures(out, "GET form page", "POST the form (scores, redirects)", "GET decision page")
     _has_figures(out, "do-nothing DRF view", "memory per worker")
     assert re.search(r"errors \(non-2xx or broken connections\)\s+0\s", out), out
 
