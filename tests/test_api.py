@@ -396,7 +396,7 @@ def test_too_many_requests_get_a_429_with_retry_after(officer_api, active_versio
 
 @pytest.mark.redis
 def test_with_redis_requests_are_counted_there_in_one_round_trip(
-    officer_api, auditor, active_version, settings, monkeypatch
+    officer_api, officer, auditor, active_version, settings, monkeypatch
 ):
     import redis
 
@@ -404,7 +404,7 @@ def test_with_redis_requests_are_counted_there_in_one_round_trip(
 
     settings.REDIS_URL = "redis://127.0.0.1:6379/11"  # a database no other test or benchmark uses
     server = redis.Redis.from_url(settings.REDIS_URL)
-    for key in server.scan_iter(f"{throttling.KEY_PREFIX}:*"):
+    for key in server.scan_iter(f"*{throttling.KEY_PREFIX}:*"):
         server.delete(key)
     settings.API_THROTTLE_USER_RATE = "2/day"  # a window edge cannot fall inside the test
     sent = []
@@ -422,13 +422,13 @@ def test_with_redis_requests_are_counted_there_in_one_round_trip(
     assert len(sent) == 4  # one pipeline (INCR + EXPIRE) a request
     assert refused["Content-Type"] == PROBLEM
     assert 0 < int(refused["Retry-After"]) <= 86400
-    keys = [k.decode() for k in server.scan_iter(f"{throttling.KEY_PREFIX}:*")]
-    assert len(keys) == 1 and keys[0].startswith(f"{throttling.KEY_PREFIX}:throttle_user_")
+    keys = [k.decode() for k in server.scan_iter(f"*{throttling.KEY_PREFIX}:*")]
+    assert len(keys) == 1 and keys[0].startswith(f":1:{throttling.KEY_PREFIX}:throttle_user_{officer.pk}:")
     assert int(server.get(keys[0])) == 4 and 0 < server.ttl(keys[0]) <= 86401
     # Another user has a count of their own.
     _, key = issue_api_token(user=auditor, name="x")
     assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/models/active").status_code == 200
-    server.delete(*server.scan_iter(f"{throttling.KEY_PREFIX}:*"))
+    server.delete(*server.scan_iter(f"*{throttling.KEY_PREFIX}:*"))
 
 
 def test_an_unreachable_throttle_counter_lets_requests_through(officer_api, active_version, settings, caplog):

@@ -61,7 +61,8 @@ class _WindowCounter:
             return True
         now = time.time()
         window = int(now // self.duration)
-        key = f"{KEY_PREFIX}:{self.key}:{self.duration}:{window}"
+        # The cache's KEY_PREFIX and VERSION apply, as to DRF's own keys: deployments sharing a Redis stay apart.
+        key = self.cache.make_key(f"{KEY_PREFIX}:{self.key}:{self.duration}:{window}")
         try:
             pipe = client.pipeline(transaction=False)
             pipe.incr(key)
