@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -84,14 +85,10 @@ class _TokenLookup:
     values pass through the same converters the ORM applies, so the instances are what ``objects`` gives.
     """
 
-    _by_alias: dict[str, _TokenLookup] = {}
-
     @classmethod
+    @functools.cache
     def get(cls, alias: str) -> _TokenLookup:
-        lookup = cls._by_alias.get(alias)
-        if lookup is None:
-            lookup = cls._by_alias[alias] = cls(alias)
-        return lookup
+        return cls(alias)
 
     def __init__(self, alias: str):
         self.alias = alias

@@ -94,9 +94,7 @@ def prediction_list(*, user, filters: PredictionFilters | None = None) -> QueryS
 def history_rows(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
     """A history list's rows: the final decision annotated, and only the columns a list shows
     (a decision row carries ~2 kB of JSON the list has no use for)."""
-    if "final" not in qs.query.annotations:
-        qs = with_final_decision(qs)
-    return qs.select_related("user").only(*HISTORY_LIST_FIELDS)
+    return with_final_decision(qs).select_related("user").only(*HISTORY_LIST_FIELDS)
 
 
 HISTORY_LIST_FIELDS = (
@@ -135,7 +133,12 @@ class ProbedExists(Exists):
 
 
 def with_final_decision(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
-    """Annotate each prediction with ``final``: the latest review's decision, else the model's."""
+    """Annotate each prediction with ``final``: the latest review's decision, else the model's.
+
+    A queryset that has it already (a final-outcome filter adds it) is returned as it is.
+    """
+    if "final" in qs.query.annotations:
+        return qs
     latest = Review.objects.filter(prediction=OuterRef("pk")).order_by("-created_at", "-id")
     return qs.annotate(final=Coalesce(Subquery(latest.values("final_decision")[:1]), F("decision")))
 

@@ -13,8 +13,8 @@ the service, and refusing every decision because a counter is unreachable would 
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 import time
 
 import redis
@@ -24,20 +24,17 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "creditscore:throttle"
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis | None:
     url = getattr(settings, "REDIS_URL", "")
-    if not url:
-        return None
-    client = _clients.get(url)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(url) or redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            _clients[url] = client
-    return client
+    return _client(url) if url else None
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    """One client (and connection pool) per process and address; redis-py clients are thread-safe."""
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 class _WindowCounter:

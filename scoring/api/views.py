@@ -161,9 +161,7 @@ class PredictionListApi(BaseApi):
     def get(self, request):
         query = s.PredictionQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        qs = selectors.prediction_list(user=request.user, filters=query.filters())
-        if "final" not in qs.query.annotations:
-            qs = selectors.with_final_decision(qs)
+        qs = selectors.with_final_decision(selectors.prediction_list(user=request.user, filters=query.filters()))
         # batch_job: its header reads input_line; the versions' bulky JSON is not part of a list
         qs = qs.select_related("model_version", "user", "batch_job").defer(*selectors.VERSION_BULK)
         page = selectors.keyset_page(
