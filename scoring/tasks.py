@@ -1,4 +1,7 @@
-"""Celery tasks: thin wrappers taking ids, retried only on transient database or broker errors."""
+"""Celery tasks: thin wrappers taking ids, retried only on transient database or broker errors.
+
+Every task's ``name=`` is pinned, so queued messages and the beat schedule survive moving the code.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, *BROKER_ERRORS)
 
 
 @shared_task(
+    name="scoring.tasks.process_batch_chunk",
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=2,
     retry_backoff_max=60,
@@ -25,6 +29,6 @@ def process_batch_chunk(chunk_id: int) -> None:
     batch.process_chunk(chunk_id=chunk_id)
 
 
-@shared_task
+@shared_task(name="scoring.tasks.sweep_batch_jobs")
 def sweep_batch_jobs() -> int:
     return batch.sweep_batch_jobs()
