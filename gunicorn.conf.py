@@ -29,7 +29,7 @@ accesslog = None  # one JSON line per request comes from the app's request-log m
 
 def on_starting(server):
     """Empty the metrics folder: files left by a previous run would be added to this run's totals."""
-    from scoring.metrics import clean_multiprocess_dir
+    from scoring.monitoring.metrics import clean_multiprocess_dir
 
     clean_multiprocess_dir()
 

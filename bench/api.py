@@ -135,11 +135,11 @@ def _prepare() -> tuple[str, dict]:
 
     from accounts.permissions import OFFICER
     from accounts.tokens import issue_api_token
-    from scoring import registry, services
+    from scoring.lifecycle import registry, versions
 
     call_command("migrate", verbosity=0)
-    version = services.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
-    services.activate_model_version(version=version, user=None)
+    version = versions.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
+    versions.activate(version=version, user=None)
     user = User.objects.create_user("bench-officer", password=None)
     user.groups.add(Group.objects.get(name=OFFICER))
     _, key = issue_api_token(user=user, name="bench")
@@ -160,7 +160,8 @@ def _in_process_floors(example: dict, n: int = 2000) -> list[_Floor]:
     from django.conf import settings
     from django.contrib.auth.models import User
 
-    from scoring import registry, services
+    from scoring.decisions import services
+    from scoring.lifecycle import registry
     from scoring.models import Channel
 
     model = registry.get_active().model

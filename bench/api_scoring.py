@@ -55,13 +55,13 @@ def main() -> None:
 
     from accounts.permissions import OFFICER
     from accounts.tokens import issue_api_token
-    from scoring import registry, services
+    from scoring.lifecycle import registry, versions
     from scoring.models import ModelVersion
 
     call_command("migrate", verbosity=0)
     if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
-        version = services.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
-        services.activate_model_version(version=version, user=None)
+        version = versions.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
+        versions.activate(version=version, user=None)
     user, _ = User.objects.get_or_create(username="bench-officer")
     user.groups.add(Group.objects.get(name=OFFICER))
     _, key = issue_api_token(user=user, name="bench")

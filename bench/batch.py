@@ -6,7 +6,7 @@ prints end-to-end seconds, rows/s and the worker's peak RSS; then, in the same
 run, the raw floor: pandas read_csv + CatBoost predict_proba + COPY of the same
 rows into a table made like scoring_prediction, in one process, nothing else.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_issue7 python bench/batch.py --rows 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_issue7 python bench/jobs.py --rows 1000000
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def main() -> int:
     from django.core.files import File
     from django.core.management import call_command
 
-    from scoring import batch
+    from scoring.batch import jobs, worker
 
     call_command("migrate", verbosity=0)
     user, model = _prepare()
@@ -79,13 +79,13 @@ def main() -> int:
             monitor = _RssMonitor(worker.pid)
             started = time.perf_counter()
             with path.open("rb") as fh:
-                job = batch.submit_batch_job(user=user, upload=File(fh, name=path.name))
+                job = jobs.submit_batch_job(user=user, upload=File(fh, name=path.name))
             submitted = time.perf_counter() - started
             last = -1
             while True:
                 monitor.sample()
                 job.refresh_from_db()
-                if job.state not in batch.ACTIVE_STATES:
+                if job.state not in worker.ACTIVE_STATES:
                     break
                 done = job.rows_scored + job.rows_rejected
                 if done != last:
@@ -155,13 +155,14 @@ def _prepare():
     from django.contrib.auth.models import Group
 
     from accounts.permissions import OFFICER
-    from scoring import registry, services
+    from scoring.decisions import services
+    from scoring.lifecycle import registry, versions
 
     if not services.ModelVersion.objects.filter(status="active").exists():
         from django.conf import settings
 
-        version = services.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
-        services.activate_model_version(version=version, user=None)
+        version = versions.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
+        versions.activate(version=version, user=None)
     user, _ = get_user_model().objects.get_or_create(username="bench-officer")
     user.groups.add(Group.objects.get(name=OFFICER))
     return user, registry.get_active().model
@@ -278,7 +279,7 @@ def _raw_floor(path: Path, model, chunk_rows: int, job) -> float:
     import pandas as pd
     from django.db import connection, transaction
 
-    from scoring.batch_rows import COPY_COLUMNS
+    from scoring.batch.rows import COPY_COLUMNS
     from scoring.engine import CATEGORICAL
 
     dtypes = {f.name: (str if f.kind == CATEGORICAL else float) for f in model.features}

@@ -42,7 +42,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from scoring import registry, services  # noqa: E402
+from scoring.decisions import services  # noqa: E402
+from scoring.lifecycle import registry, versions  # noqa: E402
 from scoring.models import Prediction, Review  # noqa: E402
 
 
@@ -53,8 +54,8 @@ def rss_mb() -> float:
 
 def make_history(rows: int, small: int) -> None:
     settings.ARTIFACT_ROOT = Path(tempfile.mkdtemp(prefix="cs-bench-artifacts-"))
-    version = services.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
-    services.activate_model_version(version=version, user=None)
+    version = versions.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
+    versions.activate(version=version, user=None)
     User = get_user_model()
     officer = User.objects.create_user("bench-officer", password="bench-password-123")
     officer.groups.add(Group.objects.get(name="loan_officer"))
@@ -128,7 +129,7 @@ def export(client: Client, query: dict, *, traced: bool) -> dict[str, float]:
 
 def explain_history_pages(auditor) -> None:
     """EXPLAIN ANALYZE of the first and a deep history page per filter: each should walk an index."""
-    from scoring import selectors
+    from scoring.decisions import selectors
 
     officer = get_user_model().objects.get(username="bench-officer")
     with connection.cursor() as cursor:

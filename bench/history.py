@@ -100,7 +100,7 @@ def fill(rows: int) -> None:
     from django.db import connection
 
     from accounts.permissions import AUDITOR, OFFICER
-    from scoring import services
+    from scoring.lifecycle import versions
     from scoring.models import ModelVersion
 
     started = time.perf_counter()
@@ -112,8 +112,8 @@ def fill(rows: int) -> None:
         officers.append(user.pk)
     auditor = User.objects.create_user("bench-auditor", password=None)
     auditor.groups.add(Group.objects.get(name=AUDITOR))
-    default = services.register_bundle(path=ROOT / "scoring" / "bundles" / "default")
-    services.activate_model_version(version=default, user=None)
+    default = versions.register_bundle(path=ROOT / "scoring" / "bundles" / "default")
+    versions.activate(version=default, user=None)
     versions = [default.pk]
     for n in range(2):  # two older versions: rows of the same shape, other version ids
         versions.append(
@@ -122,7 +122,7 @@ def fill(rows: int) -> None:
             ).pk
         )
 
-    from scoring import registry
+    from scoring.lifecycle import registry
 
     model = registry.get_active().model
     example = model.example_inputs()

@@ -74,8 +74,8 @@ def setup(artifacts: Path):
 
     from accounts.permissions import OFFICER
     from accounts.tokens import issue_api_token
-    from scoring import registry, services
     from scoring.engine import load_bundle
+    from scoring.lifecycle import registry, versions
     from scoring.models import ModelVersion
 
     call_command("migrate", verbosity=0)
@@ -87,12 +87,12 @@ def setup(artifacts: Path):
         mlmodel["metadata"]["threshold"] = 0.2
         mlmodel["metadata"]["refer_band"]["upper"] = 0.2
         (variant / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
-    old = services.register_bundle(path=default, name="bench-old")
-    new = services.register_bundle(path=variant, name="bench-new")
+    old = versions.register_bundle(path=default, name="bench-old")
+    new = versions.register_bundle(path=variant, name="bench-new")
     for path in (default, variant):  # versions from an earlier run may point at a cleared store
-        services.store_bundle(path, load_bundle(path))
+        versions.store_bundle(path, load_bundle(path))
     if old.status != ModelVersion.Status.ACTIVE:
-        services.activate_model_version(version=old, user=None, note="bench setup")
+        versions.activate(version=old, user=None, note="bench setup")
     registry.publish_active(old.pk)
     user, _ = get_user_model().objects.get_or_create(username="bench-officer")
     user.groups.add(Group.objects.get(name=OFFICER))
@@ -115,8 +115,8 @@ def main() -> None:
     work = Path(tempfile.gettempdir()) / "creditscore-hotswap-bench"
     os.environ.setdefault("ARTIFACT_ROOT", str(work / "artifacts"))
     old, new, auth, example = setup(Path(os.environ["ARTIFACT_ROOT"]))
-    from scoring import lifecycle
-    from scoring.tasks_models import served_model_version
+    from scoring.lifecycle import versions
+    from scoring.lifecycle.registry import served_model_version
 
     env = {**os.environ}
     base = f"http://127.0.0.1:{args.port}"
@@ -187,9 +187,9 @@ def main() -> None:
             time.sleep(args.seconds)
             at = time.monotonic()
             if target == old:
-                lifecycle.roll_back(user=None, note="bench roll back")
+                versions.roll_back(user=None, note="bench roll back")
             else:
-                lifecycle.activate(version=target, user=None, note="bench")
+                versions.activate(version=target, user=None, note="bench")
             swaps.append((at, target.pk))
         time.sleep(args.seconds)
         stop.set()

@@ -3,7 +3,7 @@
 Fills the configured database (run it against a scratch PostgreSQL database) with N synthetic
 decisions inside a transaction that is rolled back at the end, then times each read.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_bench python bench/monitoring.py --rows 100000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_bench python bench/reports.py --rows 100000
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from scoring import monitoring, registry, services  # noqa: E402
+from scoring.lifecycle import registry, versions  # noqa: E402
 from scoring.models import DailyStat, DailyTotal, ModelVersion, Prediction  # noqa: E402
+from scoring.monitoring import reports  # noqa: E402
 
 # Targets (ours): the daily task (drift + fairness) well under a minute; the page and the
 # scrape, which run on demand, never scan decisions and stay fast whatever the history size.
@@ -80,8 +81,8 @@ def _run(rows: int) -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench-auditor", defaults={"is_superuser": True})
     version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
     if version is None:
-        version = services.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
-        services.activate_model_version(version=version, user=None)
+        version = versions.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
+        versions.activate(version=version, user=None)
     model = registry.get_active().model
     template = model.validate(model.example_inputs())
     rng = random.Random(7)
@@ -136,9 +137,9 @@ def _run(rows: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE scoring_prediction")
-    timed("drift report incl. fairness (daily task)", monitoring.create_drift_report, repeat=1)
-    timed("fairness table alone (part of the daily task)", monitoring.fairness_report)
-    timed("daily rates, 90 days (aggregate table)", monitoring.daily_rates)
+    timed("drift report incl. fairness (daily task)", reports.create_drift_report, repeat=1)
+    timed("fairness table alone (part of the daily task)", reports.fairness_report)
+    timed("daily rates, 90 days (aggregate table)", reports.daily_rates)
     client = Client()
     client.force_login(user)
     timed("monitoring page, whole request", lambda: client.get("/monitoring/"))

@@ -1,21 +1,20 @@
-"""Top-level URL map: the web app, accounts, Django admin, the API and health probes."""
+"""Top-level URL map: the web app, accounts, Django admin, the API, health probes and the metrics endpoint."""
 
 from django.contrib import admin
 from django.urls import include, path
 
-from scoring import health
-from scoring.metrics_views import metrics_view
+from scoring.api import health
+from scoring.monitoring.views import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # API and health probes (issue 6)
     path("api/", include("scoring.api.urls")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("accounts/", include("accounts.urls")),
     path("", include("scoring.urls")),
-    # Monitoring (issue #9): the Prometheus scrape endpoint, outside the app namespace.
+    # The Prometheus scrape endpoint, outside the app namespace.
     path("metrics", metrics_view, name="prometheus-metrics"),
-    # Auditor history, exports, model timeline, access log (issue #5).
-    path("audit/", include("scoring.audit_urls")),
+    # Auditor history, exports, model timeline, access log.
+    path("audit/", include("scoring.audit.urls")),
 ]

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from accounts import permissions
-from scoring import admin_lifecycle
+from scoring.lifecycle import admin as admin_lifecycle
 from scoring.models import ExportLog, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
 
 

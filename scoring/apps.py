@@ -8,7 +8,6 @@ class ScoringConfig(AppConfig):
     verbose_name = "Credit scoring"
 
     def ready(self) -> None:
-        # Celery autodiscovery only imports modules named "tasks": importing these registers the
-        # model lifecycle tasks and the monitoring (drift) task, with the worker's metrics signal
-        # handlers, in every worker and web process.
-        from scoring import tasks_models, tasks_monitoring  # noqa: F401
+        # Celery autodiscovery imports "scoring.tasks" in workers; importing it here too registers every
+        # task, and connects the worker's metrics signal handlers, in web processes as well.
+        from scoring import tasks  # noqa: F401

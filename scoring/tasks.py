@@ -1,34 +1,24 @@
-"""Celery tasks: thin wrappers taking ids, retried only on transient database or broker errors.
+"""Celery's autodiscovery imports ``<app>.tasks``: this module imports every package's tasks so workers register them.
 
-Every task's ``name=`` is pinned, so queued messages and the beat schedule survive moving the code.
+Each task lives beside the service it wraps and has its ``name=`` pinned, so queued
+messages and the beat schedule survive moving the code:
+
+- ``scoring.tasks.process_batch_chunk`` and ``scoring.tasks.sweep_batch_jobs``: scoring/batch/
+- ``scoring.load_model_from_hub`` and ``scoring.served_model_version``: scoring/lifecycle/
+- ``scoring.tasks_monitoring.drift_report``: scoring/monitoring/reports.py (the Celery worker's
+  metrics hooks are connected by scoring/monitoring/metrics.py, imported with it)
 """
 
-from __future__ import annotations
+from scoring.batch.jobs import sweep_batch_jobs_task
+from scoring.batch.worker import process_batch_chunk
+from scoring.lifecycle.loads import load_model_from_hub
+from scoring.lifecycle.registry import served_model_version
+from scoring.monitoring.reports import drift_report
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-
-from scoring import batch
-
-# Publishing failures that mean "the broker is away", not "the task is wrong".
-BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, ConnectionError)
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, *BROKER_ERRORS)
-
-
-@shared_task(
-    name="scoring.tasks.process_batch_chunk",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=20,
-)
-def process_batch_chunk(chunk_id: int) -> None:
-    batch.process_chunk(chunk_id=chunk_id)
-
-
-@shared_task(name="scoring.tasks.sweep_batch_jobs")
-def sweep_batch_jobs() -> int:
-    return batch.sweep_batch_jobs()
+__all__ = [
+    "drift_report",
+    "load_model_from_hub",
+    "process_batch_chunk",
+    "served_model_version",
+    "sweep_batch_jobs_task",
+]

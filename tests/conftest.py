@@ -10,7 +10,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 
 from accounts.permissions import AUDITOR, MODEL_ADMIN, OFFICER
-from scoring import registry, services
+from scoring.decisions import services
+from scoring.lifecycle import registry, versions
 
 DEFAULT_BUNDLE = Path(django_settings.BASE_DIR) / "scoring" / "bundles" / "default"
 
@@ -90,8 +91,8 @@ def model_admin(db, django_user_model):
 @pytest.fixture
 def active_version(db):
     """The committed default bundle, registered and active."""
-    version = services.register_bundle(path=DEFAULT_BUNDLE)
-    services.activate_model_version(version=version, user=None)
+    version = versions.register_bundle(path=DEFAULT_BUNDLE)
+    versions.activate(version=version, user=None)
     version.refresh_from_db()
     return version
 
@@ -176,7 +177,6 @@ def failing_write(monkeypatch):
     """
     from django.db import OperationalError, connection
 
-    from scoring import services
     from scoring.models import DailyTotal, Prediction
 
     def arm(part: str) -> None:

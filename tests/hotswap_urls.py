@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from creditscore.urls import urlpatterns as project_urlpatterns
-from scoring import registry
+from scoring.lifecycle import registry
 
 
 def served(request):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 from django.conf import settings
 
-from scoring import registry
+from scoring.lifecycle import registry
 from scoring.models import Channel, Prediction
 
 PROTECTED = ("personal_status_and_sex", "age_in_years", "foreign_worker")

@@ -70,6 +70,10 @@ def write_synthetic_bundle(out: Path) -> Path:
     model.fit(frame, target)
     out.mkdir(parents=True, exist_ok=True)
     model.save_model(str(out / "model.cb"), format="cbm")
+    # Its own labelled sample: validation scores the bundle on it, since the German reference
+    # sample has none of these features.
+    sample = frame.assign(default=target).sample(n=120, random_state=7)
+    sample.to_csv(out / "validation_sample.csv", index=False)
     mlmodel = {
         "artifact_path": "model",
         "flavors": {
@@ -82,6 +86,8 @@ def write_synthetic_bundle(out: Path) -> Path:
             "sections": SECTIONS,
             "features": FEATURES,
             "protected_attributes": PROTECTED,
+            "target": {"name": "default", "positive_class": "1"},
+            "validation_sample": {"file": "validation_sample.csv"},
         },
     }
     (out / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False), encoding="utf-8")

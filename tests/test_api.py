@@ -8,7 +8,8 @@ from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_api_token
-from scoring import registry, services
+from scoring.decisions import services
+from scoring.lifecycle import registry
 from scoring.models import Channel, DailyStat, ModelVersion, Prediction, Review
 
 PROBLEM = "application/problem+json"
@@ -486,8 +487,9 @@ def test_the_direct_payload_is_what_the_documented_serializer_gives(
     from django.core.files.uploadedfile import SimpleUploadedFile
     from rest_framework.renderers import JSONRenderer
 
-    from scoring import batch, selectors
     from scoring.api.serializers import PredictionSerializer, prediction_data
+    from scoring.batch import jobs
+    from scoring.decisions import selectors
     from tests.batch_files import csv_bytes, synthetic_frame
 
     inputs = example_inputs
@@ -497,7 +499,7 @@ def test_the_direct_payload_is_what_the_documented_serializer_gives(
         user=officer, prediction=plain, outcome="approve", reason_code="collateral", justification="Collateral."
     )
     with django_capture_on_commit_callbacks(execute=True):
-        job = batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(6))))
+        job = jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(6))))
     assert Prediction.objects.filter(batch_job=job).count() == 6
     fresh = [declined, plain]  # as the score endpoints have them, straight from the service
     listed = list(

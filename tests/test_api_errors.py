@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection
 
-from scoring import services
+from scoring.decisions import services
 from scoring.models import DailyStat, Prediction
 
 PROBLEM = "application/problem+json"

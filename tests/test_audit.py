@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from scoring import selectors, services
+from scoring.decisions import selectors, services
+from scoring.lifecycle import versions
 from scoring.models import ExportLog, ModelActivation, Review
 from tests.conftest import DEFAULT_BUNDLE
 
@@ -281,7 +282,8 @@ def test_postgresql_writes_the_same_export_as_python(
     """COPY ... TO STDOUT (PostgreSQL) and the csv module (other databases) agree cell for cell."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from scoring import batch, exports
+    from scoring.audit import exports
+    from scoring.batch import jobs
     from tests.batch_files import csv_bytes, synthetic_frame
 
     tricky = ["=1+1", "-5", "+1e3", '"quoted", with comma', "@home", "ünïcode ✓", "line\nbreak"]
@@ -297,7 +299,7 @@ def test_postgresql_writes_the_same_export_as_python(
     frame = synthetic_frame(5)
     frame.loc[2, "external_ref"] = "-APP, with comma"
     with django_capture_on_commit_callbacks(execute=True):  # the chunk is scored in-process (eager Celery)
-        batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("b.csv", csv_bytes(frame)))
+        jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("b.csv", csv_bytes(frame)))
     _, rows = exports.start_export(user=auditor, filters=selectors.PredictionFilters())
 
     def parsed(lines):
@@ -330,14 +332,14 @@ def test_model_timeline_answers_which_version_was_live(client, auditor, active_v
     shutil.copytree(DEFAULT_BUNDLE, copy)
     with (copy / "MLmodel").open("a") as fh:
         fh.write("# a retrained copy\n")
-    second = services.register_bundle(path=copy, name="second")
+    second = versions.register_bundle(path=copy, name="second")
     assert second != active_version
     # The form asks to the second: pick the first whole second after the first activation,
     # and activate the second version only once that second has passed.
     first = ModelActivation.objects.get(version=active_version)
     before_second = first.created_at.replace(microsecond=0) + timedelta(seconds=1)
     time.sleep(max(0.0, (before_second - timezone.now()).total_seconds() + 0.05))
-    activation = services.activate_model_version(version=second, user=model_admin, note="roll forward")
+    activation = versions.activate(version=second, user=model_admin, note="roll forward")
     client.force_login(auditor)
     response = client.get(reverse("audit:model-timeline"))
     assert response.status_code == 200

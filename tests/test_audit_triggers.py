@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AccessEvent
-from scoring import services
 from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
+from scoring.decisions import services
 from scoring.models import BatchJob, ExportLog, ModelActivation, ModelVersion, Prediction, Review
 
 pytestmark = pytest.mark.postgres
@@ -65,10 +65,10 @@ def test_model_versions_and_batch_jobs_can_change_but_never_go(audit_rows, offic
     """Decisions name them without a foreign key, so the database keeps every row of theirs."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from scoring import batch
+    from scoring.batch import jobs
     from tests.batch_files import csv_bytes, synthetic_frame
 
-    batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(3))))
+    jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(3))))
     assert ModelVersion.objects.exists() and BatchJob.objects.exists()
     before = _count(table)
     with transaction.atomic(), connection.cursor() as cursor:

@@ -15,7 +15,8 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from scoring import batch, services
+from scoring.batch import jobs
+from scoring.decisions import services
 from tests.batch_files import csv_bytes, synthetic_frame
 
 LOGIN = "302 to login"  # redirected to the login page
@@ -117,7 +118,7 @@ def objs(officer, example_inputs):
     upload = ContentFile(csv_bytes(synthetic_frame(3)), name="three.csv")
     return {
         "prediction": services.score_application(user=officer, inputs=example_inputs, channel="web"),
-        "batch_job": batch.submit_batch_job(user=officer, upload=upload, original_name="three.csv"),
+        "batch_job": jobs.submit_batch_job(user=officer, upload=upload, original_name="three.csv"),
     }
 
 

@@ -13,7 +13,7 @@ from django.db import OperationalError
 from django.urls import reverse
 from kombu.exceptions import OperationalError as BrokerDown
 
-from scoring import batch, tasks
+from scoring.batch import jobs, worker
 from scoring.models import BatchChunk, BatchJob, BatchRowError, DailyStat, Prediction
 from tests.batch_files import csv_bytes, reference_frame, synthetic_frame
 
@@ -167,12 +167,12 @@ def test_empty_files_get_a_clear_error(client, officer, active_version):
 def test_running_a_chunk_twice_writes_nothing_twice(officer, active_version, settings):
     settings.BATCH_CHUNK_ROWS = 10
     upload = SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(25)))
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):  # queued, not run
-        job = batch.submit_batch_job(user=officer, upload=upload)
+    with mock.patch.object(worker.process_batch_chunk, "delay"):  # queued, not run
+        job = jobs.submit_batch_job(user=officer, upload=upload)
     chunks = list(job.chunks.order_by("index"))
     assert [(c.first_row, c.row_count) for c in chunks] == [(1, 10), (11, 10), (21, 5)]
     for chunk in [*chunks, chunks[0], chunks[1]]:  # redelivered messages
-        batch.process_chunk(chunk_id=chunk.pk)
+        worker.process_chunk(chunk_id=chunk.pk)
     job.refresh_from_db()
     assert job.state == BatchJob.State.SUCCEEDED
     assert (job.rows_scored, job.rows_rejected) == (25, 0)
@@ -183,11 +183,11 @@ def test_running_a_chunk_twice_writes_nothing_twice(officer, active_version, set
 @pytest.mark.django_db
 def test_a_database_failure_mid_chunk_leaves_nothing_and_the_task_retries(officer, active_version, settings):
     upload = SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(30)))
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):
-        job = batch.submit_batch_job(user=officer, upload=upload)
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(user=officer, upload=upload)
     chunk = job.chunks.get()
-    real = batch._count_chunk
-    real_write = batch._write_predictions
+    real = worker._count_chunk
+    real_write = worker._write_predictions
     calls = []
 
     def flaky(*args, **kwargs):  # the connection drops after the rows are written, before the commit
@@ -196,17 +196,17 @@ def test_a_database_failure_mid_chunk_leaves_nothing_and_the_task_retries(office
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    with mock.patch.object(batch, "_count_chunk", flaky), mock.patch.object(batch, "_write_predictions") as write:
+    with mock.patch.object(worker, "_count_chunk", flaky), mock.patch.object(worker, "_write_predictions") as write:
         write.side_effect = real_write
         with pytest.raises(OperationalError):
-            batch.process_chunk(chunk_id=chunk.pk)
+            worker.process_chunk(chunk_id=chunk.pk)
         assert write.call_count == 1
         assert not Prediction.objects.filter(batch_job=job).exists()  # rolled back with the chunk
         chunk.refresh_from_db()
         assert chunk.state == BatchChunk.State.PENDING and chunk.attempts == 1
         # The task retries on the transient error and the retry writes the chunk once.
         calls.clear()
-        result = tasks.process_batch_chunk.apply(args=[chunk.pk], throw=False)
+        result = worker.process_batch_chunk.apply(args=[chunk.pk], throw=False)
     assert result.successful()  # eager Celery runs the retry at once
     job.refresh_from_db()
     assert job.state == BatchJob.State.SUCCEEDED
@@ -221,7 +221,7 @@ def test_broker_down_at_submission_keeps_the_job_for_the_sweeper(
     settings.BATCH_CHUNK_ROWS = 10
     client.force_login(officer)
     with (
-        mock.patch.object(tasks.process_batch_chunk, "delay", side_effect=BrokerDown("Error 111 connecting")),
+        mock.patch.object(worker.process_batch_chunk, "delay", side_effect=BrokerDown("Error 111 connecting")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = _submit(client, csv_bytes(synthetic_frame(20)))
@@ -230,21 +230,21 @@ def test_broker_down_at_submission_keeps_the_job_for_the_sweeper(
     assert job.state == BatchJob.State.QUEUED
     assert job.file.storage.exists(job.file.name)  # the upload is kept
     assert list(job.chunks.values_list("enqueued_at", flat=True)) == [None, None]
-    assert batch.sweep_batch_jobs() == 2  # the broker is back: the sweeper queues them (eagerly here)
+    assert jobs.sweep_batch_jobs() == 2  # the broker is back: the sweeper queues them (eagerly here)
     job.refresh_from_db()
     assert job.state == BatchJob.State.SUCCEEDED
     assert Prediction.objects.filter(batch_job=job).count() == 20
-    assert batch.sweep_batch_jobs() == 0
+    assert jobs.sweep_batch_jobs() == 0
 
 
 @pytest.mark.django_db
 def test_cancel_skips_chunks_not_started(client, officer, active_version, settings):
     settings.BATCH_CHUNK_ROWS = 10
     upload = SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(30)))
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):
-        job = batch.submit_batch_job(user=officer, upload=upload)
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(user=officer, upload=upload)
     first = job.chunks.get(index=0)
-    batch.process_chunk(chunk_id=first.pk)
+    worker.process_chunk(chunk_id=first.pk)
     client.force_login(officer)
     response = client.post(reverse("scoring:batch-cancel", args=[job.pk]), follow=True)
     assert b"10 rows had been scored" in response.content
@@ -252,7 +252,7 @@ def test_cancel_skips_chunks_not_started(client, officer, active_version, settin
     assert job.state == BatchJob.State.CANCELLED and job.finished_at is not None
     assert list(job.chunks.order_by("index").values_list("state", flat=True)) == ["done", "skipped", "skipped"]
     for chunk in job.chunks.all():  # late deliveries do nothing
-        batch.process_chunk(chunk_id=chunk.pk)
+        worker.process_chunk(chunk_id=chunk.pk)
     assert Prediction.objects.filter(batch_job=job).count() == 10
     rows = _result(client, job)
     assert len(rows) == 31
@@ -262,14 +262,14 @@ def test_cancel_skips_chunks_not_started(client, officer, active_version, settin
 
 @pytest.mark.django_db
 def test_the_pinned_version_scores_the_whole_job(officer, active_version, settings):
-    from scoring import services
+    from scoring.lifecycle import versions
     from tests.conftest import DEFAULT_BUNDLE
 
     settings.BATCH_CHUNK_ROWS = 5
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):
-        job = batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(10))))
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(10))))
     # Another version goes live mid-job (a copy of the same bundle under another name).
-    other = services.register_bundle(path=DEFAULT_BUNDLE)
+    other = versions.register_bundle(path=DEFAULT_BUNDLE)
     assert other.pk == active_version.pk  # the same files are one version; force a second row instead
     newer = type(other).objects.create(
         name="newer",
@@ -279,9 +279,9 @@ def test_the_pinned_version_scores_the_whole_job(officer, active_version, settin
         metadata=other.metadata,
         status="validated",
     )
-    services.activate_model_version(version=newer, user=None)
+    versions.activate(version=newer, user=None)
     for chunk in job.chunks.all():
-        batch.process_chunk(chunk_id=chunk.pk)
+        worker.process_chunk(chunk_id=chunk.pk)
     assert set(Prediction.objects.filter(batch_job=job).values_list("model_version_id", flat=True)) == {
         active_version.pk
     }
@@ -289,8 +289,8 @@ def test_the_pinned_version_scores_the_whole_job(officer, active_version, settin
 
 @pytest.mark.django_db
 def test_officers_see_their_own_jobs_and_auditors_all(client, officer, other_officer, auditor, active_version):
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):
-        job = batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(3))))
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(3))))
     client.force_login(other_officer)
     assert client.get(reverse("scoring:batch-detail", args=[job.pk])).status_code == 404
     assert client.get(reverse("scoring:batch-progress", args=[job.pk])).status_code == 404
@@ -316,14 +316,14 @@ def test_the_api_submits_reports_and_returns_the_result(client, officer, other_o
     api = APIClient()
     api.force_authenticate(officer)
     content = csv_bytes(synthetic_frame(7))
-    with mock.patch.object(batch, "enqueue_chunks", wraps=batch.enqueue_chunks):
+    with mock.patch.object(worker, "enqueue_chunks", wraps=worker.enqueue_chunks):
         response = api.post("/api/v1/batch-jobs", {"file": SimpleUploadedFile("p.csv", content)}, format="multipart")
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
     assert response["Location"] == f"/api/v1/batch-jobs/{job_id}"
     # On the eager path the chunks run on commit; in this test's transaction, run what was queued.
     for chunk in BatchChunk.objects.filter(job_id=job_id):
-        batch.process_chunk(chunk_id=chunk.pk)
+        worker.process_chunk(chunk_id=chunk.pk)
     state = api.get(f"/api/v1/batch-jobs/{job_id}").json()
     assert state["state"] == "succeeded" and state["rows_scored"] == 7 and state["row_count"] == 7
     assert sum(state["summary"]["decisions"].values()) == 7
@@ -356,10 +356,10 @@ def test_chunks_are_written_with_copy_on_postgresql(officer, active_version, set
     assert connection.vendor == "postgresql"
     content = csv_bytes(synthetic_frame(300))
     upload = SimpleUploadedFile("a.csv", content)
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):
-        job = batch.submit_batch_job(user=officer, upload=upload)
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(user=officer, upload=upload)
     with mock.patch.object(Prediction.objects, "bulk_create", side_effect=AssertionError("not COPY")):
-        batch.process_chunk(chunk_id=job.chunks.get().pk)
+        worker.process_chunk(chunk_id=job.chunks.get().pk)
     stored = Prediction.objects.filter(batch_job=job)
     assert stored.count() == 300
     first = stored.select_related("batch_job").get(row_number=1)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from scoring import batch_rows
+from scoring.batch import rows as batch_rows
 from scoring.engine import load_bundle
 from tests.batch_files import csv_bytes, synthetic_frame
 from tests.conftest import DEFAULT_BUNDLE

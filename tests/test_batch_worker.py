@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from scoring import batch, tasks
+from scoring.batch import jobs, worker
 from scoring.models import BatchJob, BatchRowError, Prediction
 from tests.batch_files import csv_bytes, synthetic_frame
 
@@ -64,14 +64,14 @@ def _start_worker(log: Path, settings, **env) -> subprocess.Popen:
     )
 
 
-def _stop(worker: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, sig)
+def _stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
         try:
-            worker.wait(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def _wait(condition, timeout: float, what: str, log: Path) -> None:
@@ -104,30 +104,30 @@ def test_a_worker_killed_mid_chunk_finishes_with_one_prediction_per_valid_row(
     settings.BATCH_CHUNK_ROWS = 400
     frame = synthetic_frame(1000)
     frame.loc[[10, 450, 999], "credit_amount"] = "lots"  # three rows the worker must report, not score
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):  # queued below, through the real broker
-        job = batch.submit_batch_job(user=officer, upload=SimpleUploadedFile("big.csv", csv_bytes(frame)))
+    with mock.patch.object(worker.process_batch_chunk, "delay"):  # queued below, through the real broker
+        job = jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("big.csv", csv_bytes(frame)))
     chunks = list(job.chunks.order_by("index"))
     assert len(chunks) == 3
 
     log = tmp_path / "worker.log"
     broker = Celery(broker=REDIS_URL)
-    worker = _start_worker(log, settings, BATCH_FAULT_PAUSE_SECONDS=120)
+    celery_worker = _start_worker(log, settings, BATCH_FAULT_PAUSE_SECONDS=120)
     try:
         for chunk in chunks:
             broker.send_task("scoring.tasks.process_batch_chunk", args=[chunk.pk])
         # The first chunk's rows are written (COPY done) and its transaction is open: kill the worker now.
         _wait(_worker_idle_in_transaction, 90, "the worker to write its first chunk", log)
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=20)
+        os.killpg(celery_worker.pid, signal.SIGKILL)
+        celery_worker.wait(timeout=20)
         _wait(lambda: not _worker_idle_in_transaction(), 20, "PostgreSQL to roll back the dead worker's chunk", log)
         assert not Prediction.objects.filter(batch_job=job).exists()
         job.refresh_from_db()
         assert job.state == BatchJob.State.RUNNING and job.rows_scored == 0
 
-        worker = _start_worker(log, settings)  # restarted; the unacknowledged chunk is delivered again
+        celery_worker = _start_worker(log, settings)  # restarted; the unacknowledged chunk is delivered again
         _wait(lambda: BatchJob.objects.get(pk=job.pk).state == BatchJob.State.SUCCEEDED, 120, "the job to finish", log)
     finally:
-        _stop(worker)
+        _stop(celery_worker)
 
     job.refresh_from_db()
     stored = Prediction.objects.filter(batch_job=job)

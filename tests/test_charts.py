@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from scoring import charts
+from scoring.monitoring import charts
 
 
 def _days(n):

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from django.conf import settings
 
-from scoring import metrics, monitoring, services
+from scoring.decisions import services
+from scoring.monitoring import metrics, reports
 from tests.monitoring_data import holdout_frame, record_population
 
 ROOT = Path(settings.BASE_DIR)
@@ -51,7 +52,7 @@ def busy_app(client, settings, officer, active_version, example_inputs):
     metrics.record_batch_rows(scored=9, rejected=1)
     metrics.record_batch_job(state="failed", seconds=3.5)
     record_population(officer, holdout_frame(1))
-    monitoring.create_drift_report()
+    reports.create_drift_report()
     client.get("/accounts/login/")  # a request, so django-prometheus has request and response samples
     return client
 

@@ -7,8 +7,9 @@ import math
 import pytest
 from django.core.management import call_command
 
-from scoring import drift, monitoring
+from scoring.engine import drift
 from scoring.models import DriftReport
+from scoring.monitoring import reports
 from tests.monitoring_data import holdout_frame, record_population
 
 SHIFTED = ("duration_in_month", "credit_amount", "purpose")
@@ -68,7 +69,7 @@ def _shift(frame):
 def test_it_flags_shifted_features_and_leaves_unshifted_ones_stable(officer, active_version):
     record_population(officer, _shift(holdout_frame()))
 
-    report = monitoring.create_drift_report()
+    report = reports.create_drift_report()
 
     psi = report.psi_by_feature()
     assert report.observed_count == 500
@@ -86,7 +87,7 @@ def test_it_flags_shifted_features_and_leaves_unshifted_ones_stable(officer, act
 def test_an_unshifted_population_raises_no_flag(officer, active_version):
     record_population(officer, holdout_frame())
 
-    report = monitoring.create_drift_report()
+    report = reports.create_drift_report()
 
     assert report.act_count == 0 and report.watch_count == 0, report.psi_by_feature()
     assert report.score_psi < drift.WATCH
@@ -98,7 +99,7 @@ def test_decisions_outside_the_window_are_not_compared(officer, active_version):
     from django.utils import timezone
 
     record_population(officer, holdout_frame(1))
-    report = monitoring.create_drift_report(now=timezone.now() + timedelta(days=8))
+    report = reports.create_drift_report(now=timezone.now() + timedelta(days=8))
     assert report.observed_count == 0
     assert all(f["psi"] is None and f["level"] == "no data" for f in report.features)
 
@@ -123,7 +124,7 @@ def test_the_command_explains_when_no_model_is_active(db):
 
 
 def test_the_beat_task_is_scheduled_daily_and_writes_a_report(settings, officer, active_version):
-    from scoring.tasks_monitoring import drift_report
+    from scoring.monitoring.reports import drift_report
 
     entry = settings.CELERY_BEAT_SCHEDULE["drift-report-daily"]
     assert entry["task"] == drift_report.name

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
-from scoring import lifecycle, registry, services
+from scoring.decisions import services
 from scoring.exceptions import BundleRejected, ModelUnavailable, NotAllowed
+from scoring.lifecycle import loads, registry, versions
 from scoring.models import ModelActivation, ModelLoad, ModelVersion, Prediction
 from tests import hub_server
 from tests.lifecycle_fixtures import DEFAULT_BUNDLE, DEFAULT_THRESHOLD, bundle_variant, start_hub
@@ -35,7 +36,7 @@ def own_artifacts(settings, tmp_path):
 
 
 def load(repo_id, revision="main", user=None, subfolder=""):
-    return lifecycle.load_from_hub(repo_id=repo_id, revision=revision, subfolder=subfolder, user=user)
+    return loads.load_from_hub(repo_id=repo_id, revision=revision, subfolder=subfolder, user=user)
 
 
 def test_it_loads_a_branch_pins_its_commit_and_validates(repo, model_admin):
@@ -115,7 +116,7 @@ def test_corrupt_model_file_is_rejected_and_cannot_be_activated(local_hub, hub_s
     assert version.status == ModelVersion.Status.REJECTED
     assert "could not be loaded by CatBoost" in version.rejection_reason
     with pytest.raises(BundleRejected):
-        lifecycle.activate(version=version, user=None)
+        versions.activate(version=version, user=None)
     assert registry.get_active().version == active_version
 
 
@@ -132,7 +133,7 @@ def test_tampered_artifact_fails_validation_and_is_never_served(own_artifacts, r
     version = load(repo["id"]).version
     path = registry.local_bundle_path(version) / "model.cb"
     path.write_bytes(path.read_bytes() + b"\0")
-    rechecked = lifecycle.validate_version(version=version, user=model_admin)
+    rechecked = versions.validate_version(version=version, user=model_admin)
     assert rechecked.status == ModelVersion.Status.REJECTED
     assert "model.cb" in rechecked.rejection_reason
     # Even if it were made active behind the app's back, the registry refuses the changed file.
@@ -162,7 +163,7 @@ def test_activation_swaps_the_served_version_and_rollback_restores_it(
 ):
     candidate = load(repo["id"], "candidate").version
     before = services.score_application(user=officer, inputs=example_inputs, channel="api")
-    activation = lifecycle.activate(version=candidate, user=model_admin, note="go live")
+    activation = versions.activate(version=candidate, user=model_admin, note="go live")
     assert activation.previous == active_version and activation.user == model_admin
     after = services.score_application(user=officer, inputs=example_inputs, channel="api")
     assert before.model_version == active_version and before.threshold == pytest.approx(DEFAULT_THRESHOLD)
@@ -170,7 +171,7 @@ def test_activation_swaps_the_served_version_and_rollback_restores_it(
     active_version.refresh_from_db()
     assert active_version.status == ModelVersion.Status.RETIRED
 
-    back = lifecycle.roll_back(user=model_admin)
+    back = versions.roll_back(user=model_admin)
     assert back.version == active_version and back.previous == candidate
     restored = services.score_application(user=officer, inputs=example_inputs, channel="api")
     assert restored.model_version == active_version
@@ -180,7 +181,7 @@ def test_activation_swaps_the_served_version_and_rollback_restores_it(
 
 def test_a_request_in_flight_finishes_on_the_version_it_started_with(repo, active_version):
     held = registry.get_active()
-    lifecycle.activate(version=load(repo["id"], "candidate").version, user=None)
+    versions.activate(version=load(repo["id"], "candidate").version, user=None)
     assert registry.get_active().version != held.version
     assert held.model.threshold == pytest.approx(DEFAULT_THRESHOLD)  # the old reference is intact
 
@@ -188,7 +189,7 @@ def test_a_request_in_flight_finishes_on_the_version_it_started_with(repo, activ
 def test_a_version_that_cannot_be_loaded_leaves_the_old_one_serving(own_artifacts, repo, active_version):
     candidate = load(repo["id"], "candidate").version
     assert registry.get_active().version == active_version
-    services.activate_model_version(version=candidate, user=None)
+    versions.activate(version=candidate, user=None)
     (registry.local_bundle_path(candidate) / "model.cb").write_bytes(b"gone bad")
     assert registry.get_active().version == active_version
     status = registry.status()
@@ -200,21 +201,21 @@ def test_four_eyes_needs_a_second_admin(repo, model_admin, django_user_model, se
     settings.MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = True
     version = load(repo["id"], "candidate", user=model_admin).version
     with pytest.raises(NotAllowed, match="Four-eyes"):
-        lifecycle.activate(version=version, user=model_admin)
+        versions.activate(version=version, user=model_admin)
     second = django_user_model.objects.create_user("second-admin", password="a-long-test-password")
-    assert lifecycle.activate(version=version, user=second).user == second
+    assert versions.activate(version=version, user=second).user == second
 
 
 def test_rollback_without_a_previous_version_is_refused(active_version):
     with pytest.raises(NotAllowed, match="no previous version"):
-        lifecycle.roll_back(user=None)
+        versions.roll_back(user=None)
 
 
 def test_bad_repo_id_is_a_field_error(db):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as info:
-        lifecycle.request_load(repo_id="no-slash", user=None)
+        loads.request_load(repo_id="no-slash", user=None)
     assert "repo_id" in info.value.message_dict
 
 
@@ -274,7 +275,7 @@ def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):
     def broken_store(*args, **kwargs):
         raise OSError("artifact store is read-only")
 
-    monkeypatch.setattr(lifecycle, "_store_files", broken_store)
+    monkeypatch.setattr(versions, "store_files", broken_store)
     result = load(repo["id"])
     assert result.state == ModelLoad.State.FAILED
     assert "artifact store is read-only" in result.error
@@ -283,6 +284,6 @@ def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):
 
 def test_running_a_load_twice_does_nothing_the_second_time(repo):
     first = load(repo["id"])
-    again = lifecycle.run_load(load_id=first.pk)
+    again = loads.run_load(load_id=first.pk)
     assert again.state == ModelLoad.State.DONE and again.version == first.version
     assert ModelVersion.objects.count() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from scoring import registry
+from scoring.lifecycle import registry
 from scoring.models import ModelActivation, ModelLoad, ModelVersion
 from tests import hub_server
 from tests.lifecycle_fixtures import DEFAULT_BUNDLE, DEFAULT_THRESHOLD, bundle_variant

@@ -23,7 +23,7 @@ from django.db import connection
 
 from accounts.permissions import OFFICER
 from accounts.tokens import issue_api_token
-from scoring import lifecycle, services
+from scoring.lifecycle import versions
 from scoring.models import Prediction
 from tests.lifecycle_fixtures import DEFAULT_BUNDLE, bundle_variant, free_port
 
@@ -65,10 +65,10 @@ def call(url: str, body: dict | None = None, auth: str = "") -> tuple[int, dict]
 
 
 def test_activation_while_requests_are_in_flight_fails_none(django_user_model, tmp_path, example_inputs):
-    old = services.register_bundle(path=DEFAULT_BUNDLE)
+    old = versions.register_bundle(path=DEFAULT_BUNDLE)
     if old.status != old.Status.ACTIVE:
-        services.activate_model_version(version=old, user=None)
-    new = services.register_bundle(path=bundle_variant(tmp_path / "new", threshold="0.2"))
+        versions.activate(version=old, user=None)
+    new = versions.register_bundle(path=bundle_variant(tmp_path / "new", threshold="0.2"))
     officer = django_user_model.objects.create_user("swap-officer", password=PASSWORD)
     officer.groups.add(Group.objects.get(name=OFFICER))
     auth = "Token " + issue_api_token(user=officer, name="hot swap")[1]
@@ -106,7 +106,7 @@ def test_activation_while_requests_are_in_flight_fails_none(django_user_model, t
             t.start()
         time.sleep(2)
         activated_at = time.monotonic()
-        lifecycle.activate(version=new, user=None, note="hot swap test")
+        versions.activate(version=new, user=None, note="hot swap test")
         time.sleep(4)
         stop.set()
         for t in threads:

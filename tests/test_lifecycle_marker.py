@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from scoring import lifecycle, registry, services
+from scoring.lifecycle import registry, versions
 from scoring.models import ModelVersion
 from tests.lifecycle_fixtures import bundle_variant
 
@@ -33,7 +33,7 @@ def test_processes_follow_the_shared_marker_not_a_query_per_check(redis_cache, a
 
     assert registry.get_active().version == active_version
     assert cache.get("creditscore:active-model-version") == active_version.pk  # refilled from the database
-    candidate = services.register_bundle(path=bundle_variant(tmp_path / "c", threshold="0.2"))
+    candidate = versions.register_bundle(path=bundle_variant(tmp_path / "c", threshold="0.2"))
     # The database changes but nobody published yet: processes keep trusting the marker (one cache read).
     ModelVersion.objects.filter(pk=active_version.pk).update(status=ModelVersion.Status.RETIRED)
     ModelVersion.objects.filter(pk=candidate.pk).update(status=ModelVersion.Status.ACTIVE)
@@ -48,9 +48,9 @@ def test_activation_publishes_the_marker_once_committed(
     from django.core.cache import cache
 
     registry.get_active()
-    candidate = services.register_bundle(path=bundle_variant(tmp_path / "c", threshold="0.2"))
+    candidate = versions.register_bundle(path=bundle_variant(tmp_path / "c", threshold="0.2"))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        lifecycle.activate(version=candidate, user=None)
+        versions.activate(version=candidate, user=None)
         assert cache.get("creditscore:active-model-version") == active_version.pk  # not before the commit
     assert callbacks and cache.get("creditscore:active-model-version") == candidate.pk
     assert registry.get_active().version == candidate
@@ -59,8 +59,8 @@ def test_activation_publishes_the_marker_once_committed(
 def test_without_a_shared_cache_the_database_is_the_marker(settings, active_version, tmp_path):
     assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
     registry.get_active()
-    candidate = services.register_bundle(path=bundle_variant(tmp_path / "c", threshold="0.2"))
-    services.activate_model_version(version=candidate, user=None)
+    candidate = versions.register_bundle(path=bundle_variant(tmp_path / "c", threshold="0.2"))
+    versions.activate(version=candidate, user=None)
     assert registry.get_active().version == candidate
 
 

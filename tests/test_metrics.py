@@ -7,7 +7,9 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from scoring import monitoring, services
+from scoring.decisions import services
+from scoring.lifecycle import versions
+from scoring.monitoring import reports
 from tests.monitoring_data import holdout_frame, record_population
 
 TOKEN = "a-metrics-token-for-tests-0123456789"
@@ -127,7 +129,7 @@ def test_an_override_counts_by_reason(officer, active_version, example_inputs):
 
 
 def test_the_active_version_drops_to_zero_when_the_process_moves_on(active_version):
-    from scoring import metrics
+    from scoring.monitoring import metrics
 
     other = type(active_version)(pk=active_version.pk + 1000, sha256="f" * 64)
     metrics.record_active_model(active_version)
@@ -143,13 +145,13 @@ def test_a_rejected_bundle_counts_as_a_rejected_validation(tmp_path, db):
     (tmp_path / "model.cb").write_bytes(b"not a model")
     before = _sample("creditscore_model_validations_total", outcome="rejected")
     with pytest.raises(BundleRejected):
-        services.register_bundle(path=tmp_path)
+        versions.register_bundle(path=tmp_path)
     assert _sample("creditscore_model_validations_total", outcome="rejected") == before + 1
 
 
 def test_the_latest_drift_report_is_exported(client, metrics_token, officer, active_version):
     record_population(officer, holdout_frame(1))
-    report = monitoring.create_drift_report()
+    report = reports.create_drift_report()
 
     body = _scrape(client).content.decode()
 

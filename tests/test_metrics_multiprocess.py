@@ -25,7 +25,7 @@ TOKEN = "multiprocess-test-token-0123456789abcdef"
 _WORKER = """
 import os, sys
 from types import SimpleNamespace
-from scoring import metrics
+from scoring.monitoring import metrics
 n = int(sys.argv[1])
 for i in range(n):
     p = SimpleNamespace(pk=i, decision="approve", risk_band="A", channel="api", model_version_id=7,
@@ -37,7 +37,7 @@ print(os.getpid())
 
 _COLLECT = """
 from prometheus_client import generate_latest
-from scoring import metrics
+from scoring.monitoring import metrics
 print(generate_latest(metrics.process_registry()).decode())
 """
 
@@ -57,7 +57,7 @@ def _value(body: str, sample: str) -> float:
 def test_two_processes_counts_add_up_and_a_clean_start_forgets_them(tmp_path):
     env = _env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"))
     run = [sys.executable, "-c"]
-    subprocess.run([*run, "from scoring import metrics; metrics.clean_multiprocess_dir()"], env=env, check=True)
+    subprocess.run([*run, "from scoring.monitoring import metrics; metrics.clean_multiprocess_dir()"], env=env, check=True)
     for n in (3, 5):
         subprocess.run([*run, _WORKER, str(n)], env=env, check=True, capture_output=True)
 
@@ -69,7 +69,7 @@ def test_two_processes_counts_add_up_and_a_clean_start_forgets_them(tmp_path):
     assert _value(body, 'creditscore_batch_rows_total{outcome="scored"}') == 8
     assert _value(body, 'creditscore_batch_rows_total{outcome="rejected"}') == 2
 
-    subprocess.run([*run, "from scoring import metrics; metrics.clean_multiprocess_dir()"], env=env, check=True)
+    subprocess.run([*run, "from scoring.monitoring import metrics; metrics.clean_multiprocess_dir()"], env=env, check=True)
     body = subprocess.run([*run, _COLLECT], env=env, check=True, capture_output=True, text=True).stdout
     assert "creditscore_predictions_total{" not in body
 

@@ -9,8 +9,9 @@ from django.db import connection
 from django.templatetags.static import static
 from django.test.utils import CaptureQueriesContext
 
-from scoring import monitoring, services
-from scoring.monitoring import fairness_from_rows, group_of
+from scoring.decisions import services
+from scoring.monitoring import reports
+from scoring.monitoring.reports import fairness_from_rows, group_of
 from tests.monitoring_data import holdout_frame, record_population
 
 URL = "/monitoring/"
@@ -86,7 +87,7 @@ def test_the_page_works_without_any_data(client, auditor):
 
 def test_the_page_reads_fairness_from_the_stored_report_not_from_decisions(client, auditor, officer, active_version):
     record_population(officer, holdout_frame(1))
-    report = monitoring.create_drift_report()
+    report = reports.create_drift_report()
     assert report.fairness["decisions"] == 250
     client.force_login(auditor)
 
@@ -106,13 +107,13 @@ def test_daily_rates_come_from_the_aggregate_table(officer, active_version, exam
         justification="Credit policy rule 7.",
     )
 
-    today = monitoring.daily_rates(days=7)[-1]
+    today = reports.daily_rates(days=7)[-1]
 
     assert today.volume == 3
     assert today.approved == sum(d.decision == "approve" for d in decisions)
     assert today.overridden == 1 and today.override_rate == pytest.approx(1 / 3)
     assert today.mean_probability == pytest.approx(sum(d.probability for d in decisions) / 3)
-    assert len(monitoring.daily_rates(days=7)) == 7
+    assert len(reports.daily_rates(days=7)) == 7
 
 
 def test_the_page_shows_rates_drift_and_fairness(client, auditor, officer, active_version, example_inputs, settings):
@@ -123,7 +124,7 @@ def test_the_page_shows_rates_drift_and_fairness(client, auditor, officer, activ
     males = frame["personal_status_and_sex"].str.startswith("male").tolist()
     # A known disparity: every man approved, one woman in four.
     record_population(officer, frame, decide=lambda i: "approve" if males[i] or i % 4 == 0 else "decline")
-    monitoring.create_drift_report()
+    reports.create_drift_report()
     client.force_login(auditor)
 
     page = client.get(URL).content.decode()
@@ -142,7 +143,7 @@ def test_the_page_shows_rates_drift_and_fairness(client, auditor, officer, activ
 def test_small_groups_show_as_too_few_to_judge(client, auditor, officer, active_version, settings):
     settings.FAIRNESS_MIN_GROUP = 1000
     record_population(officer, holdout_frame(1))
-    monitoring.create_drift_report()
+    reports.create_drift_report()
     client.force_login(auditor)
     page = client.get(URL).content.decode()
     assert "too few to judge" in page and "below four-fifths" not in page

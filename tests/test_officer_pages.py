@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from scoring import registry, selectors, services
+from scoring.decisions import selectors, services
+from scoring.lifecycle import registry, versions
 from scoring.models import Channel, Prediction, Review
 from tests.applications import as_post, inputs_by_decision
 from tests.synthetic_bundle import write_synthetic_bundle
@@ -139,8 +140,8 @@ def _in_section_order(model):
 def test_a_bundle_with_other_features_changes_the_form_without_code_changes(
     officer_client, officer, active_version, tmp_path
 ):
-    version = services.register_bundle(path=write_synthetic_bundle(tmp_path / "synthetic"))
-    services.activate_model_version(version=version, user=None)
+    version = versions.register_bundle(path=write_synthetic_bundle(tmp_path / "synthetic"))
+    versions.activate(version=version, user=None)
     page, token = open_form(officer_client)
     form = page.find("form", {"class": "application-form"})
     names = [el["name"] for el in form.find_all(["input", "select"]) if el.get("type") != "hidden"]
@@ -385,7 +386,7 @@ def test_my_decisions_lists_own_decisions_newest_first_with_filters(
 
 
 def test_my_decisions_pages_by_cursor(officer_client, officer, active_version, monkeypatch):
-    monkeypatch.setattr("scoring.views.MINE_PAGE_SIZE", 2)
+    monkeypatch.setattr("scoring.decisions.views.MINE_PAGE_SIZE", 2)
     made = [decided(officer, "approve") for _ in range(5)]
     expected = [p.pk for p in reversed(made)]
     seen, url = [], MINE + "?decision=approve"

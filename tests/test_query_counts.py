@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from scoring import registry, services
+from scoring.decisions import services
+from scoring.lifecycle import registry
 from scoring.models import Channel, Prediction
 from tests.applications import as_post
 

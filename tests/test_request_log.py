@@ -12,7 +12,7 @@ from django.conf import settings
 from pythonjsonlogger.json import JsonFormatter
 
 from creditscore.request_log import RequestIdFilter
-from scoring import services
+from scoring.decisions import services
 
 
 def _request_records(caplog):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 
-from scoring import registry, services
+from scoring.decisions import services
 from scoring.exceptions import InvalidApplication, InvalidReview, ModelUnavailable, NotAllowed
+from scoring.lifecycle import registry, versions
 from scoring.models import Channel, DailyStat, ModelActivation, ModelVersion, Prediction, Review
 from tests.conftest import DEFAULT_BUNDLE
 
@@ -101,9 +102,9 @@ def test_activation_retires_the_previous_version_and_is_recorded(model_admin, ac
     mlmodel["metadata"]["refer_band"] = {"lower": 0.8, "upper": 0.9}
     (bundle / "MLmodel").write_text(yaml.safe_dump(mlmodel))
     # the same weights with other metadata: a different version
-    second = services.register_bundle(path=bundle, name="stricter")
+    second = versions.register_bundle(path=bundle, name="stricter")
     assert second != active_version and second.sha256 == active_version.sha256
-    activation = services.activate_model_version(version=second, user=model_admin)
+    activation = versions.activate(version=second, user=model_admin)
     active_version.refresh_from_db()
     assert active_version.status == ModelVersion.Status.RETIRED
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == second
@@ -121,8 +122,8 @@ def test_database_allows_only_one_active_version(active_version):
 
 
 def test_registering_the_same_bundle_twice_returns_the_same_version(db):
-    first = services.register_bundle(path=DEFAULT_BUNDLE)
-    assert services.register_bundle(path=DEFAULT_BUNDLE) == first
+    first = versions.register_bundle(path=DEFAULT_BUNDLE)
+    assert versions.register_bundle(path=DEFAULT_BUNDLE) == first
     assert ModelVersion.objects.count() == 1
 
 

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from catboost import CatBoostClassifier, Pool
 
-from scoring import shap_tables
-from scoring.engine import load_bundle
+from scoring.engine import load_bundle, shap_tables
 from tests.conftest import DEFAULT_BUNDLE
 
 REFERENCE = DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv"

@@ -12,7 +12,8 @@ import pytest
 import yaml
 from catboost import CatBoostClassifier
 
-from scoring import engine, training
+from scoring import engine
+from scoring.engine import training
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "scoring" / "data" / "germancredit.csv"

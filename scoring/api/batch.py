@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
-from scoring import batch, batch_selectors
 from scoring.api.problems import Conflict
+from scoring.batch import jobs, worker
+from scoring.batch import selectors as batch_selectors
 from scoring.models import BatchJob
 
 
@@ -90,7 +91,7 @@ class BatchJobCreateApi(APIView):
         data = self.BatchUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        job = batch.submit_batch_job(user=request.user, upload=upload, original_name=upload.name)
+        job = jobs.submit_batch_job(user=request.user, upload=upload, original_name=upload.name)
         job.refresh_from_db()
         response = Response(_state(request, job), status=status.HTTP_202_ACCEPTED)
         response["Location"] = reverse("api:batch-job-detail", args=[job.pk])
@@ -110,7 +111,7 @@ class BatchJobResultApi(APIView):
     )
     def get(self, request, job_id: int):
         job = _job(request, job_id)
-        if job.state in batch.ACTIVE_STATES:
+        if job.state in worker.ACTIVE_STATES:
             raise Conflict(f"The job is {job.get_state_display().lower()}; try again later.")
         response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'

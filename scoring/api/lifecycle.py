@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
-from scoring import lifecycle
+from scoring.lifecycle import loads
 from scoring.models import ModelLoad
 
 
@@ -47,7 +47,7 @@ class ModelReloadApi(APIView):
         data = self.ModelReloadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            load = lifecycle.request_load(
+            load = loads.request_load(
                 repo_id=data.validated_data["repo"],
                 revision=data.validated_data["revision"],
                 subfolder=data.validated_data["subfolder"],

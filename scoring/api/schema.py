@@ -11,9 +11,9 @@ from typing import Any
 from django.db import DatabaseError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
-from scoring import registry
 from scoring.engine import CATEGORICAL, INTEGER, MAX_TEXT_LENGTH, LoadedModel
 from scoring.exceptions import ModelUnavailable
+from scoring.lifecycle import registry
 
 PROBLEM_STATUSES = {
     "400": "Invalid request: malformed JSON or invalid fields (see `errors`).",

@@ -8,8 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from scoring.decisions.selectors import PredictionFilters, decode_cursor
 from scoring.models import Channel, Decision, Review
-from scoring.selectors import PredictionFilters, decode_cursor
 
 # Largest id a client can ask about: beyond a 63-bit integer no row exists (and databases refuse the value).
 MAX_ID = 2**63 - 1

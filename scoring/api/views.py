@@ -12,11 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
-from scoring import registry, selectors, services
 from scoring.api import schema as api_schema
 from scoring.api import serializers as s
 from scoring.api.problems import PayloadTooLarge, flatten_errors
+from scoring.decisions import selectors, services
 from scoring.engine import InvalidApplication
+from scoring.lifecycle import registry
 from scoring.models import Channel, ModelVersion, Prediction
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
-from scoring import services
+from scoring.lifecycle import versions
 from tests.conftest import DEFAULT_BUNDLE
 
 CHROMIUM = "/usr/bin/chromium"
@@ -73,8 +73,8 @@ def _close_connections_after_the_module(django_db_setup, django_db_blocker):
 @pytest.fixture
 def live_active_version(transactional_db):
     """The committed bundle, active, in a database the live server thread can see."""
-    version = services.register_bundle(path=DEFAULT_BUNDLE)
-    services.activate_model_version(version=version, user=None)
+    version = versions.register_bundle(path=DEFAULT_BUNDLE)
+    versions.activate(version=version, user=None)
     return version
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
-from scoring import services
+from scoring.decisions import services
 
 pytestmark = pytest.mark.browser
 

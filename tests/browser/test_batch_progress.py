@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from scoring import batch, tasks
+from scoring.batch import jobs, worker
 from scoring.models import BatchJob
 from tests.batch_files import csv_bytes, synthetic_frame
 from tests.browser.conftest import screenshot
@@ -23,8 +23,8 @@ def test_the_job_page_follows_the_work_and_ends_with_the_summary(
 ):
     settings.BATCH_CHUNK_ROWS = 1000
     # Queued but not run: the test plays the worker, one chunk at a time, while the page polls.
-    with mock.patch.object(tasks.process_batch_chunk, "delay"):
-        job = batch.submit_batch_job(
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(
             user=officer, upload=SimpleUploadedFile("portfolio.csv", csv_bytes(synthetic_frame(3000)))
         )
     chunks = list(job.chunks.order_by("pk").values_list("pk", flat=True))
@@ -37,7 +37,7 @@ def test_the_job_page_follows_the_work_and_ends_with_the_summary(
     expect(progress).to_contain_text("ETA")
     expect(page.locator("[data-hide-when-js]")).to_be_hidden()  # JavaScript polls; no refresh hint
 
-    batch.process_chunk(chunk_id=chunks[0])
+    worker.process_chunk(chunk_id=chunks[0])
     # The counters change without a reload, in the page's own number format.
     expect(progress.locator("[data-field=rows_done]")).to_have_text("1,000", timeout=10_000)
     expect(progress.locator("[data-field=percent]")).to_have_text("33.3")
@@ -46,7 +46,7 @@ def test_the_job_page_follows_the_work_and_ends_with_the_summary(
     screenshot(page, "batch-progress-running")
 
     for pk in chunks[1:]:
-        batch.process_chunk(chunk_id=pk)
+        worker.process_chunk(chunk_id=pk)
     # Finished: the page reloads itself into the summary and the result link.
     expect(page.get_by_role("heading", name="Summary")).to_be_visible(timeout=10_000)
     expect(progress).to_contain_text("Succeeded")

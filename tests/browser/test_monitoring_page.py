@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from scoring import monitoring
 from scoring.models import DailyStat, DailyTotal, DriftReport
+from scoring.monitoring import reports
 from tests.monitoring_data import holdout_frame, record_population
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -50,7 +50,7 @@ def _history(officer, version):
     for weeks_ago, frame in ((3, stable), (2, None), (1, shifted), (0, None)):
         if frame is not None:
             record_population(officer, frame, decide=lambda i, w=women: "decline" if w[i] and i % 3 else "approve")
-        report = monitoring.create_drift_report()
+        report = reports.create_drift_report()
         DriftReport.objects.filter(pk=report.pk).update(created_at=timezone.now() - timedelta(days=7 * weeks_ago))
 
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scoring import monitoring
 from scoring.exceptions import ModelUnavailable
+from scoring.monitoring import reports
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if days is not None and days < 1:
             raise CommandError("--days must be at least 1.")
         try:
-            report = monitoring.create_drift_report(days=days)
+            report = reports.create_drift_report(days=days)
         except ModelUnavailable as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from scoring import lifecycle
 from scoring.exceptions import BundleRejected, NotAllowed
+from scoring.lifecycle import loads, versions
 from scoring.models import ModelLoad, ModelVersion
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             if account is None:
                 raise CommandError(f"No user {user!r}.")
         try:
-            load = lifecycle.load_from_hub(repo_id=repo, revision=revision, subfolder=subfolder, user=account)
+            load = loads.load_from_hub(repo_id=repo, revision=revision, subfolder=subfolder, user=account)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if load.state != ModelLoad.State.DONE:
@@ -42,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError(f"Rejected: {version.rejection_reason}")
         if activate and version.status != ModelVersion.Status.ACTIVE:
             try:
-                lifecycle.activate(version=version, user=account, note=f"load_model {repo}@{revision}")
+                versions.activate(version=version, user=account, note=f"load_model {repo}@{revision}")
             except (BundleRejected, NotAllowed) as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(self.style.SUCCESS(f"Activated {version}."))

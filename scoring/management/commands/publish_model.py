@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scoring import hub
 from scoring.engine import BundleRejected, load_bundle
+from scoring.lifecycle import hub
 
 
 class Command(BaseCommand):

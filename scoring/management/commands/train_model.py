@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from scoring.training import train_bundle
+from scoring.engine.training import train_bundle
 
 DATA_DIR = Path(settings.BASE_DIR) / "scoring" / "data"
 

@@ -1,0 +1,52 @@
+"""Reads for auditors beyond the decision history: the model timeline, the access log and the export log.
+
+The decision history itself is read through ``scoring.decisions.selectors.prediction_list``,
+so a filter means the same thing on the officer's, the auditor's and the API's lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet
+
+from accounts.models import AccessEvent
+from scoring.decisions import selectors
+from scoring.models import ExportLog, ModelActivation
+
+
+def model_activation_list() -> QuerySet[ModelActivation]:
+    """Every activation, newest first: the timeline of which model was live."""
+    return ModelActivation.objects.select_related("version", "previous", "user").order_by("-created_at", "-id")
+
+
+def model_version_live_at(moment: datetime) -> ModelActivation | None:
+    """The activation in force at ``moment`` (the latest one at or before it), or None if none yet."""
+    return model_activation_list().filter(created_at__lte=moment).first()
+
+
+@dataclass(frozen=True)
+class AccessEventFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str | None = None
+    username: str | None = None
+
+
+def access_event_list(*, filters: AccessEventFilters | None = None) -> QuerySet[AccessEvent]:
+    f = filters or AccessEventFilters()
+    qs = AccessEvent.objects.select_related("user")
+    if f.date_from:
+        qs = qs.filter(created_at__gte=selectors.start_of(f.date_from))
+    if f.date_to:
+        qs = qs.filter(created_at__lt=selectors.start_of(f.date_to + timedelta(days=1)))
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.username:
+        qs = qs.filter(username=f.username.strip())
+    return qs.order_by("-created_at", "-id")
+
+
+def export_log_list() -> QuerySet[ExportLog]:
+    return ExportLog.objects.select_related("user").order_by("-created_at", "-id")

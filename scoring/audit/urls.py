@@ -1,0 +1,15 @@
+"""URLs of the auditor pages (namespace ``audit``)."""
+
+from django.urls import path
+
+from scoring.audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("predictions/", views.prediction_list, name="prediction-list"),
+    path("predictions/export.csv", views.prediction_export, name="prediction-export"),
+    path("predictions/<int:pk>/", views.prediction_detail, name="prediction-detail"),
+    path("models/", views.model_timeline, name="model-timeline"),
+    path("access/", views.access_log, name="access-log"),
+]

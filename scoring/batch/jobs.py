@@ -1,0 +1,168 @@
+"""Batch jobs: submit a CSV, plan its chunks, cancel a job, sweep stale jobs (chunks are scored in ``worker``).
+
+A job's file is stored through Django's default storage and cut at submission
+into chunks of whole lines (byte ranges), so any worker on any host can score
+chunk k alone. A chunk is scored outside any transaction, then written in one:
+lock the chunk row (``SKIP LOCKED``), check it is still pending, COPY its
+Prediction rows (``bulk_create`` on SQLite), write its row errors and daily
+counts, mark it done and add to the job's counters. A worker killed before the
+commit leaves nothing behind; a duplicate delivery finds the chunk done or
+locked and writes nothing. With the unique (batch_job, row_number) constraint
+that gives exactly one Prediction per valid input line.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import PurePath
+from typing import IO
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from scoring.batch import rows as batch_rows
+from scoring.batch import worker
+from scoring.batch.rows import EXTERNAL_REF
+from scoring.engine import LoadedModel
+from scoring.exceptions import BatchJobFinished, InvalidBatchFile
+from scoring.lifecycle import registry
+from scoring.models import BatchChunk, BatchJob
+
+log = logging.getLogger(__name__)
+
+
+# --- submission ------------------------------------------------------------------
+
+
+@dataclass
+class ChunkPlan:
+    row_count: int = 0
+    chunks: list[tuple[int, int, int, int]] = field(default_factory=list)  # first_row, rows, byte_start, byte_end
+
+
+def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str = "") -> BatchJob:
+    """Check an uploaded CSV, store it, record the job and its chunks pinned to the active model, queue them.
+
+    Raises InvalidBatchFile (nothing is stored or queued) or ModelUnavailable.
+    """
+    active = registry.get_active()
+    name = PurePath(original_name or getattr(upload, "name", "") or "upload.csv").name[:255]
+    size = upload.size
+    if size is not None and size > settings.BATCH_MAX_BYTES:
+        raise InvalidBatchFile(
+            {"file": [f"The file is {_megabytes(size)}; the limit is {_megabytes(settings.BATCH_MAX_BYTES)}."]}
+        )
+    upload.open("rb")
+    upload.seek(0)
+    columns = batch_rows.read_header(upload)
+    check_header(active.model, columns)
+    plan = plan_chunks(upload, chunk_rows=settings.BATCH_CHUNK_ROWS, max_rows=settings.BATCH_MAX_ROWS)
+    if plan.row_count == 0:
+        raise InvalidBatchFile({"file": ["The file has a header but no rows to score."]})
+    upload.seek(0)
+    with transaction.atomic():
+        job = BatchJob(
+            user=user, model_version=active.version, original_name=name, row_count=plan.row_count, columns=columns
+        )
+        job.file.save(_storage_name(name), upload, save=False)
+        job.save()
+        BatchChunk.objects.bulk_create(
+            BatchChunk(job=job, index=i, first_row=first, row_count=rows, byte_start=start, byte_end=end)
+            for i, (first, rows, start, end) in enumerate(plan.chunks)
+        )
+        job_id = job.pk
+        transaction.on_commit(lambda: worker.enqueue_chunks(BatchChunk.objects.filter(job_id=job_id)))
+    return job
+
+
+def check_header(model: LoadedModel, columns: list[str]) -> None:
+    """Every model feature must be a column; every column must be a feature, protected attribute or external_ref."""
+    allowed = {*model.feature_names, *(f.name for f in model.protected), EXTERNAL_REF}
+    errors: dict[str, list[str]] = {}
+    missing = [name for name in model.feature_names if name not in columns]
+    unknown = [name for name in columns if name not in allowed]
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    if missing:
+        errors["missing_columns"] = [f"Missing column(s): {', '.join(missing)}."]
+    if unknown:
+        shown = ", ".join(repr(n[:60]) for n in unknown[:10])
+        errors["unknown_columns"] = [
+            f"Unknown column(s): {shown}. Allowed are the model's features, "
+            f"its protected attributes and {EXTERNAL_REF}."
+        ]
+    if duplicated:
+        errors["duplicate_columns"] = [f"Column(s) named twice: {', '.join(duplicated)}."]
+    if errors:
+        raise InvalidBatchFile(errors)
+
+
+def plan_chunks(fh: IO[bytes], *, chunk_rows: int, max_rows: int) -> ChunkPlan:
+    """Count the data lines after the header and cut them into chunks of ``chunk_rows`` lines (byte ranges)."""
+    fh.seek(0)
+    offset = len(fh.readline())
+    plan = ChunkPlan()
+    start, in_chunk = offset, 0
+    for line in iter(fh.readline, b""):
+        plan.row_count += 1
+        in_chunk += 1
+        offset += len(line)
+        if plan.row_count > max_rows:
+            raise InvalidBatchFile({"file": [f"The file has more than {max_rows:,} rows, the limit per job."]})
+        if in_chunk == chunk_rows:
+            plan.chunks.append((plan.row_count - in_chunk + 1, in_chunk, start, offset))
+            start, in_chunk = offset, 0
+    if in_chunk:
+        plan.chunks.append((plan.row_count - in_chunk + 1, in_chunk, start, offset))
+    return plan
+
+
+# --- job life cycle ------------------------------------------------------------------
+
+
+def cancel_batch_job(*, job: BatchJob) -> BatchJob:
+    """Stop a queued or running job: chunks not yet started are skipped, chunks being written finish."""
+    if not BatchJob.objects.filter(pk=job.pk, state__in=worker.ACTIVE_STATES).update(state=BatchJob.State.CANCELLED):
+        raise BatchJobFinished(f"{job} has already finished.")
+    worker.skip_pending_chunks(job.pk)
+    worker.finish_if_complete(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def sweep_batch_jobs() -> int:
+    """Re-queue pending chunks nobody picked up in time (broker down, lost message) and finish complete jobs.
+
+    Returns how many chunks were queued again.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.BATCH_STALE_SECONDS)
+    for job_id in BatchJob.objects.filter(state__in=worker.ACTIVE_STATES).values_list("pk", flat=True):
+        worker.finish_if_complete(job_id=job_id)
+    chunks = BatchChunk.objects.filter(
+        job__state__in=worker.ACTIVE_STATES,
+        state=BatchChunk.State.PENDING,
+    ).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale),
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale),
+    )
+    return worker.enqueue_chunks(chunks)
+
+
+def _storage_name(name: str) -> str:
+    stem = PurePath(name).stem[:80] or "upload"
+    return f"{stem}.csv"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+@shared_task(name="scoring.tasks.sweep_batch_jobs")
+def sweep_batch_jobs_task() -> int:
+    return sweep_batch_jobs()

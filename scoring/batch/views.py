@@ -1,0 +1,136 @@
+"""Web pages for batch jobs: upload, list, live progress, result CSV and cancel; thin views over scoring.batch."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+from scoring.batch import jobs, worker
+from scoring.batch import selectors as batch_selectors
+from scoring.exceptions import BatchJobFinished, InvalidBatchFile, ModelUnavailable
+from scoring.lifecycle import registry
+from scoring.models import BatchJob
+
+
+class BatchUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="First line: the model's feature names, plus optional external_ref and protected-attribute columns.",
+    )
+
+
+@login_required
+def batch_list(request):
+    if not (permissions.can_submit_batch(request.user) or permissions.can_view_all_predictions(request.user)):
+        raise PermissionDenied
+    jobs = batch_selectors.batch_job_list(user=request.user)[:200]
+    return render(
+        request,
+        "scoring/batch/list.html",
+        {"jobs": jobs, "can_submit": permissions.can_submit_batch(request.user)},
+    )
+
+
+@login_required
+def batch_new(request):
+    if not permissions.can_submit_batch(request.user):
+        raise PermissionDenied
+    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = jobs.submit_batch_job(user=request.user, upload=upload, original_name=upload.name)
+        except InvalidBatchFile as exc:
+            for messages_ in exc.errors.values():
+                for message in messages_:
+                    form.add_error("file", message)
+        except ModelUnavailable as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Batch {job.pk} is queued: {job.row_count:,} rows.")
+            return redirect("scoring:batch-detail", job_id=job.pk)
+    columns = _expected_columns()
+    return render(
+        request,
+        "scoring/batch/new.html",
+        {
+            "form": form,
+            "columns": columns,
+            "max_mb": settings.BATCH_MAX_BYTES // (1024 * 1024),
+            "max_rows": settings.BATCH_MAX_ROWS,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def batch_detail(request, job_id: int):
+    job = _visible_job(request, job_id)
+    return render(
+        request,
+        "scoring/batch/detail.html",
+        {
+            "job": job,
+            "progress": batch_selectors.batch_job_progress(job),
+            "can_cancel": permissions.can_cancel_batch_job(request.user, job) and not _finished(job),
+        },
+    )
+
+
+@login_required
+def batch_progress(request, job_id: int):
+    return JsonResponse(batch_selectors.batch_job_progress(_visible_job(request, job_id)))
+
+
+@login_required
+def batch_result(request, job_id: int):
+    job = _visible_job(request, job_id)
+    if not _finished(job):
+        return HttpResponse("The job has not finished yet.", status=409, content_type="text/plain")
+    response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def batch_cancel(request, job_id: int):
+    job = _visible_job(request, job_id)
+    if not permissions.can_cancel_batch_job(request.user, job):
+        raise PermissionDenied
+    try:
+        job = jobs.cancel_batch_job(job=job)
+    except BatchJobFinished:
+        messages.info(request, "The job had already finished.")
+    else:
+        messages.success(request, f"Batch {job.pk} cancelled; {job.rows_scored:,} rows had been scored.")
+    return redirect("scoring:batch-detail", job_id=job.pk)
+
+
+def _visible_job(request, job_id: int) -> BatchJob:
+    job = batch_selectors.batch_job_get(user=request.user, job_id=job_id)
+    if job is None:
+        raise Http404("No such batch job.")
+    return job
+
+
+def _finished(job: BatchJob) -> bool:
+    return job.state not in worker.ACTIVE_STATES
+
+
+def _expected_columns() -> dict[str, list[str]]:
+    try:
+        model = registry.get_active().model
+    except ModelUnavailable:
+        return {}
+    return {
+        "required": model.feature_names,
+        "optional": [jobs.EXTERNAL_REF, *(f.name for f in model.protected)],
+    }

@@ -1,0 +1,257 @@
+"""Web forms: the application form built from the active model's schema, reviews and history filters."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib.sessions.backends.base import SessionBase
+
+from scoring.decisions.widgets import FastSelect
+from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
+from scoring.models import Decision, Review
+
+EXTERNAL_REF = "external_ref"
+FORM_TOKEN = "form_token"  # noqa: S105 - a field name, not a secret
+# Field names the form uses for itself; a schema feature may not take them.
+RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, "csrfmiddlewaretoken"})
+OTHER_SECTION = {"name": "", "label": "Other details"}
+MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optional)"}
+
+
+def describe_range(feature: Feature) -> str:
+    """'Between 100 and 100,000 DM.' from a feature's min, max and unit."""
+    unit = f" {feature.unit}" if feature.unit else ""
+
+    def fmt(value: float) -> str:
+        return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+    if feature.min is not None and feature.max is not None:
+        return f"Between {fmt(feature.min)} and {fmt(feature.max)}{unit}."
+    if feature.min is not None:
+        return f"At least {fmt(feature.min)}{unit}."
+    if feature.max is not None:
+        return f"At most {fmt(feature.max)}{unit}."
+    return ""
+
+
+def _field_for(feature: Feature) -> forms.Field:
+    """One form field: text in, text out. The engine, not Django, decides what is valid."""
+    label = f"{feature.label} ({feature.unit})" if feature.unit else feature.label
+    # Protected fields sit in a fieldset that says once that they are not used in the decision.
+    help_parts = [feature.help] if feature.help else []
+    if feature.kind == CATEGORICAL:
+        empty = "Prefer not to say" if feature.protected else "Choose…"
+        if feature.choices:
+            # Built in Python, not one template per <option>: the form page's main cost (bench/api.py --profile).
+            widget: forms.Widget = FastSelect(choices=[("", empty), *[(c, c) for c in feature.choices]])
+        else:
+            widget = forms.TextInput(attrs={"maxlength": 200})
+    else:
+        help_range = describe_range(feature)
+        if help_range:
+            help_parts.append(help_range)
+        attrs: dict[str, object] = {"step": "1" if feature.kind == INTEGER else "any", "inputmode": "decimal"}
+        if feature.kind == INTEGER:
+            attrs["inputmode"] = "numeric"
+        if feature.min is not None:
+            attrs["min"] = f"{feature.min:g}"
+        if feature.max is not None:
+            attrs["max"] = f"{feature.max:g}"
+        widget = forms.NumberInput(attrs=attrs)
+    if not feature.protected:
+        widget.attrs["required"] = True
+        widget.attrs["aria-required"] = "true"
+    # required=False: blanks reach the engine, which reports them with its own message.
+    return forms.CharField(label=label, help_text=" ".join(help_parts), required=False, widget=widget, strip=True)
+
+
+@dataclass
+class Section:
+    """A fieldset of the application form."""
+
+    name: str
+    label: str
+    protected: bool = False
+    fields: list[forms.BoundField] = field(default_factory=list)
+
+
+class ApplicationForm(forms.Form):
+    """An application for the model given; ``clean`` validates through the engine so errors match the API's."""
+
+    external_ref = forms.CharField(
+        label="Application reference",
+        required=False,
+        max_length=100,
+        help_text="Optional: your own reference for this application (for example from the loan system).",
+    )
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, model: LoadedModel, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.model = model
+        self.application = None
+        clashes = RESERVED_NAMES & {f.name for f in model.all_fields}
+        if clashes:
+            raise ValueError(f"The model's schema uses reserved field names: {sorted(clashes)}")
+        for feature in model.all_fields:
+            self.fields[feature.name] = _field_for(feature)
+        # Reference first, then the model's fields in schema order, token last.
+        self.order_fields([EXTERNAL_REF, *(f.name for f in model.all_fields), FORM_TOKEN])
+        for name, form_field in self.fields.items():
+            if form_field.help_text:
+                form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
+
+    def full_clean(self):
+        super().full_clean()
+        # Screen readers announce the error with the field, not only in the summary.
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = " ".join(
+                    filter(None, [f"{self[name].auto_id}_error", attrs.get("aria-describedby")])
+                )
+
+    def inputs(self) -> dict[str, object]:
+        """What the officer entered for the model (blank optional fields left out), as text."""
+        values = {}
+        for feature in self.model.all_fields:
+            value = self.cleaned_data.get(feature.name, "")
+            if value != "" or not feature.protected:
+                values[feature.name] = value
+        return values
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            self.application = self.model.validate(self.inputs())
+        except InvalidApplication as exc:
+            self.add_engine_errors(exc.errors)
+        return cleaned
+
+    def add_engine_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+    def sections(self) -> list[Section]:
+        """Fields grouped as the schema's sections say; protected attributes in their own group last."""
+        declared = {s["name"]: s for s in self.model.sections if s.get("name")}
+        groups: dict[str, Section] = {}
+        for name, section in declared.items():
+            groups[name] = Section(name=name, label=str(section.get("label") or name))
+        monitoring = Section(
+            name=MONITORING_SECTION["name"],
+            label=str(declared.get(MONITORING_SECTION["name"], MONITORING_SECTION)["label"]),
+            protected=True,
+        )
+        other = Section(**OTHER_SECTION)
+        for feature in self.model.features:
+            groups.get(feature.section, other).fields.append(self[feature.name])
+        for feature in self.model.protected:
+            monitoring.fields.append(self[feature.name])
+        ordered = [g for name, g in groups.items() if g.fields and name != MONITORING_SECTION["name"]]
+        return [*ordered, *([other] if other.fields else []), *([monitoring] if monitoring.fields else [])]
+
+
+# --- one-time form tokens ------------------------------------------------------------
+# A token is issued with each blank form and kept in the session; the POST that
+# scores consumes it and the decision is stored under it (Prediction.idempotency_key),
+# so a refresh or a double click finds the decision already made instead of scoring again.
+
+_SESSION_KEY = "application_form_tokens"
+_MAX_OPEN_TOKENS = 20
+
+
+def issue_form_token(session: SessionBase) -> str:
+    token = secrets.token_urlsafe(24)
+    open_tokens = [*session.get(_SESSION_KEY, []), token][-_MAX_OPEN_TOKENS:]
+    session[_SESSION_KEY] = open_tokens
+    return token
+
+
+def form_token_is_open(session: SessionBase, token: str) -> bool:
+    return bool(token) and token in session.get(_SESSION_KEY, [])
+
+
+def consume_form_token(session: SessionBase, token: str) -> None:
+    session[_SESSION_KEY] = [t for t in session.get(_SESSION_KEY, []) if t != token]
+
+
+def idempotency_key_for(token: str) -> str:
+    return f"web-form:{token}"
+
+
+# --- reviews -----------------------------------------------------------------------
+
+
+class ReviewForm(forms.Form):
+    """Agree or override; the choices offered depend on the model's decision."""
+
+    outcome = forms.ChoiceField(label="Your decision", widget=forms.RadioSelect)
+    reason_code = forms.ChoiceField(
+        label="Reason",
+        required=False,
+        choices=[("", "Choose a reason…"), *[(v, lbl) for v, lbl in Review.ReasonCode.choices if v]],
+    )
+    justification = forms.CharField(
+        label="Justification",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required for an override: what the model could not know (at least 10 characters).",
+    )
+
+    def __init__(self, *args, decision: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if decision == Decision.REFER:
+            choices = [
+                (Review.Outcome.APPROVE, "Approve the application"),
+                (Review.Outcome.DECLINE, "Decline the application"),
+            ]
+            self.fields["reason_code"].help_text = "Required: why you approve or decline."
+            # services.record_review asks for a written basis for every decision on a referral.
+            self.fields[
+                "justification"
+            ].help_text = "Required: what you based your decision on (at least 10 characters)."
+        elif decision == Decision.APPROVE:
+            choices = [
+                (Review.Outcome.AGREE, "Agree: approve"),
+                (Review.Outcome.DECLINE, "Override: decline instead"),
+            ]
+        else:
+            choices = [
+                (Review.Outcome.AGREE, "Agree: decline"),
+                (Review.Outcome.APPROVE, "Override: approve instead"),
+            ]
+        self.fields["outcome"].choices = choices
+
+    def add_review_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+
+# --- history filters -----------------------------------------------------------------
+
+
+class PredictionFilterForm(forms.Form):
+    """Filters of "My decisions"; every field optional, bad values reported next to the field."""
+
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    decision = forms.ChoiceField(label="Decision", required=False, choices=[("", "Any"), *Decision.choices])
+    reviewed = forms.ChoiceField(
+        label="Reviewed",
+        required=False,
+        choices=[("", "Any"), ("yes", "Reviewed"), ("no", "Not reviewed")],
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned

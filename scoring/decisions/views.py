@@ -1,0 +1,221 @@
+"""Web pages of the scoring app: thin views that call services and selectors and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import permissions
+from scoring.decisions import selectors, services
+from scoring.decisions.forms import (
+    ApplicationForm,
+    PredictionFilterForm,
+    ReviewForm,
+    consume_form_token,
+    form_token_is_open,
+    idempotency_key_for,
+    issue_form_token,
+)
+from scoring.decisions.presentation import DecisionView
+from scoring.exceptions import InvalidApplication, InvalidReview, ModelUnavailable, NotAllowed
+from scoring.lifecycle import registry
+from scoring.models import Channel, Decision, Prediction
+
+HOME_RECENT = 5
+MINE_PAGE_SIZE = 20
+
+
+def _model_unavailable(request, exc: ModelUnavailable) -> HttpResponse:
+    return render(request, "scoring/model_unavailable.html", {"problem": str(exc)}, status=503)
+
+
+def _require_officer(request) -> None:
+    if not permissions.can_score(request.user):
+        raise PermissionDenied("Only loan officers can do this.")
+
+
+def _visible_prediction(request, pk: int) -> Prediction:
+    """The prediction if this user may see it; 404 otherwise, so ids of others' cases reveal nothing."""
+    prediction = get_object_or_404(Prediction.objects.select_related("model_version", "user"), pk=pk)
+    if not permissions.can_view_prediction(request.user, prediction):
+        raise Http404("No such decision.")
+    return prediction
+
+
+@login_required
+@require_GET
+def home(request):
+    try:
+        active = registry.get_active().version
+    except ModelUnavailable:
+        active = None
+    recent, referrals = [], []
+    if permissions.is_officer(request.user):
+        mine = selectors.prediction_list(
+            user=request.user, filters=selectors.PredictionFilters(user_id=request.user.pk)
+        )
+        recent = list(selectors.with_review_state(mine).only(*selectors.OFFICER_LIST_FIELDS)[:HOME_RECENT])
+        referrals = list(selectors.open_referral_list(user=request.user)[:20])
+    return render(
+        request,
+        "scoring/home.html",
+        {
+            "active_version": active,
+            "recent": recent,
+            "open_referrals": referrals,
+            "is_officer": permissions.is_officer(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def application_new(request):
+    _require_officer(request)
+    try:
+        active = registry.get_active()
+    except ModelUnavailable as exc:
+        return _model_unavailable(request, exc)
+
+    if request.method == "GET":
+        form = ApplicationForm(model=active.model, initial={"form_token": issue_form_token(request.session)})
+        return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
+
+    token = request.POST.get("form_token", "")
+    already = _decision_made_with(request.user, token)
+    if already is not None:  # a refresh or second click of a form that was already scored
+        return redirect("scoring:prediction-detail", pk=already.pk)
+    form = ApplicationForm(request.POST, model=active.model)
+    if not form_token_is_open(request.session, token):
+        form.is_valid()  # keep and check what was typed, but do not score on an unknown token
+        form.add_error(None, "This form has expired or was already used. Check the values and submit again.")
+        form.data = form.data.copy()
+        form.data["form_token"] = issue_form_token(request.session)
+    elif form.is_valid():
+        try:
+            prediction = services.score_application(
+                user=request.user,
+                inputs=form.inputs(),
+                channel=Channel.WEB,
+                external_ref=form.cleaned_data["external_ref"],
+                idempotency_key=idempotency_key_for(token),
+            )
+        except InvalidApplication as exc:  # the model changed between showing and checking the form
+            form.add_engine_errors(exc.errors)
+        except ModelUnavailable as exc:
+            return _model_unavailable(request, exc)
+        except IntegrityError:
+            # Two clicks raced past the token check; the unique key let one through: show that one.
+            already = _decision_made_with(request.user, token)
+            if already is None:
+                raise
+            return redirect("scoring:prediction-detail", pk=already.pk)
+        else:
+            consume_form_token(request.session, token)
+            return redirect("scoring:prediction-detail", pk=prediction.pk)
+    # 200 as Django forms do: the page is the answer (errors next to fields), not a failed request.
+    return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
+
+
+def _decision_made_with(user, token: str) -> Prediction | None:
+    if not token:
+        return None
+    return selectors.prediction_with_key(user=user, idempotency_key=idempotency_key_for(token))
+
+
+@login_required
+@require_GET
+def prediction_detail(request, pk: int):
+    prediction = _visible_prediction(request, pk)
+    review_form = None
+    if permissions.can_review(request.user, prediction):
+        review_form = ReviewForm(decision=prediction.decision)
+    return _render_detail(request, prediction, review_form)
+
+
+@login_required
+@require_POST
+def prediction_review(request, pk: int):
+    prediction = _visible_prediction(request, pk)
+    if not permissions.can_review(request.user, prediction):
+        raise PermissionDenied("Only the officer who made a decision can review it.")
+    form = ReviewForm(request.POST, decision=prediction.decision)
+    if form.is_valid():
+        try:
+            services.record_review(
+                user=request.user,
+                prediction=prediction,
+                outcome=form.cleaned_data["outcome"],
+                reason_code=form.cleaned_data["reason_code"],
+                justification=form.cleaned_data["justification"],
+            )
+        except InvalidReview as exc:
+            form.add_review_errors(exc.errors)
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        else:
+            messages.success(request, "Your review was recorded.")
+            return redirect("scoring:prediction-detail", pk=prediction.pk)
+    return _render_detail(request, prediction, form)
+
+
+def _render_detail(request, prediction: Prediction, review_form: ReviewForm | None, status: int = 200):
+    reviews = list(selectors.review_list(prediction=prediction))
+    view = DecisionView(prediction, reviews)
+    return render(
+        request,
+        "scoring/prediction_detail.html",
+        {
+            "prediction": prediction,
+            "view": view,
+            "reviews": reviews,
+            "review_form": review_form,
+            "needs_decision": prediction.decision == Decision.REFER and not reviews and review_form is not None,
+            "print_view": request.GET.get("print") == "1",
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def prediction_mine(request):
+    _require_officer(request)
+    form = PredictionFilterForm(request.GET or None)
+    filters = selectors.PredictionFilters(user_id=request.user.pk)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        reviewed = {"yes": True, "no": False}.get(data["reviewed"])
+        filters = selectors.PredictionFilters(
+            user_id=request.user.pk,
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            decision=data["decision"] or None,
+            reviewed=reviewed,
+        )
+    qs = selectors.with_review_state(selectors.prediction_list(user=request.user, filters=filters))
+    page = selectors.keyset_page(
+        qs.only(*selectors.OFFICER_LIST_FIELDS), cursor=request.GET.get("cursor"), size=MINE_PAGE_SIZE
+    )
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    base = reverse("scoring:prediction-mine")
+    newest_url = f"{base}?{urlencode(params)}" if params else base
+    older_url = f"{base}?{urlencode({**params, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    return render(
+        request,
+        "scoring/prediction_mine.html",
+        {
+            "form": form,
+            "page": page,
+            "older_url": older_url,
+            "newest_url": newest_url,
+            "first_page": not request.GET.get("cursor"),
+        },
+    )

@@ -1,0 +1,236 @@
+"""Checking application inputs against a model's schema: one application's fields, or a frame of many rows.
+
+Pure code (pandas and numpy). One application gets every bad field named at
+once; a frame gets per-row errors and is never failed as a whole. The frame path
+is vectorised and does the expensive work (stripping text, building messages)
+only for the rows that need it, so a clean million-row file costs a few
+column-wide comparisons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.engine.schema import CATEGORICAL, INTEGER, MAX_TEXT_LENGTH, Feature, InvalidApplication
+
+
+@dataclass(frozen=True)
+class Application:
+    """Validated inputs: the model's features (typed, in model order) and the monitoring-only fields."""
+
+    features: dict[str, object]
+    protected: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class FrameValidation:
+    """A frame's valid rows (typed, model columns only) and the errors of the others."""
+
+    valid: pd.DataFrame
+    protected: pd.DataFrame
+    errors: dict[Any, dict[str, list[str]]]
+
+
+# --- one application -------------------------------------------------------------
+
+
+def validate_application(
+    features: Sequence[Feature], protected: Sequence[Feature], inputs: Mapping[str, object]
+) -> Application:
+    """Typed values for every field, or InvalidApplication naming every bad field at once."""
+    if not isinstance(inputs, Mapping):
+        raise InvalidApplication({"inputs": ["Expected an object of field names to values."]})
+    known = {f.name for f in features} | {f.name for f in protected}
+    errors: dict[str, list[str]] = {}
+    typed: dict[str, object] = {}
+    monitored: dict[str, object] = {}
+    for name in inputs:
+        if name not in known:
+            errors[str(name)[:MAX_TEXT_LENGTH]] = ["Unknown field."]
+    for f in features:
+        raw = inputs.get(f.name)
+        if _is_blank(raw):
+            errors[f.name] = ["This field is required."]
+            continue
+        value, message = coerce_value(f, raw)
+        if message:
+            errors[f.name] = [message]
+        else:
+            typed[f.name] = value
+    for f in protected:
+        raw = inputs.get(f.name)
+        if _is_blank(raw):
+            continue
+        value, message = coerce_value(f, raw)
+        if message:
+            errors[f.name] = [message]
+        else:
+            monitored[f.name] = value
+    if errors:
+        raise InvalidApplication(errors)
+    return Application(features=typed, protected=monitored)
+
+
+def coerce_value(f: Feature, raw: object) -> tuple[object, str | None]:
+    """One field's typed value, or None and the message saying what is wrong with it."""
+    if f.kind == CATEGORICAL:
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            return None, "Expected text."
+        value = str(raw).strip()
+        if len(value) > MAX_TEXT_LENGTH:
+            return None, f"At most {MAX_TEXT_LENGTH} characters."
+        if f.choices and value not in f.choices:
+            return None, f"'{value[:60]}' is not one of the allowed choices."
+        return value, None
+    number = _number(raw)
+    if number is None:
+        return None, "Expected a whole number." if f.kind == INTEGER else "Expected a number."
+    if f.kind == INTEGER:
+        if number != math.floor(number):
+            return None, "Expected a whole number."
+        number = int(number)
+    if f.min is not None and number < f.min:
+        return None, f"Must be at least {f.format_value(plain_number(f.min))}."
+    if f.max is not None and number > f.max:
+        return None, f"Must be at most {f.format_value(plain_number(f.max))}."
+    return number, None
+
+
+def _number(raw: object) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = float(raw) if abs(raw) < 1e300 else math.inf
+    elif isinstance(raw, float):
+        value = raw
+    elif isinstance(raw, str) and len(raw) <= 40:
+        try:
+            value = float(raw.strip().replace(",", ""))
+        except ValueError:
+            return None
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+# --- many rows -------------------------------------------------------------------
+
+
+def validate_frame(features: Sequence[Feature], protected: Sequence[Feature], frame: pd.DataFrame) -> FrameValidation:
+    """Vectorised validation of many rows: per-row errors, never an exception for bad rows.
+
+    A missing feature column is the whole frame's fault (InvalidApplication); protected columns are optional.
+    """
+    typed: dict[str, pd.Series] = {}
+    problems: list[tuple[str, pd.Series]] = []
+    for f in [*features, *protected]:
+        if f.name not in frame.columns:
+            if f.protected:
+                continue
+            raise InvalidApplication({f.name: ["Column is missing."]})
+        typed[f.name], messages = coerce_column(f, frame[f.name])
+        if len(messages):
+            problems.append((f.name, messages))
+    errors: dict[Any, dict[str, list[str]]] = {}
+    for name, messages in problems:
+        for idx, message in messages.items():
+            errors.setdefault(idx, {})[name] = [message]
+    good = ~frame.index.isin(list(errors)) if errors else None
+
+    def kept(name: str) -> pd.Series:
+        return typed[name] if good is None else typed[name][good]
+
+    index = frame.index if good is None else frame.index[good]
+    valid = pd.DataFrame({f.name: kept(f.name) for f in features}, index=index)
+    monitored = pd.DataFrame({f.name: kept(f.name) for f in protected if f.name in typed}, index=index)
+    # Rows with errors are collected field by field; report them in row order.
+    return FrameValidation(valid=valid, protected=monitored, errors=dict(sorted(errors.items())))
+
+
+def coerce_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The typed column, and the error message of each bad row (a Series indexed by those rows only)."""
+    if f.kind == CATEGORICAL:
+        return _coerce_text_column(f, column)
+    return _coerce_number_column(f, column)
+
+
+def _coerce_text_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = column.astype(object)
+    # Values that are already an allowed choice need no stripping: only the others are looked at.
+    unchecked = ~column.isin(f.choices).to_numpy() if f.choices else np.ones(len(column), dtype=bool)
+    if not unchecked.any():
+        return text, _no_messages()
+    rest = column[unchecked]
+    missing = rest.isna().to_numpy()
+    stripped = rest.astype(str).str.strip().astype(object)
+    stripped[missing] = ""
+    text = text.copy()
+    text[unchecked] = stripped
+    blank = (stripped == "").to_numpy()
+    messages = pd.Series(np.nan, index=rest.index, dtype=object)
+    if f.choices:
+        messages[~blank & ~stripped.isin(f.choices).to_numpy()] = "Not one of the allowed choices."
+    messages[~blank & (stripped.str.len() > MAX_TEXT_LENGTH).to_numpy()] = f"At most {MAX_TEXT_LENGTH} characters."
+    if not f.protected:
+        messages[blank] = "This field is required."
+    return text, messages.dropna()
+
+
+def _coerce_number_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    numbers = _numbers(column)
+    values = numbers.to_numpy()
+    finite = np.isfinite(values)
+    wrong_kind = "Expected a whole number." if f.kind == INTEGER else "Expected a number."
+    checks: list[tuple[np.ndarray, str]] = []
+    if f.kind == INTEGER:
+        with np.errstate(invalid="ignore"):
+            checks.append((finite & (values != np.floor(values)), "Expected a whole number."))
+    if f.min is not None:
+        checks.append((finite & (values < f.min), f"Must be at least {plain_number(f.min)}."))
+    if f.max is not None:
+        checks.append((finite & (values > f.max), f"Must be at most {plain_number(f.max)}."))
+    bad = ~finite
+    for mask, _ in checks:
+        bad |= mask
+    if not bad.any():
+        return numbers, _no_messages()
+    messages = pd.Series(np.nan, index=column.index, dtype=object)
+    unparsed = np.flatnonzero(~finite)
+    if unparsed.size:
+        raw = column.iloc[unparsed]
+        blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+        rows = column.index[unparsed]
+        messages[rows[~blank]] = wrong_kind
+        if not f.protected:
+            messages[rows[blank]] = "This field is required."
+    for mask, message in checks:
+        messages[mask] = message
+    return numbers, messages.dropna()
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """The column as floats (NaN where not a number); a categorical column parses each distinct text once."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        distinct = pd.to_numeric(pd.Series(column.cat.categories, dtype=object), errors="coerce").to_numpy(float)
+        codes = column.cat.codes.to_numpy()
+        values = np.where(codes >= 0, distinct[codes] if distinct.size else np.nan, np.nan)
+        return pd.Series(values, index=column.index, dtype=float)
+    return pd.to_numeric(column, errors="coerce").astype(float)
+
+
+def _no_messages() -> pd.Series:
+    return pd.Series([], dtype=object)
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def plain_number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value

@@ -1,0 +1,225 @@
+"""Django admin pages of the model lifecycle: load from the Hub, validate, activate, roll back, readable reports."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from accounts import permissions
+from scoring.exceptions import BundleRejected, NotAllowed
+from scoring.lifecycle import loads, versions
+from scoring.models import ModelLoad, ModelVersion
+
+
+class HubLoadForm(forms.Form):
+    repo_id = forms.CharField(
+        label="Repository", max_length=200, help_text="owner/name on the Hub, for example acme/credit-model."
+    )
+    revision = forms.CharField(
+        max_length=200, initial="main", help_text="Branch, tag or commit sha. A branch is pinned to its current commit."
+    )
+    subfolder = forms.CharField(max_length=200, required=False, help_text="Folder holding MLmodel and model.cb.")
+
+
+def urls(model_admin) -> list:
+    site = model_admin.admin_site
+
+    def wrap(view):
+        return site.admin_view(view)
+
+    return [
+        path("load/", wrap(lambda r: load_view(r, model_admin)), name="scoring_modelversion_load"),
+        path("<int:pk>/validate/", wrap(validate_view), name="scoring_modelversion_validate"),
+        path("<int:pk>/activate/", wrap(activate_view), name="scoring_modelversion_activate"),
+        path("<int:pk>/rollback/", wrap(rollback_view), name="scoring_modelversion_rollback"),
+    ]
+
+
+def _require_manager(request) -> None:
+    if not permissions.can_manage_models(request.user):
+        raise PermissionDenied
+
+
+def load_view(request, model_admin):
+    _require_manager(request)
+    form = HubLoadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            load = loads.request_load(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            load.refresh_from_db()
+            _report_load(request, load)
+            return redirect(reverse("admin:scoring_modelversion_load"))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": ModelVersion._meta,
+        "title": "Load a model from the Hugging Face Hub",
+        "form": form,
+        "loads": ModelLoad.objects.select_related("version", "requested_by")[:20],
+        "media": model_admin.media,
+    }
+    return TemplateResponse(request, "admin/scoring/modelversion/load.html", context)
+
+
+def _report_load(request, load: ModelLoad) -> None:
+    if load.state == ModelLoad.State.FAILED:
+        messages.error(request, f"Load of {load.repo_id}@{load.revision} failed: {load.error}")
+    elif load.state == ModelLoad.State.DONE and load.version:
+        verb = "was already loaded as" if load.reused else "loaded as"
+        level = messages.WARNING if load.version.status == ModelVersion.Status.REJECTED else messages.SUCCESS
+        messages.add_message(
+            request, level, f"{load.repo_id}@{load.revision} {verb} {load.version}: {load.version.get_status_display()}"
+        )
+    else:
+        messages.info(request, f"Load of {load.repo_id}@{load.revision} queued; refresh this page for its result.")
+
+
+def _version_url(version: ModelVersion) -> str:
+    return reverse("admin:scoring_modelversion_change", args=[version.pk])
+
+
+@require_POST
+def validate_view(request, pk: int):
+    _require_manager(request)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    version = versions.validate_version(version=version, user=request.user)
+    if version.status == ModelVersion.Status.REJECTED:
+        messages.error(request, f"{version} is rejected: {version.rejection_reason}")
+    else:
+        messages.success(request, f"{version} passed every check.")
+    return redirect(_version_url(version))
+
+
+@require_POST
+def activate_view(request, pk: int):
+    _require_manager(request)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        versions.activate(version=version, user=request.user, note="admin")
+    except (BundleRejected, NotAllowed) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{version} is now active; every process switches within a second or two.")
+    return redirect(_version_url(version))
+
+
+@require_POST
+def rollback_view(request, pk: int):
+    _require_manager(request)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    if version.status != ModelVersion.Status.ACTIVE:
+        messages.error(request, f"{version} is not active: only the active version can be rolled back.")
+        return redirect(_version_url(version))
+    try:
+        activation = versions.roll_back(user=request.user)
+    except (BundleRejected, NotAllowed) as exc:
+        messages.error(request, str(exc))
+        return redirect(_version_url(version))
+    messages.success(request, f"Rolled back: {activation.version} is active again.")
+    return redirect(_version_url(activation.version))
+
+
+def change_context(request, object_id) -> dict:
+    """What the version page needs to show its lifecycle buttons."""
+    version = ModelVersion.objects.filter(pk=object_id).first()
+    if version is None:
+        return {}
+    previous = versions.previous_version(version) if version.status == ModelVersion.Status.ACTIVE else None
+    return {
+        "can_manage_models": permissions.can_manage_models(request.user),
+        "can_activate": version.status in (ModelVersion.Status.VALIDATED, ModelVersion.Status.RETIRED),
+        "can_validate": version.status != ModelVersion.Status.REJECTED,
+        "rollback_to": previous,
+    }
+
+
+def render_checks(version: ModelVersion):
+    report = version.validation_report or {}
+    checks = report.get("checks") or []
+    if not checks:
+        return "Not validated yet."
+    rows = format_html_join(
+        "",
+        '<tr><td class="{}">{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                "check-ok" if c.get("ok") else "check-failed",
+                "passed" if c.get("ok") else "FAILED",
+                c.get("name", ""),
+                c.get("detail", ""),
+            )
+            for c in checks
+        ),
+    )
+    reference = report.get("reference") or {}
+    summary = ""
+    if reference:
+        summary = format_html(
+            "<p>Reference sample: {} of {} rows scored, AUC {}, approval rate {}, probabilities {} to {}.</p>",
+            reference.get("rows_scored"),
+            reference.get("rows"),
+            _fmt(reference.get("auc")),
+            _pct(reference.get("approval_rate")),
+            _fmt(reference.get("min_probability")),
+            _fmt(reference.get("max_probability")),
+        )
+    return format_html(
+        '<table class="lifecycle-report"><thead><tr><th>Result</th><th>Check</th><th>Detail</th></tr></thead>'
+        "<tbody>{}</tbody></table>{}<p>Checked {}.</p>",
+        rows,
+        summary,
+        report.get("checked_at", ""),
+    )
+
+
+def render_comparison(version: ModelVersion):
+    comparison = (version.validation_report or {}).get("comparison")
+    if not comparison:
+        return "No comparison (no other version was active when this one was validated)."
+    if comparison.get("error"):
+        return comparison["error"]
+    changed = comparison.get("features_changed_kind") or {}
+    rows = [
+        ("Compared with", comparison.get("active_version")),
+        ("Features added", ", ".join(comparison.get("features_added") or []) or "none"),
+        ("Features removed", ", ".join(comparison.get("features_removed") or []) or "none"),
+        (
+            "Features that changed kind",
+            ", ".join(f"{n} ({v['from']} → {v['to']})" for n, v in changed.items()) or "none",
+        ),
+        ("Decline threshold", _from_to(comparison.get("threshold"), _fmt)),
+        ("Refer band starts at", _from_to(comparison.get("refer_lower"), _fmt)),
+        ("Approval rate (reference sample)", _from_to(comparison.get("approval_rate"), _pct)),
+        ("AUC (reference sample)", _from_to(comparison.get("auc"), _fmt)),
+        (
+            "Decisions that flip",
+            f"{comparison.get('decisions_flipped')} of {comparison.get('rows_compared')} "
+            f"({_pct(comparison.get('flip_rate'))})",
+        ),
+    ]
+    return format_html(
+        '<table class="lifecycle-report"><tbody>{}</tbody></table>',
+        format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+    )
+
+
+def _from_to(pair, fmt) -> str:
+    pair = pair or {}
+    return f"{fmt(pair.get('from'))} → {fmt(pair.get('to'))}"
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"

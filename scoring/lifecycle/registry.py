@@ -1,0 +1,223 @@
+"""Which model version is active, and the loaded models this process keeps: the one model cache.
+
+Every process asks the database (at most every ``MODEL_CHECK_INTERVAL`` seconds)
+which version is active, loads it from the artifact store on first use and
+swaps its reference atomically. A caller holds on to the ``ActiveModel`` it got,
+so a request in flight finishes on the version it started with. When the new
+version cannot be loaded the process keeps serving the old one and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage
+
+from scoring.engine import BundleRejected, LoadedModel, load_bundle
+from scoring.exceptions import ModelUnavailable
+from scoring.models import ModelVersion
+from scoring.monitoring import metrics
+
+log = logging.getLogger(__name__)
+
+# The marker also expires, so a missed publish (cache down at activation) heals within a minute.
+_MARKER_TTL = 60
+
+
+# Loaded bundles kept per process: the active one plus a few pinned by running batch jobs.
+_MAX_LOADED = 4
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    version: ModelVersion
+    model: LoadedModel
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active: ActiveModel | None = None
+        self.checked_at = float("-inf")
+        self.loaded: OrderedDict[int, LoadedModel] = OrderedDict()
+        self.load_error: str = ""
+        self.failed_version_id: int | None = None
+
+
+_state = _State()
+
+
+def artifact_storage() -> Storage:
+    """Where bundles are kept; a Django storage so a shared or S3-compatible store is a settings change."""
+    return FileSystemStorage(location=settings.ARTIFACT_ROOT)
+
+
+def check_interval() -> float:
+    return float(getattr(settings, "MODEL_CHECK_INTERVAL", 1.0))
+
+
+def get_active() -> ActiveModel:
+    """The active version and its loaded model; raises ModelUnavailable when there is none.
+
+    At most every ``MODEL_CHECK_INTERVAL`` seconds one cheap marker read (a shared cache key, else the
+    database) says which version is active. When it changed, one thread loads the new bundle while the
+    others keep answering with the version they have; then the reference is swapped at once.
+    """
+    current = _state.active
+    now = time.monotonic()
+    if current is not None and now - _state.checked_at < check_interval():
+        return current
+    # With a version in hand, never queue behind the thread that is loading the next one.
+    if not _state.lock.acquire(blocking=current is None):
+        return current
+    try:
+        current = _state.active
+        if current is not None and time.monotonic() - _state.checked_at < check_interval():
+            return current
+        active_id = active_version_id()
+        _state.checked_at = time.monotonic()
+        if active_id is None:
+            _state.active = None
+            raise ModelUnavailable("No model version is active. A model administrator must activate one.")
+        if current is not None and current.version.pk == active_id:
+            return current
+        try:
+            version = ModelVersion.objects.get(pk=active_id)
+            model = get_loaded(version)
+        except (BundleRejected, OSError, ModelVersion.DoesNotExist) as exc:
+            _state.load_error = f"Could not load model version #{active_id}: {exc}"
+            _state.failed_version_id = active_id
+            log.error("model swap failed, keeping the previous version: %s", _state.load_error)
+            metrics.record_model_load("failure")
+            if current is not None:
+                return current
+            raise ModelUnavailable(_state.load_error) from exc
+        _state.load_error = ""
+        _state.failed_version_id = None
+        _state.active = ActiveModel(version=version, model=model)
+        metrics.record_active_model(version)
+        log.info("serving model version %s", version)
+        return _state.active
+    finally:
+        _state.lock.release()
+
+
+# --- the "which version is active" marker (model lifecycle, issue #8) ---------------
+
+_MARKER_KEY = "creditscore:active-model-version"
+
+
+def _shared_cache():
+    """The cache, when every process shares it; a per-process cache cannot carry the marker."""
+    from django.core.cache import cache
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return None
+    return cache
+
+
+def active_version_id() -> int | None:
+    """Which version is active: the shared cache key when set, else (and to refill it) the database."""
+    cache = _shared_cache()
+    if cache is not None:
+        try:
+            value = cache.get(_MARKER_KEY)
+        except Exception:  # a cache outage must not stop scoring; the database still knows
+            log.warning("model marker unavailable in the cache; asking the database", exc_info=True)
+            cache, value = None, None
+        if value is not None:
+            return int(value) or None
+    active_id = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first()
+    if cache is not None:
+        try:
+            cache.set(_MARKER_KEY, active_id or 0, timeout=_MARKER_TTL)
+        except Exception:
+            log.warning("could not refill the model marker", exc_info=True)
+    return active_id
+
+
+def publish_active(version_id: int | None) -> None:
+    """Tell every process which version is now active (called after the activation commits)."""
+    cache = _shared_cache()
+    if cache is None:
+        return
+    try:
+        cache.set(_MARKER_KEY, version_id or 0, timeout=_MARKER_TTL)
+    except Exception:  # processes fall back to the database when the key expires
+        log.warning("could not publish the active model version to the cache", exc_info=True)
+
+
+def get_loaded(version: ModelVersion) -> LoadedModel:
+    """The loaded model of any version (for example one a batch job is pinned to)."""
+    cached = _state.loaded.get(version.pk)
+    if cached is not None:
+        _state.loaded.move_to_end(version.pk)
+        return cached
+    model = load_bundle(local_bundle_path(version))
+    if model.sha256 != version.sha256:
+        raise BundleRejected(f"The stored model file's sha256 {model.sha256[:12]} differs from the recorded one.")
+    _state.loaded[version.pk] = model
+    metrics.record_model_load("success")
+    while len(_state.loaded) > _MAX_LOADED:
+        _state.loaded.popitem(last=False)
+    return model
+
+
+def local_bundle_path(version: ModelVersion) -> Path:
+    """A local folder holding the version's files, copied from the artifact store when it is remote."""
+    storage = artifact_storage()
+    try:
+        return Path(storage.path(version.artifact_path))
+    except NotImplementedError:
+        pass
+    target = Path(tempfile.gettempdir()) / "creditscore-artifacts" / version.sha256
+    if not target.exists():
+        staging = Path(tempfile.mkdtemp(prefix="bundle-", dir=target.parent if target.parent.exists() else None))
+        for name in version.file_hashes:
+            destination = staging / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with storage.open(f"{version.artifact_path}/{name}", "rb") as src, destination.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(target)
+    return target
+
+
+def status() -> dict[str, object]:
+    """What this process serves, for readiness checks and metrics."""
+    current = _state.active
+    return {
+        "version_id": current.version.pk if current else None,
+        "version": str(current.version) if current else None,
+        "load_error": _state.load_error,
+        "failed_version_id": _state.failed_version_id,
+        "ok": not _state.load_error,
+    }
+
+
+def reset() -> None:
+    """Forget everything loaded (tests, and after a fork)."""
+    with _state.lock:
+        _state.active = None
+        _state.checked_at = float("-inf")
+        _state.loaded.clear()
+        _state.load_error = ""
+        _state.failed_version_id = None
+
+
+@shared_task(name="scoring.served_model_version")
+def served_model_version() -> dict:
+    """Which version this worker serves now (readiness checks, the hot-swap bench)."""
+    active = get_active()
+    return {"version_id": active.version.pk, "pid": os.getpid(), **status()}

@@ -1,0 +1,33 @@
+"""The scoring app's tables, one module per concept, all under the one ``scoring`` app label.
+
+Migrations and the rest of the code import them from here (``scoring.models.Prediction``).
+"""
+
+from scoring.models.audit import ExportLog
+from scoring.models.batch import BatchChunk, BatchJob, BatchRowError
+from scoring.models.choices import Channel, Decision
+from scoring.models.decisions import Prediction, Review
+from scoring.models.fields import JSONTextField
+from scoring.models.monitoring import DriftReport
+from scoring.models.totals import DailyCounts, DailyStat, DailyTotal, MonthlyStat
+from scoring.models.versions import ModelActivation, ModelLoad, ModelVersion
+
+__all__ = [
+    "BatchChunk",
+    "BatchJob",
+    "BatchRowError",
+    "Channel",
+    "DailyCounts",
+    "DailyStat",
+    "DailyTotal",
+    "Decision",
+    "DriftReport",
+    "ExportLog",
+    "JSONTextField",
+    "ModelActivation",
+    "ModelLoad",
+    "ModelVersion",
+    "MonthlyStat",
+    "Prediction",
+    "Review",
+]

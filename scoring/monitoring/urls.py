@@ -1,0 +1,9 @@
+"""URL of the monitoring page; the Prometheus scrape endpoint sits outside the app namespace (creditscore/urls.py)."""
+
+from django.urls import path
+
+from scoring.monitoring import views
+
+urlpatterns = [
+    path("monitoring/", views.monitoring_page, name="monitoring"),
+]

@@ -1,0 +1,137 @@
+"""Monitoring pages: daily volume and rates, drift and fairness for people; the Prometheus scrape endpoint for machines.
+
+The scrape endpoint is closed unless the caller shows the bearer token or comes from an allowed address.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from accounts import permissions
+from scoring.engine import drift
+from scoring.monitoring import charts, metrics, reports
+
+
+@login_required
+def monitoring_page(request):
+    if not permissions.can_view_monitoring(request.user):
+        raise PermissionDenied
+    days = reports.daily_rates()
+    # Start the charts at the first day with decisions (two weeks at least), not at an empty window edge.
+    first = next((i for i, d in enumerate(days) if d.volume), len(days))
+    days = days[min(first, max(len(days) - 14, 0)) :]
+    x = [d.day for d in days]
+    rate_charts = [
+        charts.line_chart(
+            title="Daily volume", x=x, series=[("Decisions", [d.volume for d in days])], y_label="Decisions", bars=True
+        ),
+        charts.line_chart(
+            title="Approval and override rates",
+            x=x,
+            series=[
+                ("Approval rate", [d.approval_rate for d in days]),
+                ("Override rate", [d.override_rate for d in days]),
+            ],
+            y_label="Share of decisions",
+            y_format=charts.percent,
+            y_max=1.0,
+            thresholds=[charts.Threshold(0.10, "override alert 10%", "threshold")],
+        ),
+        charts.line_chart(
+            title="Mean probability of default",
+            x=x,
+            series=[("Mean PD", [d.mean_probability for d in days])],
+            y_label="Probability of default",
+            y_format=charts.percent,
+        ),
+    ]
+    report = reports.latest_drift_report()
+    feature_charts = []
+    if report is not None:
+        history = reports.drift_report_list(version=report.model_version)
+        dates = [r.created_at.date() for r in history]
+        names = [f["name"] for f in report.features] + (["score"] if report.score else [])
+        for name in names:
+            values = [(r.score_psi if name == "score" else r.psi_by_feature().get(name)) for r in history]
+            feature_charts.append(
+                charts.line_chart(
+                    title=f"PSI of {name.replace('_', ' ')}",
+                    x=dates,
+                    series=[("PSI", values)],
+                    y_label="PSI",
+                    thresholds=[
+                        charts.Threshold(drift.WATCH, "watch 0.1", "threshold-watch"),
+                        charts.Threshold(drift.ACT, "act 0.25", "threshold-act"),
+                    ],
+                )
+            )
+    totals = {
+        "volume": sum(d.volume for d in days),
+        "approved": sum(d.approved for d in days),
+        "overridden": sum(d.overridden for d in days),
+    }
+    return render(
+        request,
+        "scoring/monitoring/index.html",
+        {
+            "days": days,
+            "totals": totals,
+            "rate_charts": rate_charts,
+            "report": report,
+            "feature_charts": feature_charts,
+            # Computed with the daily report: the page never scans decisions.
+            "fairness": reports.FairnessReport.from_dict(report.fairness) if report and report.fairness else None,
+            "watch": drift.WATCH,
+            "act": drift.ACT,
+        },
+    )
+
+
+# --- the Prometheus scrape endpoint ----------------------------------------------
+
+
+def _allowed_address(request: HttpRequest) -> bool:
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says it is.
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    for allowed in settings.METRICS_ALLOWED_IPS:
+        try:
+            if address in ipaddress.ip_network(allowed, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@never_cache
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    token = _bearer_token(request)
+    expected = settings.METRICS_TOKEN
+    token_ok = bool(expected) and token is not None and hmac.compare_digest(token.encode(), expected.encode())
+    if not token_ok and not _allowed_address(request):
+        if token is None:
+            response = HttpResponse("Metrics need a bearer token.\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse("Not allowed.\n", status=403, content_type="text/plain")
+    body = generate_latest(metrics.process_registry()) + generate_latest(metrics.database_registry())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
