@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULTS = {
-    "DJANGO_SETTINGS_MODULE": "tests.settings_hotswap",
+    "DJANGO_SETTINGS_MODULE": "tests.support.settings_hotswap",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/cs_issue8",
     "REDIS_URL": "redis://127.0.0.1:6379/8",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/8",

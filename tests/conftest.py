@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -13,10 +12,10 @@ from accounts.permissions import AUDITOR, MODEL_ADMIN, OFFICER
 from scoring.decisions import services
 from scoring.lifecycle import registry, versions
 
-DEFAULT_BUNDLE = Path(django_settings.BASE_DIR) / "scoring" / "bundles" / "default"
+# The local Hub fixtures (local_hub, hub_settings).
+from tests.support import DEFAULT_BUNDLE
 
-# Model lifecycle (issue #8): the local Hub fixtures (local_hub, hub_settings).
-pytest_plugins = ["tests.lifecycle_fixtures"]
+pytest_plugins = ["tests.support.lifecycle_fixtures"]
 
 
 def pytest_collection_modifyitems(config, items):

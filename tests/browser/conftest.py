@@ -11,7 +11,7 @@ from django.db import connections
 from playwright.sync_api import sync_playwright
 
 from scoring.lifecycle import versions
-from tests.conftest import DEFAULT_BUNDLE
+from tests.support import DEFAULT_BUNDLE
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 
 from scoring.batch import jobs, worker
 from scoring.models import BatchJob
-from tests.batch_files import csv_bytes, synthetic_frame
 from tests.browser.conftest import screenshot
 from tests.browser.test_officer_flow import log_in
+from tests.support.batch_files import csv_bytes, synthetic_frame
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

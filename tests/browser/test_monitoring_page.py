@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scoring.models import DailyStat, DailyTotal, DriftReport
 from scoring.monitoring import reports
-from tests.monitoring_data import holdout_frame, record_population
+from tests.support.monitoring_data import holdout_frame, record_population
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

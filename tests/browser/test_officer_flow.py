@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from scoring.models import Prediction, Review
-from tests.applications import inputs_by_decision
 from tests.browser.conftest import NARROW, screenshot
+from tests.support.applications import inputs_by_decision
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,1 @@
+"""Batch scoring: CSV files cut into chunks, scored exactly once by Celery workers, with a result file."""

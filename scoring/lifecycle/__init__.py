@@ -1,0 +1,1 @@
+"""Model lifecycle: load bundles from the Hub, register, validate, compare, activate (four-eyes), roll back."""

@@ -1,0 +1,1 @@
+"""Monitoring: Prometheus metrics, drift and fairness reports, daily rates and their charts."""

@@ -1,0 +1,1 @@
+"""Tests of accounts: the authorization matrix, log-in throttling and security settings."""

@@ -1,0 +1,131 @@
+"""Activating a version while requests are in flight: gunicorn with 2 workers, a client loop, zero failures.
+
+Runs on PostgreSQL (the workers and this test share the test database). The
+clients score through POST /api/v1/score; a test-only probe (tests/support/hotswap_urls.py)
+says which version each worker process serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from accounts.permissions import OFFICER
+from accounts.tokens import issue_api_token
+from scoring.lifecycle import versions
+from scoring.models import Prediction
+from tests.support import DEFAULT_BUNDLE
+from tests.support.lifecycle_fixtures import bundle_variant
+from tests.support.processes import free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-test-password"
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.support.settings_hotswap",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "ARTIFACT_ROOT": str(settings.ARTIFACT_ROOT),
+        "MODEL_CHECK_INTERVAL": "1",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+        # The client threads are one user sending as fast as they can: a 429 would not be a failed swap.
+        "API_THROTTLE_USER_RATE": "100000/second",
+    }
+    command = [sys.executable, "-m", "gunicorn", "creditscore.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"]
+    return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stderr=subprocess.DEVNULL)
+
+
+def call(url: str, body: dict | None = None, auth: str = "") -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": auth} if auth else {}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {"detail": exc.read()[:200].decode(errors="replace")}
+    except OSError as exc:
+        return 0, {"detail": str(exc)}
+
+
+def test_activation_while_requests_are_in_flight_fails_none(django_user_model, tmp_path, example_inputs):
+    old = versions.register_bundle(path=DEFAULT_BUNDLE)
+    if old.status != old.Status.ACTIVE:
+        versions.activate(version=old, user=None)
+    new = versions.register_bundle(path=bundle_variant(tmp_path / "new", threshold="0.2"))
+    officer = django_user_model.objects.create_user("swap-officer", password=PASSWORD)
+    officer.groups.add(Group.objects.get(name=OFFICER))
+    auth = "Token " + issue_api_token(user=officer, name="hot swap")[1]
+
+    port = free_port()
+    server = start_gunicorn(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            if call(f"{base}/test-served")[0] == 200:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start")
+
+        results: list[tuple[float, int, dict]] = []
+        served: list[tuple[float, dict]] = []
+        stop = threading.Event()
+
+        def client():
+            while not stop.is_set():
+                status, body = call(f"{base}/api/v1/score", {"inputs": example_inputs}, auth)
+                results.append((time.monotonic(), status, body))
+
+        def prober():
+            # which version each worker process serves (the test-only probe in tests/support/hotswap_urls.py)
+            while not stop.is_set():
+                status, body = call(f"{base}/test-served")
+                if status == 200:
+                    served.append((time.monotonic(), body))
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=client) for _ in range(4)] + [threading.Thread(target=prober)]
+        for t in threads:
+            t.start()
+        time.sleep(2)
+        activated_at = time.monotonic()
+        versions.activate(version=new, user=None, note="hot swap test")
+        time.sleep(4)
+        stop.set()
+        for t in threads:
+            t.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    failures = [r for r in results if r[1] not in (200, 201)]  # 201: a new decision
+    assert not failures, failures[:5]
+    assert len(results) > 20
+    stored = dict(Prediction.objects.values_list("pk", "model_version_id"))
+    assert all(stored[body["id"]] == body["model_version"]["id"] for _, _, body in results)
+    assert {body["model_version"]["id"] for _, _, body in results} == {old.pk, new.pk}
+    # Every worker serves the new version within two seconds of the activation.
+    late = [body for at, _, body in results if at > activated_at + 2.0 and body["model_version"]["id"] != new.pk]
+    assert not late, late[:5]
+    late_probes = [body for at, body in served if at > activated_at + 2.0 and body["version_id"] != new.pk]
+    assert not late_probes, late_probes[:5]
+    assert len({body["pid"] for _, body in served}) == 2

@@ -1,0 +1,1 @@
+"""Tests of the project as deployed: settings, compose and Prometheus files, logs, benchmarks."""

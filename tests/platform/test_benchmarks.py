@@ -1,0 +1,199 @@
+"""A tiny run of every benchmark under bench/, so they keep working: each prints its figures beside its targets.
+
+The figures of a run this small mean nothing; what is tested is that each benchmark starts what it
+needs (gunicorn, a Celery worker, its own database), measures, prints every line it promises, and
+leaves the data it made consistent. The sizes that mean something are `make bench` and `make bench-full`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from scoring.models import BatchJob, Prediction
+
+ROOT = Path(django_settings.BASE_DIR)
+
+
+def _server_url(database: str = "postgres") -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{database}"
+
+
+def _run(script: str, *args: str, env: dict | None = None, timeout: int = 600) -> str:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run.stdout
+
+
+def _has_figures(output: str, *labels: str) -> None:
+    for label in labels:
+        assert re.search(rf"{re.escape(label)}.*\d", output), f"{label!r} missing from:\n{output[-3000:]}"
+
+
+@pytest.fixture
+def scratch_database():
+    """A database name of this test's own, dropped afterwards (the benchmarks create theirs)."""
+    name = f"creditscore_bench_smoke_{os.getpid()}"
+    yield name
+    with psycopg.connect(_server_url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_batch_benchmark_scores_every_row_once_on_a_real_worker(settings):
+    out = _run(
+        "batch.py",
+        "--rows",
+        "2000",
+        "--chunk-rows",
+        "250",
+        env={
+            "DATABASE_URL": _server_url(connection.settings_dict["NAME"]),
+            "ARTIFACT_ROOT": str(settings.ARTIFACT_ROOT),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        },
+    )
+    _has_figures(out, "end to end (s)", "rows/s", "worker peak RSS", "raw floor rows/s", "job rows/s / raw floor")
+    _has_figures(out, "per chunk (median of 8, seconds): scoring")
+    job = BatchJob.objects.get()
+    assert job.state == "succeeded" and job.chunks.count() == 8
+    assert Prediction.objects.filter(batch_job=job).count() == 2000 == job.rows_scored
+    assert Prediction.objects.filter(batch_job=job).values("row_number").distinct().count() == 2000
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_history_benchmark_times_every_page_and_the_export(scratch_database):
+    out = _run(
+        "history.py",
+        "--rows",
+        "3000",
+        "--export-rows",
+        "500",
+        "--repeat",
+        "2",
+        "--database",
+        scratch_database,
+        env={"DATABASE_URL": _server_url()},
+    )
+    _has_figures(out, "no filter", "officer + decision + overridden", "next page (keyset)", "detail page")
+    _has_figures(out, "CSV export: ", "rows/s")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+def test_the_api_benchmark_drives_gunicorn_and_reports_the_floors(scratch_database):
+    out = _run(
+        "api.py",
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+        "--floor-samples",
+        "50",
+        "--profile",
+        "20",
+        "--database",
+        scratch_database,
+        env={"DATABASE_URL": _server_url()},
+    )
+    _has_figures(out, "clients: p50 (ms)", "p99 (ms)", "decisions/s", "errors", "model (validate, predict")
+    # The in-process profiles of the API request and of an officer's form submission ran.
+    assert "ScoreApi.post" in out and "application_new" in out, out
+    _has_figures(out, "GET form page", "POST the form (scores, redirects)", "GET decision page")
+    _has_figures(out, "do-nothing DRF view", "memory per worker")
+    assert re.search(r"errors \(non-2xx or broken connections\)\s+0\s", out), out
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_api_scoring_benchmark_times_one_and_many(tmp_path):
+    out = _run(
+        "api_scoring.py",
+        "--single",
+        "10",
+        "--many",
+        "20",
+        "--repeat",
+        "1",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "ARTIFACT_ROOT": str(tmp_path / "a")},
+    )
+    _has_figures(out, "POST /score, 10 requests: p50", "POST /score/many, 20 applications", "speed-up")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_monitoring_benchmark_times_the_monitoring_reads(settings):
+    out = _run(
+        "monitoring.py",
+        "--rows",
+        "500",
+        env={
+            "DATABASE_URL": _server_url(connection.settings_dict["NAME"]),
+            "ARTIFACT_ROOT": str(settings.ARTIFACT_ROOT),
+        },
+    )
+    _has_figures(out, "drift report incl. fairness", "monitoring page, whole request", "/metrics scrape")
+
+
+@pytest.mark.slow
+def test_the_export_memory_benchmark_streams_flat(tmp_path):
+    out = _run(
+        "export_memory.py",
+        "--rows",
+        "2000",
+        "--small",
+        "200",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "ARTIFACT_ROOT": str(tmp_path / "a")},
+    )
+    _has_figures(out, "traced peak, 2,000 vs 200 rows")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+def test_the_hot_swap_benchmark_swaps_under_load(scratch_database, tmp_path):
+    import socket
+
+    with psycopg.connect(_server_url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{scratch_database}"')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = _run(
+        "hotswap.py",
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+        "--port",
+        str(port),
+        env={
+            "DATABASE_URL": _server_url(scratch_database),
+            "ARTIFACT_ROOT": str(tmp_path / "artifacts"),
+            "DJANGO_SETTINGS_MODULE": "tests.support.settings_hotswap",  # the bench's own, not pytest's
+        },
+    )
+    _has_figures(out, "time until every process serves", "failed requests", "p99 latency steady (ms)", "ratio")
+    assert re.search(r"failed requests\s+0\s", out), out  # no request fails during a swap, even this short
