@@ -4,7 +4,7 @@ Every knob is an environment variable. The defaults are the layout that measured
 the 2-core machine (bench/README.md, "API"): WEB_CONCURRENCY workers, each with
 GUNICORN_THREADS threads (gthread: threads also give HTTP keep-alive, which sync workers
 do not). Each worker loads the active model on its first request, after the fork, and
-swaps it itself when another version is activated (scoring/registry.py); a preloaded
+swaps it itself when another version is activated (scoring/lifecycle/registry.py); a preloaded
 master would only share the few MB of the model itself (bench/README.md).
 """
 

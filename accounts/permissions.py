@@ -72,7 +72,7 @@ def visible_predictions(user, queryset: QuerySet) -> QuerySet:
     return queryset.none()
 
 
-# --- API (issue 6) -----------------------------------------------------------------
+# --- API -----------------------------------------------------------------
 
 
 def has_any_role(user) -> bool:
@@ -80,15 +80,11 @@ def has_any_role(user) -> bool:
     return bool(roles_of(user)) or is_model_admin(user)
 
 
-# --- Batch jobs (issue #7) ---------------------------------------------------------
+# --- Batch jobs ---------------------------------------------------------
 
 
 def can_submit_batch(user) -> bool:
     return is_officer(user)
-
-
-def can_view_batch_job(user, job) -> bool:
-    return can_view_all_predictions(user) or (is_officer(user) and job.user_id == user.pk)
 
 
 def can_cancel_batch_job(user, job) -> bool:
@@ -104,7 +100,7 @@ def visible_batch_jobs(user, queryset: QuerySet) -> QuerySet:
     return queryset.none()
 
 
-# --- Audit and access log (issue #5) -------------------------------------------
+# --- Audit and access log -------------------------------------------
 
 
 def can_audit(user) -> bool:

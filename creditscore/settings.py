@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    # API (issue 6): keys live hashed in accounts.ApiToken, not in DRF's authtoken table.
+    # API: keys live hashed in accounts.ApiToken, not in DRF's authtoken table.
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
@@ -87,7 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                # Officer web app (issue #4): navigation by role.
+                # Officer web app: navigation by role.
                 "accounts.context_processors.navigation",
             ],
         },
@@ -260,7 +260,7 @@ SCORING_REASON_COUNT = env.int("SCORING_REASON_COUNT", default=4)
 # Decisions must be kept at least this long (months); nothing in the app deletes earlier.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=25)
 
-# --- Model lifecycle (issue #8) --------------------------------------------------
+# --- Model lifecycle --------------------------------------------------
 
 # The Hugging Face Hub (or a mirror) model bundles are loaded from and published to.
 HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co")
@@ -272,7 +272,7 @@ MODEL_CHECK_INTERVAL = env.float("MODEL_CHECK_INTERVAL", default=1.0)
 # Four-eyes: the admin who loaded or asked for a version cannot also activate it.
 MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = env.bool("MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN", default=not DEBUG)
 
-# --- Monitoring (issue #9): metrics, drift, fairness -----------------------------------
+# --- Monitoring: metrics, drift, fairness -----------------------------------
 
 # /metrics answers a request with `Authorization: Bearer <METRICS_TOKEN>` or from an address in
 # METRICS_ALLOWED_IPS (addresses or CIDR networks, matched against REMOTE_ADDR); nobody otherwise.
@@ -305,7 +305,7 @@ CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
     },
 }
 
-# --- Logging, structured (issue #9) ----------------------------------------------------
+# --- Logging, structured ----------------------------------------------------
 
 # JSON lines in production (one per request, one per decision, ids only), readable text in debug.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
@@ -322,7 +322,7 @@ LOGGING["formatters"]["json"] = {
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
 LOGGING["handlers"]["console"]["filters"] = ["request_id"]
 
-# --- Batch scoring (issue #7) ----------------------------------------------------
+# --- Batch scoring ----------------------------------------------------
 
 # Upload limits, checked before any work is queued.
 BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=200 * 1024 * 1024)
@@ -345,7 +345,7 @@ CELERY_BEAT_SCHEDULE = CELERY_BEAT_SCHEDULE | {
     "sweep-stale-batch-jobs": {"task": "scoring.tasks.sweep_batch_jobs", "schedule": float(BATCH_SWEEP_SECONDS)},
 }
 
-# --- Security hardening: login throttling, CSP, access log (issue #5) -------------
+# --- Security hardening: login throttling, CSP, access log -------------
 
 INSTALLED_APPS += ["axes", "csp"]
 MIDDLEWARE += [

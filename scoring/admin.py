@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from accounts import permissions
-from scoring.lifecycle import admin as admin_lifecycle
+from scoring.lifecycle import admin as lifecycle_admin
 from scoring.models import ExportLog, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
 
 
@@ -57,11 +57,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Validation report")
     def validation_summary(self, obj):
-        return admin_lifecycle.render_checks(obj)
+        return lifecycle_admin.render_checks(obj)
 
     @admin.display(description="Comparison with the active version")
     def comparison_summary(self, obj):
-        return admin_lifecycle.render_comparison(obj)
+        return lifecycle_admin.render_comparison(obj)
 
     def has_module_permission(self, request):
         return permissions.can_view_models(request.user)
@@ -78,16 +78,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    # Model lifecycle (issue #8): the custom pages live in scoring/admin_lifecycle.py.
+    # Model lifecycle: the custom pages live in scoring/lifecycle/admin.py.
     def get_urls(self):
-        return admin_lifecycle.urls(self) + super().get_urls()
+        return lifecycle_admin.urls(self) + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
         extra = {"can_manage_models": permissions.can_manage_models(request.user)}
         return super().changelist_view(request, extra_context={**extra, **(extra_context or {})})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra = admin_lifecycle.change_context(request, object_id)
+        extra = lifecycle_admin.change_context(request, object_id)
         return super().change_view(request, object_id, form_url, extra_context={**extra, **(extra_context or {})})
 
 
@@ -120,7 +120,7 @@ class ReviewAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden")
 
 
-# --- Audit exports (issue #5) ---------------------------------------------------
+# --- Audit exports ---------------------------------------------------
 
 
 @admin.register(ExportLog)

@@ -22,14 +22,14 @@ class InvalidReview(Exception):
 __all__ = ["BundleRejected", "InvalidApplication", "InvalidReview", "ModelUnavailable", "NotAllowed"]
 
 
-# --- API (issue 6) -----------------------------------------------------------------
+# --- API -----------------------------------------------------------------
 
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused by the same user for a different request."""
 
 
-# --- Batch scoring (issue #7) ------------------------------------------------------
+# --- Batch scoring ------------------------------------------------------
 
 
 class InvalidBatchFile(Exception):

@@ -101,7 +101,7 @@ def example_inputs(active_version):
     return registry.get_active().model.example_inputs()
 
 
-# --- API clients (issue 6): authenticated with real API tokens -----------------------------
+# --- API clients: authenticated with real API tokens -----------------------------
 
 
 def token_client(user):
@@ -133,7 +133,7 @@ def model_admin_api(model_admin):
     return token_client(model_admin)
 
 
-# --- Append-only audit tables under pytest-django (issue #5) ---------------------
+# --- Append-only audit tables under pytest-django ---------------------
 
 
 @pytest.fixture(autouse=True)
@@ -164,7 +164,7 @@ def _append_only_triggers(request):
         set_triggers_enabled(connection, enabled=False)
 
 
-# --- Failures inside a decision's write, on either database (issue #10) -----------------
+# --- Failures inside a decision's write, on either database -----------------
 
 
 @pytest.fixture

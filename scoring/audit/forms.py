@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from accounts import permissions
 from accounts.models import AccessEvent
 from scoring.audit.selectors import AccessEventFilters
+from scoring.decisions.forms import DateRangeMixin
 from scoring.decisions.selectors import PredictionFilters, decode_cursor
 from scoring.decisions.widgets import FastSelect
 from scoring.models import Channel, Decision, ModelVersion
@@ -20,19 +21,12 @@ def _blank(choices) -> list[tuple[str, str]]:
     return [("", "Any"), *choices]
 
 
-class _CursorMixin:
+class _CursorMixin(DateRangeMixin):
     def clean_cursor(self):
         cursor = self.cleaned_data.get("cursor") or ""
         if cursor and decode_cursor(cursor) is None:
             raise forms.ValidationError("This page link is not valid; start again from the first page.")
         return cursor
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
-        return cleaned
 
 
 class PredictionFilterForm(_CursorMixin, forms.Form):
@@ -117,7 +111,7 @@ class LiveAtForm(forms.Form):
 
 
 def use_fast_selects(form: forms.Form) -> None:
-    """Plain selects rendered in Python (scoring/widgets.py): the filter form is on every history page."""
+    """Plain selects rendered in Python (scoring/decisions/widgets.py): the filter form is on every history page."""
     for field in form.fields.values():
         if type(field.widget) is forms.Select:
             field.widget = FastSelect(attrs=field.widget.attrs)

@@ -6,7 +6,7 @@ looked at one by one; pandas reads the rest, the engine validates and scores
 the frame, and the rows are encoded straight into PostgreSQL's COPY text
 format (or dicts for SQLite's bulk_create). Building JSON with templates rather
 than a json.dumps per row is most of what makes a million rows take a minute.
-Nothing here touches the database; batch.py writes what this returns.
+Nothing here touches the database; worker.py writes what this returns.
 """
 
 from __future__ import annotations

@@ -237,7 +237,18 @@ class ReviewForm(forms.Form):
 # --- history filters -----------------------------------------------------------------
 
 
-class PredictionFilterForm(forms.Form):
+class DateRangeMixin:
+    """For filter forms with ``date_from`` and ``date_to``: an end before the start is an error on the end date."""
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+
+class PredictionFilterForm(DateRangeMixin, forms.Form):
     """Filters of "My decisions"; every field optional, bad values reported next to the field."""
 
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -248,10 +259,3 @@ class PredictionFilterForm(forms.Form):
         required=False,
         choices=[("", "Any"), ("yes", "Reviewed"), ("no", "Not reviewed")],
     )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
-        return cleaned

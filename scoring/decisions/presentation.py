@@ -32,14 +32,6 @@ class Gauge:
     def decline_width(self) -> float:
         return 100.0 - self.decline_at
 
-    @property
-    def marker_label_anchor(self) -> str:
-        # Keep the label inside the drawing near either end.
-        if self.marker_at < 12:
-            return "start"
-        if self.marker_at > 88:
-            return "end"
-        return "middle"
 
 
 @dataclass(frozen=True)

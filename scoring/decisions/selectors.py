@@ -195,7 +195,7 @@ def start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-# --- officer web pages (issue #4) ------------------------------------------------------
+# --- officer web pages ------------------------------------------------------
 
 
 def with_review_state(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
@@ -219,7 +219,7 @@ def prediction_with_key(*, user, idempotency_key: str) -> Prediction | None:
     return Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
 
 
-# --- Auditor history: summaries, exports, model timeline, access log (issue #5) ----------
+# --- Auditor history: summaries, exports, model timeline, access log ----------
 
 # Filters the aggregate tables have a dimension for, and the review filters their counters answer (one at a time).
 _DIMENSIONS = {"date_from", "date_to", "user_id", "model_version_id", "decision", "risk_band", "channel"}

@@ -106,7 +106,6 @@ class LoadedModel:
         self.feature_names = [f.name for f in features]
         self.cat_indices = [i for i, f in enumerate(features) if f.kind == CATEGORICAL]
         self._by_name = {f.name: f for f in features}
-        self._protected_by_name = {f.name: f for f in protected}
         self._reason_writer = ReasonWriter(features)
 
         self.threshold = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
@@ -198,12 +197,6 @@ class LoadedModel:
     def band(self, probabilities: np.ndarray) -> np.ndarray:
         p = np.asarray(probabilities, dtype=float)
         return self._band_names[np.searchsorted(self._band_uppers, p, side="right")]
-
-    def band_label(self, name: str) -> str:
-        for b in self.bands:
-            if str(b["name"]) == name:
-                return str(b.get("label") or name)
-        return name
 
     def _pool(self, frame: pd.DataFrame) -> Pool:
         return Pool(frame[self.feature_names], cat_features=self.cat_indices)

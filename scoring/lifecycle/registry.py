@@ -112,7 +112,7 @@ def get_active() -> ActiveModel:
         _state.lock.release()
 
 
-# --- the "which version is active" marker (model lifecycle, issue #8) ---------------
+# --- the "which version is active" marker ---------------
 
 _MARKER_KEY = "creditscore:active-model-version"
 

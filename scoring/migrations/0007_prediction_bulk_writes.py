@@ -1,4 +1,4 @@
-"""Prediction rows made cheap to write in bulk (issue #7); measured in bench/README.md.
+"""Prediction rows made cheap to write in bulk; measured in bench/README.md.
 
 - Batch rows keep their CSV line as given (``input_line``, header on the job) instead of a JSON
   copy of it; the JSON columns become PostgreSQL ``json`` (the text as written, checked, not

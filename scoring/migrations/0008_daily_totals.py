@@ -1,4 +1,4 @@
-"""Summary counts that answer every history filter without scanning Prediction (issue #10).
+"""Summary counts that answer every history filter without scanning Prediction.
 
 DailyStat gains counts by final outcome; DailyTotal holds the same counts for all officers
 together (the per-officer rows are millions after a few years) and MonthlyStat an officer's per

@@ -85,6 +85,3 @@ class BatchRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.job_id} row {self.row_number}: {self.errors}"
-
-
-# --- Audit exports (issue #5) ---------------------------------------------------

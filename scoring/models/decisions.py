@@ -62,7 +62,7 @@ class Prediction(models.Model):
             models.Index(fields=["risk_band", "-created_at", "-id"], name="prediction_band_recent"),
             models.Index(fields=["channel", "-created_at", "-id"], name="prediction_channel_recent"),
             models.Index(fields=["external_ref"], name="prediction_external_ref"),
-            # Auditor history filtered by batch job, newest first (issue #5).
+            # Auditor history filtered by batch job, newest first.
             models.Index(fields=["batch_job", "-created_at", "-id"], name="prediction_batch_recent"),
         ]
         constraints = [

@@ -51,6 +51,3 @@ class DriftReport(models.Model):
 
     def psi_by_feature(self) -> dict[str, float]:
         return {f["name"]: f["psi"] for f in self.features if f.get("psi") is not None}
-
-
-# --- Batch scoring (issue #7) ------------------------------------------------------

@@ -86,6 +86,3 @@ class DailyTotal(DailyCounts):
             )
         ]
         indexes = [models.Index(fields=["day"], name="dailytotal_day")]
-
-
-# --- Monitoring (issue #9) ---------------------------------------------------------

@@ -42,7 +42,7 @@ class ModelVersion(models.Model):
     activated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # Model lifecycle (issue #8): who last validated it, for the four-eyes rule.
+    # Model lifecycle: who last validated it, for the four-eyes rule.
     validated_at = models.DateTimeField(null=True, blank=True)
     validated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
