@@ -33,7 +33,6 @@ class Gauge:
         return 100.0 - self.decline_at
 
 
-
 @dataclass(frozen=True)
 class InputRow:
     label: str
