@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test browser install install-dev migrate lint format check audit bench bench-full bench-run clean
+.PHONY: run test test-fast test-browser browser install install-dev migrate lint format check audit bench bench-full bench-run clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -38,6 +38,15 @@ run: migrate
 ## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL says so)
 test: install-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-fast: the development loop: no browser, Redis, PostgreSQL-only or slow tests; reuses the test database
+FAST_MARKS = not browser and not redis and not postgres and not slow
+test-fast: install-dev
+	$(PY) -m pytest -m "$(FAST_MARKS)" --reuse-db $(PYTEST_ARGS)
+
+## test-browser: the browser tests alone, in headless Chromium
+test-browser: install-dev browser
+	$(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 ## browser: Debian's Chromium and ChromeDriver for the browser tests (installed with apt when root)
 browser:

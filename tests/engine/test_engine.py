@@ -149,6 +149,7 @@ def test_bare_model_cb_loads_with_schema_from_the_model(tmp_path):
     assert load_bundle(tmp_path).sha256 == bare.sha256
 
 
+@pytest.mark.slow
 def test_bundle_written_by_real_mlflow_loads(tmp_path):
     import mlflow.catboost as mlflow_catboost  # test-only dependency (mlflow-skinny)
     from mlflow.models import infer_signature
