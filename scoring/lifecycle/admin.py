@@ -8,6 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
@@ -177,8 +180,14 @@ def render_checks(version: ModelVersion):
         "<tbody>{}</tbody></table>{}<p>Checked {}.</p>",
         rows,
         summary,
-        report.get("checked_at", ""),
+        _when(report.get("checked_at")),
     )
+
+
+def _when(iso: str | None) -> str:
+    """A stored ISO timestamp in the admin's date format (the one the other dates on the page use)."""
+    moment = parse_datetime(iso or "")
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else "at an unknown time"
 
 
 def render_comparison(version: ModelVersion):
