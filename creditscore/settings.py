@@ -3,7 +3,7 @@
 With nothing set it runs as a local demo: SQLite in the project folder, Celery
 tasks executed in-process, DEBUG on and a generated development secret. Set
 DATABASE_URL, CELERY_BROKER_URL and friends for a real deployment (see
-.env.example and the README).
+.env.example and docs/configuration.md).
 """
 
 from __future__ import annotations

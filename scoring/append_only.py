@@ -3,7 +3,7 @@
 Every UPDATE, DELETE or TRUNCATE on these tables raises an error inside the
 database, whatever code or person issues it. Only the tables' owner can
 ``ALTER TABLE ... DISABLE TRIGGER``; in production the app's role must not own
-them (see README, "Audit trail"), so the app cannot switch the protection off.
+them (see docs/audit-and-security.md), so the app cannot switch the protection off.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def _append_only_triggers(request):
     After a transactional test (transactional_db, live_server, django_db(transaction=True))
     pytest-django empties every table with TRUNCATE, which the triggers refuse. The test
     database is owned by the test role, so it may switch them off for that flush; the
-    production app role does not own the tables and cannot (see README, "Audit trail").
+    production app role does not own the tables and cannot (see docs/audit-and-security.md).
     Requesting the database helper from here makes this fixture's teardown run before the flush.
     """
     marker = request.node.get_closest_marker("django_db")
