@@ -6,9 +6,11 @@ DATABASE_URL), with the committed default model. Prints each figure beside its t
 
     python bench/api_scoring.py [--single 200] [--many 1000] [--repeat 3]
 
-Targets (set in issue 6, for the 2-core development machine): one application
-p95 under 150 ms end to end; 1,000 applications in one /score/many request under
-3 s, i.e. vectorised scoring at least 5x faster per application than one by one.
+Targets (for the 2-core development machine): one application p95 under 150 ms
+end to end; 1,000 applications in one /score/many request under 3 s, i.e.
+vectorised scoring at least 5x faster per application than one by one. With
+fewer applications per request than 1,000 the speed-up is printed as n/a at this
+size: the request's own cost is shared by fewer applications.
 """
 
 from __future__ import annotations
@@ -17,17 +19,14 @@ import argparse
 import json
 import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
 
 SINGLE_P95_TARGET_MS = 150.0
 MANY_TARGET_S = 3.0
 SPEEDUP_TARGET = 5.0
+MANY_SIZE = 1000  # applications per /score/many request the targets are set for
 
 
 def main() -> None:
@@ -37,34 +36,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="/score/many requests to time")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="creditscore-bench-api-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
-    os.environ.setdefault("ARTIFACT_ROOT", str(workdir / "artifacts"))
+    workdir = harness.workdir("creditscore-bench-api-")
+    harness.default_to_sqlite(workdir)
     os.environ["API_THROTTLE_USER_RATE"] = "1000000/minute"
     os.environ["API_SCORE_MANY_LIMIT"] = str(max(args.many, 1000))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditscore.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-    import django
-
-    django.setup()
+    harness.start_django(ARTIFACT_ROOT=str(workdir / "artifacts"), LOG_LEVEL="WARNING")
     from django.conf import settings
-    from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
     from django.test import Client
 
     from accounts.permissions import OFFICER
-    from accounts.tokens import issue_api_token
-    from scoring.lifecycle import registry, versions
-    from scoring.models import ModelVersion
+    from scoring.lifecycle import registry
 
-    call_command("migrate", verbosity=0)
-    if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
-        version = versions.register_bundle(path=settings.DEFAULT_BUNDLE_DIR)
-        versions.activate(version=version, user=None)
-    user, _ = User.objects.get_or_create(username="bench-officer")
-    user.groups.add(Group.objects.get(name=OFFICER))
-    _, key = issue_api_token(user=user, name="bench")
+    harness.migrate()
+    harness.activate_bundle()
+    key = harness.api_token(harness.user("bench-officer", OFFICER))
     client = Client(HTTP_AUTHORIZATION=f"Token {key}")
     example = registry.get_active().model.example_inputs()
 
@@ -85,23 +70,30 @@ def main() -> None:
     ]
     manys = [post("/api/v1/score/many", {"applications": applications}) for _ in range(args.repeat)]
 
-    p50 = statistics.median(singles) * 1000
-    p95 = statistics.quantiles(singles, n=20)[18] * 1000
-    many = statistics.median(manys)
+    p50 = harness.percentile(singles, 50) * 1000
+    p95 = harness.percentile(singles, 95) * 1000
+    many = harness.percentile(manys, 50)
     per_app_many = many / args.many * 1000
     speedup = (statistics.mean(singles) * 1000) / per_app_many
+    # The single requests are judged in every run, /score/many's time up to the 1,000 applications it is
+    # set for (fewer make it no harder), the speed-up from 1,000 (fewer share a request's own cost).
+    set_for = f"{MANY_SIZE:,} applications a request"
+    verdicts = (
+        harness.verdict(p95 < SINGLE_P95_TARGET_MS),
+        harness.verdict(many < MANY_TARGET_S, applies=args.many <= MANY_SIZE, set_for=set_for),
+        harness.verdict(speedup >= SPEEDUP_TARGET, applies=args.many >= MANY_SIZE, set_for=set_for),
+    )
     print(f"database: {settings.DATABASES['default']['ENGINE']}")
     print(
         f"POST /score, {args.single} requests: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-        f"(target p95 < {SINGLE_P95_TARGET_MS:.0f} ms)"
+        f"(target p95 < {SINGLE_P95_TARGET_MS:.0f} ms) {verdicts[0]}"
     )
     print(
         f"POST /score/many, {args.many} applications: median {many:.2f} s over {args.repeat} requests, "
-        f"{per_app_many:.2f} ms per application (target < {MANY_TARGET_S:.1f} s)"
+        f"{per_app_many:.2f} ms per application (target < {MANY_TARGET_S:.1f} s) {verdicts[1]}"
     )
-    print(f"vectorised speed-up per application: {speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x)")
-    ok = p95 < SINGLE_P95_TARGET_MS and many < MANY_TARGET_S and speedup >= SPEEDUP_TARGET
-    print("all targets met" if ok else "TARGET MISSED")
+    print(f"vectorised speed-up per application: {speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x) {verdicts[2]}")
+    print(harness.summary(verdicts))
 
 
 if __name__ == "__main__":

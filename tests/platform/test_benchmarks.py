@@ -1,8 +1,10 @@
 """A tiny run of every benchmark under bench/, so they keep working: each prints its figures beside its targets.
 
-The figures of a run this small mean nothing; what is tested is that each benchmark starts what it
-needs (gunicorn, a Celery worker, its own database), measures, prints every line it promises, and
-leaves the data it made consistent. The sizes that mean something are `make bench` and `make bench-full`.
+The figures of a run this small mean little; what is tested is that each benchmark starts what it
+needs (gunicorn, a Celery worker, its own database), measures, prints every line it promises, leaves
+the data it made consistent, and misses no target: no line says FAIL. A target set for a larger run
+(a rate that needs many rows, a ratio that needs a long window) says "n/a at this size" instead.
+The sizes that mean something are `make bench` and `make bench-full`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def _server_url(database: str = "postgres") -> str:
 
 
 def _run(script: str, *args: str, env: dict | None = None, timeout: int = 600) -> str:
+    """A benchmark's output; it must exit 0 and miss no target."""
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
         env={**os.environ, **(env or {})},
@@ -38,7 +41,14 @@ def _run(script: str, *args: str, env: dict | None = None, timeout: int = 600) -
         timeout=timeout,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    _no_line_says_fail(run.stdout)
     return run.stdout
+
+
+def _no_line_says_fail(output: str) -> None:
+    """Every benchmark prints its verdicts through bench/harness.py: ok, FAIL, or n/a at this size."""
+    failed = [line for line in output.splitlines() if re.search(r"\bFAIL\b", line)]
+    assert not failed, "a target missed:\n" + "\n".join(failed) + f"\n\nin:\n{output[-3000:]}"
 
 
 def _has_figures(output: str, *labels: str) -> None:
@@ -168,6 +178,7 @@ def test_the_export_memory_benchmark_streams_flat(tmp_path):
         env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "ARTIFACT_ROOT": str(tmp_path / "a")},
     )
     _has_figures(out, "traced peak, 2,000 vs 200 rows")
+    assert "\nresult: " in out, out  # its verdict line (n/a at this size: the ratio is judged from 10,000 rows)
 
 
 @pytest.mark.postgres
