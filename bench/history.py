@@ -291,7 +291,9 @@ def run_timings(args) -> None:
         print(f"\nEXPLAIN (ANALYZE, BUFFERS) for the slowest query of {target_url}:")
         with CaptureQueriesContext(connection) as captured:
             client.get(target_url)
-        slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
+        # Only a read can be explained (the slowest statement of a request may be its COMMIT).
+        reads = [q for q in captured.captured_queries if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
+        slowest = max(reads, key=lambda q: float(q["time"]))
         with connection.cursor() as cur:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
             print("\n".join("    " + row[0] for row in cur.fetchall()))
