@@ -88,6 +88,12 @@ def model_admin(db, django_user_model):
 
 
 @pytest.fixture
+def other_model_admin(db, django_user_model):
+    """A second model administrator, for the four-eyes rule."""
+    return _user(django_user_model, "modeladmin2", MODEL_ADMIN, is_staff=True)
+
+
+@pytest.fixture
 def active_version(db):
     """The committed default bundle, registered and active."""
     version = versions.register_bundle(path=DEFAULT_BUNDLE)

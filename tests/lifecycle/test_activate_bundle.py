@@ -13,17 +13,6 @@ from tests.support import DEFAULT_BUNDLE
 from tests.support.synthetic_bundle import write_synthetic_bundle
 
 
-@pytest.fixture
-def second_admin(db, django_user_model):
-    from django.contrib.auth.models import Group
-
-    from accounts.permissions import MODEL_ADMIN
-
-    user = django_user_model.objects.create_user(username="secondadmin", password="a-long-test-password")
-    user.groups.add(Group.objects.get(name=MODEL_ADMIN))
-    return user
-
-
 def test_the_bundled_model_gets_a_full_validation_record(db):
     call_command("activate_bundle", str(DEFAULT_BUNDLE))
     version = ModelVersion.objects.get()
@@ -38,7 +27,7 @@ def test_the_bundled_model_gets_a_full_validation_record(db):
     assert report["reference"]["rows_scored"] == 250
 
 
-def test_with_four_eyes_the_admin_who_loaded_a_version_cannot_activate_it(settings, model_admin, second_admin):
+def test_with_four_eyes_the_admin_who_loaded_a_version_cannot_activate_it(settings, model_admin, other_model_admin):
     settings.MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = True
     with pytest.raises(CommandError, match="Four-eyes rule"):
         call_command("activate_bundle", str(DEFAULT_BUNDLE), user=model_admin.username)
@@ -48,10 +37,10 @@ def test_with_four_eyes_the_admin_who_loaded_a_version_cannot_activate_it(settin
     assert not ModelActivation.objects.exists()
 
     # Another administrator activates the same files: the version is found, not registered again.
-    call_command("activate_bundle", str(DEFAULT_BUNDLE), user=second_admin.username)
+    call_command("activate_bundle", str(DEFAULT_BUNDLE), user=other_model_admin.username)
     version.refresh_from_db()
     assert version.status == ModelVersion.Status.ACTIVE
-    assert version.activated_by == second_admin
+    assert version.activated_by == other_model_admin
     assert ModelVersion.objects.count() == 1
 
 

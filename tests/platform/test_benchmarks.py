@@ -9,6 +9,7 @@ The sizes that mean something are `make bench` and `make bench-full`.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -49,6 +50,17 @@ def _no_line_says_fail(output: str) -> None:
     """Every benchmark prints its verdicts through bench/harness.py: ok, FAIL, or n/a at this size."""
     failed = [line for line in output.splitlines() if re.search(r"\bFAIL\b", line)]
     assert not failed, "a target missed:\n" + "\n".join(failed) + f"\n\nin:\n{output[-3000:]}"
+
+
+def test_a_missed_target_printed_by_the_harness_fails_the_smoke_test():
+    spec = importlib.util.spec_from_file_location("bench_harness", ROOT / "bench" / "harness.py")
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    line = f"end to end (s)   120.0   <= 90.0   {harness.verdict(False)}"
+    with pytest.raises(AssertionError, match="a target missed"):
+        _no_line_says_fail(line)
+    _no_line_says_fail(f"end to end (s)   12.0   <= 90.0   {harness.verdict(True)}")
+    _no_line_says_fail(f"rows/s   900   {harness.verdict(False, applies=False, set_for='1,000,000 rows')}")
 
 
 def _has_figures(output: str, *labels: str) -> None:
