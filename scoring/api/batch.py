@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework import permissions as drf_permissions
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
+from scoring import csv_export
 from scoring.api.problems import Conflict
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
@@ -108,11 +108,20 @@ class BatchJobResultApi(APIView):
     @extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="Result CSV, one line per input line")},
         summary="The finished job's result CSV",
+        parameters=[
+            OpenApiParameter(
+                csv_export.BOM_PARAMETER, OpenApiTypes.BOOL, required=False, description=csv_export.BOM_HELP
+            )
+        ],
     )
     def get(self, request, job_id: int):
+        try:
+            bom = csv_export.bom_requested(request.query_params)
+        except ValueError as exc:
+            raise exceptions.ValidationError({csv_export.BOM_PARAMETER: [str(exc)]}) from exc
         job = _job(request, job_id)
         if job.state in worker.ACTIVE_STATES:
             raise Conflict(f"The job is {job.get_state_display().lower()}; try again later.")
-        response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'
-        return response
+        return csv_export.csv_download(
+            batch_selectors.batch_result_lines(job), filename=f"batch-{job.pk}-result.csv", bom=bom
+        )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import permissions
+from scoring.csv_export import CsvLines
 from scoring.models import BatchChunk, BatchJob, BatchRowError, Prediction
 
 RESULT_HEADER = ["row_number", "external_ref", "probability", "decision", "risk_band", "reasons", "error"]
@@ -83,7 +82,10 @@ def _summary(chunks: list[dict]) -> dict[str, object]:
 
 
 def batch_result_lines(job: BatchJob) -> Iterator[str]:
-    """The result CSV, one line per input line in input order, streamed from the stored rows a block at a time."""
+    """The result CSV, one line per input line in input order, streamed from the stored rows a block at a time.
+
+    Every cell goes through the formula-safe writer: external references and messages come from the file.
+    """
     predictions = (
         Prediction.objects.filter(batch_job=job)
         .order_by("row_number")
@@ -99,26 +101,23 @@ def batch_result_lines(job: BatchJob) -> Iterator[str]:
     missing = "Not scored: the job was cancelled." if job.state == BatchJob.State.CANCELLED else "Not scored."
     if job.state == BatchJob.State.FAILED:
         missing = f"Not scored: the job failed ({job.error[:200]})."
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RESULT_HEADER)
+    writer = CsvLines()
+    writer.row(RESULT_HEADER)
     next_prediction = next(predictions, None)
     next_error = next(errors, None)
     for number in range(1, job.row_count + 1):
         if next_prediction is not None and next_prediction[0] == number:
             _, ref, probability, decision, band, reasons = next_prediction
             text = " | ".join(r.get("sentence") or r.get("label", "") for r in reasons or [])
-            writer.writerow([number, ref, f"{probability:.6f}", decision, band, text, ""])
+            writer.row([number, ref, f"{probability:.6f}", decision, band, text, ""])
             next_prediction = next(predictions, None)
         elif next_error is not None and next_error[0] == number:
             _, problems, ref = next_error
             message = "; ".join(f"{k}: {' '.join(v)}" if k != "row" else " ".join(v) for k, v in problems.items())
-            writer.writerow([number, ref, "", "", "", "", message])
+            writer.row([number, ref, "", "", "", "", message])
             next_error = next(errors, None)
         else:
-            writer.writerow([number, "", "", "", "", "", missing])
+            writer.row([number, "", "", "", "", "", missing])
         if number % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+            yield writer.take()
+    yield writer.take()

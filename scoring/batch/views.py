@@ -7,11 +7,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
+from scoring import csv_export
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile, ModelUnavailable
@@ -94,9 +95,13 @@ def batch_result(request, job_id: int):
     job = _visible_job(request, job_id)
     if not _finished(job):
         return HttpResponse("The job has not finished yet.", status=409, content_type="text/plain")
-    response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'
-    return response
+    try:
+        bom = csv_export.bom_requested(request.GET)
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    return csv_export.csv_download(
+        batch_selectors.batch_result_lines(job), filename=f"batch-{job.pk}-result.csv", bom=bom
+    )
 
 
 @login_required

@@ -330,7 +330,7 @@ def test_the_api_submits_reports_and_returns_the_result(client, officer, other_o
     assert state["result_url"].endswith(f"/api/v1/batch-jobs/{job_id}/result")
     result = api.get(f"/api/v1/batch-jobs/{job_id}/result")
     lines = b"".join(result.streaming_content).decode().splitlines()
-    assert result["Content-Type"] == "text/csv" and len(lines) == 8
+    assert result["Content-Type"] == "text/csv; charset=utf-8" and len(lines) == 8
 
     bad = api.post("/api/v1/batch-jobs", {"file": SimpleUploadedFile("p.csv", b"a,b\n1,2\n")}, format="multipart")
     assert bad.status_code == 400
