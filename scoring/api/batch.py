@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions
-from scoring import csv_export
-from scoring.api.problems import Conflict
+from scoring import csv_export, uploads
+from scoring.api.problems import Conflict, problem_response
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
 from scoring.models import BatchJob
@@ -73,11 +73,17 @@ def _job(request, job_id: int) -> BatchJob:
     return job
 
 
+def _refuse_upload(request, refused: uploads.Refusal):
+    """A refused upload as a problem naming the field (also before authentication: nothing was read)."""
+    return problem_response(refused.status, refused.message, kind="upload-refused", errors={"file": [refused.message]})
+
+
 class BatchJobCreateApi(APIView):
     """POST a CSV as the multipart field ``file``: 202 with the queued job, or 400 naming what is wrong."""
 
     parser_classes = [MultiPartParser, FormParser]
     permission_classes = [drf_permissions.IsAuthenticated, CanSubmitBatch]
+    upload_limit = uploads.UploadLimit(setting="BATCH_MAX_BYTES", refuse=_refuse_upload)
 
     class BatchUploadSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="CSV whose header names the model's features (and external_ref).")
@@ -88,6 +94,8 @@ class BatchJobCreateApi(APIView):
         summary="Submit a CSV of applications as a batch job",
     )
     def post(self, request):
+        if refused := uploads.refusal(request):
+            return _refuse_upload(request, refused)
         data = self.BatchUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

@@ -34,6 +34,7 @@ from scoring.engine import LoadedModel
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile
 from scoring.lifecycle import registry
 from scoring.models import BatchChunk, BatchJob
+from scoring.uploads import megabytes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str
     size = upload.size
     if size is not None and size > settings.BATCH_MAX_BYTES:
         raise InvalidBatchFile(
-            {"file": [f"The file is {_megabytes(size)}; the limit is {_megabytes(settings.BATCH_MAX_BYTES)}."]}
+            {"file": [f"The file is {megabytes(size)}; the limit is {megabytes(settings.BATCH_MAX_BYTES)}."]}
         )
     upload.open("rb")
     upload.seek(0)
@@ -157,10 +158,6 @@ def sweep_batch_jobs() -> int:
 def _storage_name(name: str) -> str:
     stem = PurePath(name).stem[:80] or "upload"
     return f"{stem}.csv"
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):,.1f} MB"
 
 
 @shared_task(name="scoring.tasks.sweep_batch_jobs")

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from scoring import csv_export
+from scoring import csv_export, uploads
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile, ModelUnavailable
@@ -39,10 +39,22 @@ def batch_list(request):
     )
 
 
+def _refuse_upload(request, refused: uploads.Refusal):
+    """The upload page with the reason on the file field, for those who may submit; a plain answer otherwise."""
+    if not permissions.can_submit_batch(request.user):
+        return HttpResponse(refused.message, status=refused.status, content_type="text/plain; charset=utf-8")
+    form = BatchUploadForm(data={}, files={})
+    form.errors["file"] = form.error_class([refused.message])
+    return _upload_page(request, form, status=refused.status)
+
+
+@uploads.upload_limit(uploads.UploadLimit(setting="BATCH_MAX_BYTES", refuse=_refuse_upload))
 @login_required
 def batch_new(request):
     if not permissions.can_submit_batch(request.user):
         raise PermissionDenied
+    if request.method == "POST" and (refused := uploads.refusal(request)):
+        return _refuse_upload(request, refused)
     form = BatchUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -57,17 +69,20 @@ def batch_new(request):
         else:
             messages.success(request, f"Batch {job.pk} is queued: {job.row_count:,} rows.")
             return redirect("scoring:batch-detail", job_id=job.pk)
-    columns = _expected_columns()
+    return _upload_page(request, form, status=400 if form.errors else 200)
+
+
+def _upload_page(request, form: BatchUploadForm, *, status: int):
     return render(
         request,
         "scoring/batch/new.html",
         {
             "form": form,
-            "columns": columns,
+            "columns": _expected_columns(),
             "max_mb": settings.BATCH_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.BATCH_MAX_ROWS,
         },
-        status=400 if form.errors else 200,
+        status=status,
     )
 
 

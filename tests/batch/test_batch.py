@@ -150,7 +150,7 @@ def test_size_and_row_limits_are_settings(client, officer, active_version, setti
     settings.BATCH_MAX_ROWS = 100
     settings.BATCH_MAX_BYTES = 100
     response = _submit(client, csv_bytes(synthetic_frame(5)))
-    assert response.status_code == 400 and b"the limit is" in response.content
+    assert response.status_code == 413 and b"may be at most 100 bytes" in response.content
     assert not response.context["form"].is_valid()
     assert not BatchJob.objects.exists()
 
