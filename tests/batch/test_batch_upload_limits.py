@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 
+from scoring import uploads
 from scoring.models import BatchJob
 from tests.support.batch_files import csv_bytes, synthetic_frame
 
@@ -102,17 +103,23 @@ def test_a_body_without_a_length_is_refused_unread(web, officer_api, active_vers
 
 @pytest.mark.django_db
 def test_a_file_over_the_limit_inside_an_allowed_length_is_stopped_at_the_limit(
-    officer, officer_api, active_version, small_limit
+    officer, officer_api, active_version, small_limit, monkeypatch
 ):
-    """The declared length allows for multipart framing; the file's own bytes are counted as they arrive."""
-    body = _multipart(b"x" * 80_000)
+    """The declared length allows for multipart framing; the file's own bytes are counted as they arrive.
+
+    The allowance is widened here so a 1 MB file passes the length check, as a body whose length the
+    check cannot judge would: reading must still stop within one block of the 20,000-byte limit.
+    """
+    monkeypatch.setattr(uploads, "MULTIPART_ALLOWANCE_BYTES", 10 * 1024 * 1024)
+    body = _multipart(b"x" * 1024 * 1024)
+    read_at_most = 20_000 + 64 * 1024  # the limit plus the block in which it was passed
     web = Client()
     web.force_login(officer)
     page, stream = _post(web, reverse("scoring:batch-new"), body)
-    assert page.status_code == 413 and stream.consumed < len(body)
+    assert page.status_code == 413 and stream.consumed <= read_at_most
     assert "larger than the limit" in page.context["form"].errors["file"][0]
     api, stream = _post(officer_api, reverse("api:batch-job-create"), body)
-    assert api.status_code == 413 and stream.consumed < len(body)
+    assert api.status_code == 413 and stream.consumed <= read_at_most
     assert "larger than the limit" in api.json()["errors"]["file"][0]
     _assert_nothing_kept(small_limit)
 
