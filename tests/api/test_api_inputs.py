@@ -1,4 +1,4 @@
-"""The API scores inputs exactly as sent, or refuses them naming the field: JSON types."""
+"""The API scores inputs exactly as sent, or refuses them naming the field: JSON types and repeated keys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import pytest
 
 from scoring.models import Prediction
+from tests.support.applications import inputs_by_decision
 
 PROBLEM = "application/problem+json"
 
@@ -93,3 +94,61 @@ def test_score_many_refuses_strings_item_by_item(officer_api, active_version, ex
     assert (body["scored"], body["rejected"]) == (1, 1)
     assert list(body["results"][0]["errors"]) == ["inputs.credit_amount"]
     assert Prediction.objects.get().features["credit_amount"] == 999
+
+
+# --- repeated keys ----------------------------------------------------------------
+
+
+def test_a_key_repeated_inside_inputs_is_a_400_naming_it(officer_api, active_version, example_inputs):
+    inputs = _inputs_json(example_inputs)[:-1] + ', "credit_amount": 9000}'
+
+    response = _post_raw(officer_api, "/api/v1/score", f'{{"inputs": {inputs}}}')
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["errors"] == {
+        "inputs.credit_amount": ["This key is given more than once; give each key once."]
+    }
+    assert not Prediction.objects.exists()
+
+
+def test_a_repeated_top_level_key_is_a_400_naming_it(officer_api, active_version, example_inputs):
+    inputs = _inputs_json(example_inputs)
+
+    response = _post_raw(
+        officer_api, "/api/v1/score", f'{{"external_ref": "A", "inputs": {inputs}, "external_ref": "B"}}'
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["external_ref"]
+    assert not Prediction.objects.exists()
+
+
+def test_a_repeated_key_in_any_item_of_score_many_refuses_the_request(officer_api, active_version, example_inputs):
+    good = _inputs_json(example_inputs)
+    repeated = good[:-1] + ', "duration_in_month": 6}'
+    items = [f'{{"inputs": {good}}}', f'{{"inputs": {good}, "external_ref": "x", "external_ref": "y"}}']
+    items.append(f'{{"inputs": {repeated}}}')
+
+    response = _post_raw(officer_api, "/api/v1/score/many", f'{{"applications": [{", ".join(items)}]}}')
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert sorted(response.json()["errors"]) == [
+        "applications.1.external_ref",
+        "applications.2.inputs.duration_in_month",
+    ]
+    assert not Prediction.objects.exists()
+
+
+def test_a_repeated_key_is_refused_on_every_json_endpoint(officer_api, active_version):
+    approved = officer_api.post("/api/v1/score", {"inputs": inputs_by_decision()["approve"]}, format="json").json()
+    assert approved["decision"] == "approve"
+
+    response = _post_raw(
+        officer_api, f"/api/v1/predictions/{approved['id']}/reviews", '{"outcome": "decline", "outcome": "agree"}'
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["outcome"]
+    assert not Prediction.objects.get().reviews.exists()
