@@ -117,7 +117,9 @@ def test_it_scores_a_malformed_file_row_by_row(
 
     errors = BatchRowError.objects.filter(job=job)
     assert sorted(errors.values_list("row_number", flat=True)) == sorted(expected)
-    assert errors.get(row_number=2).errors == {"duration_in_month": ["Expected a whole number."]}
+    assert errors.get(row_number=2).errors == {
+        "duration_in_month": ["Expected a whole number: digits only, no spaces or thousands separators."]
+    }
     assert errors.get(row_number=2).external_ref == rows[2][1] == "APP-0000001"  # the bad row's own reference
     assert sum(DailyStat.objects.filter(channel="batch").values_list("count", flat=True)) == 6
 

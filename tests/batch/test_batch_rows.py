@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from scoring.batch import rows as batch_rows
 from scoring.engine import load_bundle
+from scoring.engine.validation import NOT_A_WHOLE_NUMBER
 from tests.support import DEFAULT_BUNDLE
 from tests.support.batch_files import csv_bytes, synthetic_frame
 
@@ -137,3 +138,24 @@ def test_lines_are_checked_with_numpy_and_odd_ones_read_one_by_one(model):
         5: {"row": ["Unbalanced quotes."]},
         6: {"row": ["Empty line."]},
     }
+
+
+# What pandas' to_numeric (the reader before) took as a number, and what deleting commas would invent.
+NUMBERS_WRITTEN_WRONG = ["999,99", "1,500", "1_500", "1e3", "+1500", ".5e4", "\u0661\u0665\u0660\u0660", "inf", "15 00"]
+
+
+def test_each_number_written_wrong_is_its_rows_error_and_the_other_rows_are_scored(model):
+    frame = synthetic_frame(len(NUMBERS_WRITTEN_WRONG) + 2)
+    frame["credit_amount"] = ["2500", *NUMBERS_WRITTEN_WRONG, " 1500 "]
+    frame.loc[len(frame) - 1, "duration_in_month"] = "2.5"  # a fraction of a whole number: refused, not cut
+    columns, data = _chunk(frame)
+
+    rows = batch_rows.score_chunk(
+        model, context=_context(model), columns=columns, data=data, first_row=1, reason_count=4
+    )
+
+    wrong = {n: {"credit_amount": [NOT_A_WHOLE_NUMBER]} for n in range(2, len(NUMBERS_WRITTEN_WRONG) + 2)}
+    assert rows.errors == wrong | {len(frame): {"duration_in_month": ["Expected a whole number."]}}
+    assert rows.row_numbers.tolist() == [1]
+    assert json.loads(rows.features.texts()[0])["credit_amount"] == 2500
+    assert rows.error_refs == {n: frame.loc[n - 1, "external_ref"] for n in [*wrong, len(frame)]}
