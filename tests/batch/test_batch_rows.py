@@ -127,7 +127,7 @@ def test_lines_are_checked_with_numpy_and_odd_ones_read_one_by_one(model):
     text = "\r\n".join(
         [good[0], "", quoted.getvalue(), good[1] + ",extra", '"unbalanced,' + good[2], "   ", good[2]]
     ).encode()
-    parsed, errors, lines = batch_rows.parse_lines(b"\xef\xbb\xbf" + text, columns=columns, first_row=1)
+    parsed, errors, lines, _ = batch_rows.parse_lines(b"\xef\xbb\xbf" + text, columns=columns, first_row=1)
     assert list(parsed.index) == [1, 3, 7]
     assert parsed.loc[3, "external_ref"] == "A, quoted ref"
     assert lines == [good[0], quoted.getvalue(), good[2]]  # exactly as in the file, without CR or BOM
