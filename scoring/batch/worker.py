@@ -164,6 +164,10 @@ def claim_chunk(chunk_id: int) -> bool:
     )
 
 
+def renew_lease(chunk_id: int) -> None:
+    BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(leased_until=_lease_end())
+
+
 def _lease_end() -> datetime:
     return timezone.now() + timedelta(seconds=settings.BATCH_CHUNK_LEASE_SECONDS)
 
@@ -208,9 +212,7 @@ def _lease_kept(chunk_id: int) -> Iterator[None]:
         try:
             while not stop.wait(seconds / 3):
                 try:
-                    BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(
-                        leased_until=_lease_end()
-                    )
+                    renew_lease(chunk_id)
                 except Exception:  # a missed renewal only shortens the lease
                     log.warning("could not renew the lease of chunk %s", chunk_id, exc_info=True)
         finally:
@@ -259,7 +261,7 @@ def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
         return
     scored_at = time.perf_counter()
     # A whole lease for the write: the heartbeat cannot renew a row this transaction has locked.
-    BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(leased_until=_lease_end())
+    renew_lease(chunk_id)
     with _cycle_collector_paused(), transaction.atomic():
         # of=self and no ordering: the model's default ordering joins the job row, which concurrent chunks lock.
         locked = (

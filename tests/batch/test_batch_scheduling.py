@@ -3,6 +3,7 @@ and a chunk that keeps failing fails its job with the reason instead of running 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -162,3 +163,16 @@ def test_the_sweeper_gives_up_on_a_chunk_that_kills_its_workers(officer, active_
     job.refresh_from_db()
     assert job.state == BatchJob.State.FAILED
     assert "failed 2 time(s)" in job.error and "worker stopped" in job.error
+
+
+def test_a_working_worker_renews_its_lease(settings):
+    """The heartbeat renews the lease every third of its length while the chunk is worked on, then stops."""
+    settings.BATCH_CHUNK_LEASE_SECONDS = 0.3
+    with mock.patch.object(worker, "renew_lease") as renew, mock.patch.object(worker.connections, "close_all"):
+        with worker._lease_kept(42):
+            time.sleep(0.75)
+        renewed = renew.call_count
+        time.sleep(0.3)
+    assert renewed >= 2
+    assert renew.call_count == renewed  # stopped with the work
+    assert {call.args for call in renew.call_args_list} == {(42,)}
