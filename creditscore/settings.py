@@ -333,9 +333,19 @@ BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=200 * 1024 * 1024)
 BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=5_000_000)
 # Rows per chunk: one Celery task and one database transaction each.
 BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=50_000)
-# A pending chunk not picked up this long after it was queued is queued again by the sweeper.
+# A chunk whose task was sent but that no worker started this long after is sent again (lost message).
 BATCH_STALE_SECONDS = env.int("BATCH_STALE_SECONDS", default=15 * 60)
-BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=60)
+# A worker holds a chunk for this long and renews the hold every third of it while it works; the
+# sweeper takes back a chunk whose hold ran out (its worker is gone). With the sweep interval below,
+# a dead worker's chunk is running again within LEASE + SWEEP seconds (under a minute by default).
+BATCH_CHUNK_LEASE_SECONDS = env.int("BATCH_CHUNK_LEASE_SECONDS", default=30)
+BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=20)
+# A chunk that fails this many times for an unexpected reason (an error, or its worker lost) fails its
+# job with that reason, rather than being retried for ever.
+BATCH_CHUNK_MAX_ATTEMPTS = env.int("BATCH_CHUNK_MAX_ATTEMPTS", default=3)
+# Chunks of one job sent to the broker at once; the next is sent when one finishes, to the job with the
+# fewest in flight, so a small job never waits behind a large one. Set it to about the worker count.
+BATCH_CHUNKS_IN_FLIGHT_PER_JOB = env.int("BATCH_CHUNKS_IN_FLIGHT_PER_JOB", default=2)
 # Test-only fault injection: seconds a worker sleeps after writing a chunk's rows, before its commit,
 # so the crash test can SIGKILL it mid-chunk. Always 0 in deployments.
 BATCH_FAULT_PAUSE_SECONDS = env.float("BATCH_FAULT_PAUSE_SECONDS", default=0.0)

@@ -45,7 +45,11 @@ class BatchJobStateSerializer(serializers.Serializer):
     rows_not_scored = serializers.IntegerField()
     percent = serializers.FloatField()
     rows_per_second = serializers.FloatField(allow_null=True)
-    eta_seconds = serializers.IntegerField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True, help_text="Null while no worker holds a chunk.")
+    waiting_for_worker = serializers.BooleanField(
+        help_text="Chunks are left but no worker is working on one (none started yet, or their workers are gone)."
+    )
+    activity = serializers.CharField(allow_blank=True, help_text="'Waiting for a worker', or the ETA in words.")
     chunks_total = serializers.IntegerField()
     chunks_done = serializers.IntegerField()
     created_at = serializers.DateTimeField()

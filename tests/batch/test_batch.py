@@ -232,7 +232,10 @@ def test_broker_down_at_submission_keeps_the_job_for_the_sweeper(
     assert job.state == BatchJob.State.QUEUED
     assert job.file.storage.exists(job.file.name)  # the upload is kept
     assert list(job.chunks.values_list("enqueued_at", flat=True)) == [None, None]
-    assert jobs.sweep_batch_jobs() == 2  # the broker is back: the sweeper queues them (eagerly here)
+    with mock.patch.object(worker.process_batch_chunk, "delay") as delay:
+        assert jobs.sweep_batch_jobs() == 2  # the broker is back: the sweeper queues them
+    for (chunk_id,), _ in delay.call_args_list:
+        worker.process_chunk(chunk_id=chunk_id)
     job.refresh_from_db()
     assert job.state == BatchJob.State.SUCCEEDED
     assert Prediction.objects.filter(batch_job=job).count() == 20
@@ -245,8 +248,8 @@ def test_cancel_skips_chunks_not_started(client, officer, active_version, settin
     upload = SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(30)))
     with mock.patch.object(worker.process_batch_chunk, "delay"):
         job = jobs.submit_batch_job(user=officer, upload=upload)
-    first = job.chunks.get(index=0)
-    worker.process_chunk(chunk_id=first.pk)
+        first = job.chunks.get(index=0)
+        worker.process_chunk(chunk_id=first.pk)
     client.force_login(officer)
     response = client.post(reverse("scoring:batch-cancel", args=[job.pk]), follow=True)
     assert b"10 rows had been scored" in response.content
@@ -259,6 +262,7 @@ def test_cancel_skips_chunks_not_started(client, officer, active_version, settin
     rows = _result(client, job)
     assert len(rows) == 31
     assert rows[11][6] == "Not scored: the job was cancelled."
+    assert [r[1] for r in rows[11:]] == [f"APP-{n:07d}" for n in range(11, 31)]  # their references kept
     assert client.post(reverse("scoring:batch-cancel", args=[job.pk]), follow=True).status_code == 200
 
 
@@ -307,7 +311,7 @@ def test_officers_see_their_own_jobs_and_auditors_all(client, officer, other_off
     page = client.get(reverse("scoring:batch-detail", args=[job.pk]))
     assert b'<noscript><meta http-equiv="refresh"' in page.content  # refreshes itself without JS while running
     assert b"js/batch-progress.js" in page.content
-    assert b"ETA" in page.content and b"took" not in page.content
+    assert b"Waiting for a worker" in page.content and b"took" not in page.content  # queued, no worker on it yet
     assert client.get(reverse("scoring:batch-result", args=[job.pk])).status_code == 409
 
 
@@ -318,7 +322,7 @@ def test_the_api_submits_reports_and_returns_the_result(client, officer, other_o
     api = APIClient()
     api.force_authenticate(officer)
     content = csv_bytes(synthetic_frame(7))
-    with mock.patch.object(worker, "enqueue_chunks", wraps=worker.enqueue_chunks):
+    with mock.patch.object(worker, "dispatch_chunks", wraps=worker.dispatch_chunks):
         response = api.post("/api/v1/batch-jobs", {"file": SimpleUploadedFile("p.csv", content)}, format="multipart")
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
