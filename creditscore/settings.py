@@ -367,6 +367,12 @@ MIDDLEWARE += [
     # Axes last, as its docs require: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+# Failed API authentications per address (API_AUTH_FAILURE_RATE): before sessions, so a refused
+# address costs no session or token lookup.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "scoring.api.auth_failures.AuthFailureLimitMiddleware",
+)
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
