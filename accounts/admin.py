@@ -1,12 +1,15 @@
 """Django admin for API tokens (key shown once, then only its hash is kept; revoke, never delete) and the access log."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
 from accounts.models import AccessEvent, ApiToken
+from accounts.signals import record_password_changed
 from accounts.tokens import hash_key, issue_api_token, revoke_api_tokens
 from scoring.admin import ReadOnlyAdmin
 
@@ -76,3 +79,18 @@ class AccessEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "username", "ip_address", "user_agent")
     list_filter = ("kind",)
     search_fields = ("username", "ip_address")
+
+
+class AccessLoggedUserAdmin(UserAdmin):
+    """Django's user admin, with a password set here (by an administrator, for any user) in the access log."""
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
+            changed = self.get_object(request, id)
+            record_password_changed(request=request, user=changed)
+        return response
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AccessLoggedUserAdmin)

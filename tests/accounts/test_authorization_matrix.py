@@ -29,6 +29,7 @@ RULES: dict[str, tuple] = {
     "logout": (405, 405, 405, 405, 405),  # POST only
     "password_change": (LOGIN, 200, 200, 200, 200),  # every signed-in user, their own password
     "password_change_done": (LOGIN, 200, 200, 200, 200),
+    "admin-password-change": (302, 302, 302, 302, 302),  # a redirect to password_change, which checks
     "scoring:home": (LOGIN, 200, 200, 200, 200),
     "health-live": (200, 200, 200, 200, 200),
     "health-ready": (200, 200, 200, 200, 200),

@@ -128,3 +128,22 @@ def test_a_session_from_before_the_rule_gets_a_lifetime_from_now(client, officer
     assert client.get(reverse("scoring:home")).status_code == 200
     clock.now += 3601
     assert client.get(reverse("scoring:home")).status_code == 302
+
+
+def test_every_way_to_set_a_password_is_in_the_access_log(admin_client, officer):
+    # Django admin's own "Change password" leads to the same page as the user menu.
+    own = admin_client.get("/admin/password_change/")
+    assert own.status_code == 302 and own["Location"] == reverse("password_change")
+    # An administrator setting another user's password.
+    url = reverse("admin:auth_user_password_change", args=[officer.pk])
+    refused = admin_client.post(url, {"password1": "short", "password2": "short"})
+    assert refused.status_code == 200
+    assert not AccessEvent.objects.filter(kind=AccessEvent.Kind.PASSWORD_CHANGED).exists()
+
+    response = admin_client.post(url, {"password1": NEW, "password2": NEW})
+
+    assert response.status_code == 302
+    officer.refresh_from_db()
+    assert officer.check_password(NEW)
+    event = AccessEvent.objects.get(kind=AccessEvent.Kind.PASSWORD_CHANGED)
+    assert (event.user, event.username, event.path) == (officer, "officer", url)
