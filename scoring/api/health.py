@@ -41,7 +41,7 @@ def ready(request):
             checks[name] = check()
         except Exception as exc:
             # The probe is anonymous: the reason (host names, ports, driver messages) is for the log only.
-            log.warning("readiness check %s failed: %s", name, exc, exc_info=True)
+            log.warning("readiness check %s failed: %s: %s", name, type(exc).__name__, exc)
             checks[name] = "failing"
             failing.append(name)
     if failing:
