@@ -22,13 +22,18 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from scoring.models import BatchJob, Prediction
+from tests.support import app_role
 
 ROOT = Path(django_settings.BASE_DIR)
 
 
 def _server_url(database: str = "postgres") -> str:
     s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{database}"
+    user = s["USER"]
+    if database != s["NAME"] and app_role.enabled():
+        # The benchmarks create, migrate and drop scratch databases: the owner login's job, not the app role's.
+        user = app_role.owner_settings()["USER"]
+    return f"postgres://{user}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{database}"
 
 
 def _run(script: str, *args: str, env: dict | None = None, timeout: int = 600) -> str:
