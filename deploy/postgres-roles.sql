@@ -28,7 +28,8 @@ ALTER ROLE creditscore_app PASSWORD :'app_password';
 \endif
 
 -- The owner owns the database, the schema and every table (also tables an earlier set-up migrated
--- as another role), so only it can ALTER a table or DISABLE its triggers.
+-- as another role), so only it can ALTER a table or DISABLE its triggers. Only the app role (and
+-- superusers) may connect: grant CONNECT to any other reader (a metrics exporter) yourself.
 DO $$
 DECLARE
     t record;

@@ -30,8 +30,9 @@ ROOT = Path(django_settings.BASE_DIR)
 def _server_url(database: str = "postgres") -> str:
     s = connection.settings_dict
     user = s["USER"]
-    if database != s["NAME"] and app_role.enabled():
-        # The benchmarks create, migrate and drop scratch databases: the owner login's job, not the app role's.
+    if app_role.enabled():
+        # The benchmarks create databases and tables (scratch databases, the batch benchmark's floor
+        # table): an administrator's job, so they get the owner's login, never the app role more grants.
         user = app_role.owner_settings()["USER"]
     return f"postgres://{user}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{database}"
 
