@@ -126,6 +126,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing with "database is locked" under light concurrency.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DATABASE_IS_POSTGRES = "postgresql" in DATABASES["default"]["ENGINE"]
+# PostgreSQL: the schema owner's connection, for what the app's own role may not do (create and
+# migrate the test database; deploy/postgres-roles.sql). ``?assume_role=creditscore_owner`` makes a
+# login SET ROLE to the owner. The app never connects with it; production runs `migrate` with it.
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
 
 # --- Cache and Celery ----------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 
 import pytest
 from django.conf import settings as django_settings
@@ -13,18 +14,27 @@ from scoring.decisions import services
 from scoring.lifecycle import registry, versions
 
 # The local Hub fixtures (local_hub, hub_settings).
-from tests.support import DEFAULT_BUNDLE
+from tests.support import DEFAULT_BUNDLE, app_role
 
 pytest_plugins = ["tests.support.lifecycle_fixtures"]
 
+if app_role.enabled():
+    # PostgreSQL as production runs it: the tests connect as the app role (tests/support/app_role.py).
+    from tests.support.app_role import django_db_setup  # noqa: F401
+
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite."""
-    if django_settings.DATABASE_IS_POSTGRES:
-        return
+    """PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite, and tests of
+    the app's database role when it runs as the owner. CI runs PostgreSQL as the app role only."""
+    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    if django_settings.DATABASE_IS_POSTGRES and in_ci and not app_role.enabled():
+        raise pytest.UsageError("CI=true: run the PostgreSQL suite as the app role (set DATABASE_OWNER_URL).")
+    unavailable = {"app_role"} if django_settings.DATABASE_IS_POSTGRES else {"postgres", "app_role"}
+    if app_role.enabled():
+        unavailable = set()
     kept, deselected = [], []
     for item in items:
-        (deselected if item.get_closest_marker("postgres") else kept).append(item)
+        (deselected if any(item.get_closest_marker(m) for m in unavailable) else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -66,7 +76,8 @@ def _own_auth_failure_counts(monkeypatch, request):
     its own, so the 401s of earlier tests (all from 127.0.0.1) never add up to a 429 in a later one."""
     from scoring.api import auth_failures
 
-    monkeypatch.setattr(auth_failures, "KEY_PREFIX", f"{auth_failures.KEY_PREFIX}:{request.node.nodeid}")
+    own = f"{zlib.crc32(request.node.nodeid.encode()):08x}"  # cache keys may not hold a node id's spaces
+    monkeypatch.setattr(auth_failures, "KEY_PREFIX", f"{auth_failures.KEY_PREFIX}:{own}")
 
 
 def _user(django_user_model, username: str, role: str | None, **extra):
@@ -164,7 +175,8 @@ def _append_only_triggers(request):
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
     uses_db = marker or names & {"_django_db_helper", "db", "transactional_db", "live_server"}
-    if not django_settings.DATABASE_IS_POSTGRES or not uses_db:
+    if not django_settings.DATABASE_IS_POSTGRES or not uses_db or app_role.enabled():
+        # As the app role the triggers cannot be switched off at all; the owner flushes (app_role.py).
         yield
         return
     request.getfixturevalue("_django_db_helper")  # also decides transactional for live_server tests
@@ -187,7 +199,7 @@ def failing_write(monkeypatch):
     """``failing_write("prediction" | "aggregates")`` makes that part of recording a decision fail.
 
     On PostgreSQL a decision is one statement, so the failure is raised by the database itself
-    (a trigger, dropped with the test's transaction); elsewhere the ORM call fails.
+    (a test-only trigger armed for this test's transaction); elsewhere the ORM call fails.
     """
     from django.db import OperationalError, connection
 
@@ -197,14 +209,10 @@ def failing_write(monkeypatch):
         table = {"prediction": "scoring_prediction", "aggregates": "scoring_dailytotal"}[part]
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'no space left on device' USING ERRCODE = 'disk_full'; END $$"
-                )
-                cursor.execute(
-                    f"CREATE TRIGGER refuse_write BEFORE INSERT OR UPDATE ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
-                )
+                cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'test_fault'")
+                if not cursor.fetchone():  # the test database's owner, not the app role: dropped with the test
+                    cursor.execute(app_role.FAULT_SQL)
+                cursor.execute("SELECT set_config('creditscore.test_fault', %s, true)", [table])
             return
 
         def refuse(*args, **kwargs):

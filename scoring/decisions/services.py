@@ -204,8 +204,7 @@ def record_review(
     if errors:
         raise InvalidReview(errors)
     with transaction.atomic():
-        # One review of a decision at a time: what is counted depends on the reviews before it.
-        Prediction.objects.select_for_update(no_key=True).filter(pk=prediction.pk).values_list("pk").first()
+        _lock_reviews_of(prediction)
         earlier = list(
             Review.objects.filter(prediction=prediction)
             .order_by("created_at", "id")
@@ -230,6 +229,24 @@ def record_review(
         _count(prediction, **changes)
     metrics.record_review(review)
     return review
+
+
+# Namespace of the advisory locks taken on decisions under review ("REVW"), apart from any other.
+_REVIEW_LOCK_NAMESPACE = 0x52455657
+
+
+def _lock_reviews_of(prediction: Prediction) -> None:
+    """One review of a decision at a time, until the transaction ends: what is counted depends on the reviews before it.
+
+    An advisory lock, not SELECT ... FOR UPDATE: locking the decision's row needs UPDATE privilege on
+    decisions, which the app's role must not have (docs/audit-and-security.md). The key is the id
+    folded into 31 bits; two decisions sharing a key only wait for each other. SQLite runs one write
+    transaction at a time, so it needs nothing.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_REVIEW_LOCK_NAMESPACE, prediction.pk % 2147483648])
 
 
 # --- API scoring: idempotent single scoring and vectorised many -----------------

@@ -128,7 +128,9 @@ def validate_version(*, version: ModelVersion, user: AbstractBaseUser | None) ->
         elif not reason and version.status == ModelVersion.Status.PENDING:
             version.status = ModelVersion.Status.VALIDATED
             fields.append("status")
-        if model is not None:
+        # Written once: a Hub load registers the files before anything reads them. After that the
+        # metadata is part of the version's identity, which the database keeps fixed.
+        if model is not None and not version.metadata:
             version.metadata = model.metadata | {"schema": model.schema()}
             fields.append("metadata")
         version.save(update_fields=fields)

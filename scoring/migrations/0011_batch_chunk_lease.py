@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scoring", "0009_officer_decision_index"),
+        ("scoring", "0010_audit_rows_stamped_and_versions_fixed"),
     ]
 
     operations = [

@@ -1,4 +1,9 @@
-"""PostgreSQL refuses to change or remove audit rows, whoever asks; pytest's flush still works."""
+"""PostgreSQL refuses to change or remove audit rows, whoever asks; pytest's flush still works.
+
+The suite runs as the app role (tests/support/app_role.py), which holds no UPDATE, DELETE or
+TRUNCATE on these tables, so PostgreSQL refuses for want of the privilege; run as the owner,
+the triggers refuse. tests/audit/test_database_roles.py shows the triggers refusing the owner.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,12 @@ from django.urls import reverse
 from accounts.models import AccessEvent
 from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
 from scoring.decisions import services
-from scoring.models import BatchJob, ExportLog, ModelActivation, ModelVersion, Prediction, Review
+from scoring.models import BatchJob, BatchRowError, ExportLog, ModelActivation, ModelVersion, Prediction, Review
 
 pytestmark = pytest.mark.postgres
+# The refusal of the privilege (app role) or of the trigger (owner).
+APPEND_ONLY = "append-only|permission denied for table"
+KEPT = "kept for the audit trail|permission denied for table"
 
 
 @pytest.fixture
@@ -30,11 +38,22 @@ def audit_rows(officer, auditor, example_inputs):
     b"".join(client.get(reverse("audit:prediction-export")).streaming_content)
     client.post(reverse("login"), {"username": "nobody", "password": "guess"})
     assert ExportLog.objects.exists() and AccessEvent.objects.exists() and ModelActivation.objects.exists()
+    _row_error(officer)
     return prediction
 
 
+def _row_error(officer) -> BatchRowError:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from scoring.batch import jobs
+    from tests.support.batch_files import csv_bytes, synthetic_frame
+
+    job = jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("e.csv", csv_bytes(synthetic_frame(2))))
+    return BatchRowError.objects.create(job=job, row_number=1, errors={"row": ["bad line"]})
+
+
 def _refused(sql: str):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError, match=APPEND_ONLY), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)
 
 
@@ -52,9 +71,9 @@ def test_raw_update_delete_and_truncate_fail(audit_rows, table):
 
 
 def test_orm_changes_fail_too(audit_rows):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=APPEND_ONLY), transaction.atomic():
         Prediction.objects.filter(pk=audit_rows.pk).update(decision="approve")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=APPEND_ONLY), transaction.atomic():
         Review.objects.filter(prediction=audit_rows).delete()
     audit_rows.refresh_from_db()
     assert audit_rows.decision == "decline"
@@ -74,7 +93,7 @@ def test_model_versions_and_batch_jobs_can_change_but_never_go(audit_rows, offic
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET created_at = created_at")  # changing a row is allowed
     for sql in (f"DELETE FROM {table}", f"TRUNCATE {table} CASCADE"):
-        refused = pytest.raises(DatabaseError, match="kept for the audit trail")
+        refused = pytest.raises(DatabaseError, match=KEPT)
         with refused, transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(sql)
@@ -88,9 +107,9 @@ def test_inserts_still_work(audit_rows, officer, example_inputs):
 
 @pytest.mark.django_db(transaction=True)
 def test_triggers_are_on_in_transactional_tests_and_the_flush_still_works(officer, example_inputs):
-    """The conftest switch turns the triggers off only for pytest-django's TRUNCATE after this test."""
+    """The triggers are off only inside the one transaction of pytest-django's TRUNCATE after this test."""
     services.score_application(user=officer, inputs=example_inputs, channel="web")
-    with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError, match=APPEND_ONLY), connection.cursor() as cursor:
         cursor.execute("DELETE FROM scoring_prediction")
     assert Prediction.objects.count() == 1
 

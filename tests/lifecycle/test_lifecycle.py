@@ -129,15 +129,20 @@ def test_schema_mismatch_is_rejected_with_the_reason(local_hub, hub_settings, tm
     assert failed == ["model features match the declared schema"]
 
 
-def test_tampered_artifact_fails_validation_and_is_never_served(own_artifacts, repo, model_admin, settings):
+def test_tampered_artifact_fails_validation_and_is_never_served(own_artifacts, repo, model_admin, settings, tmp_path):
     version = load(repo["id"]).version
     path = registry.local_bundle_path(version) / "model.cb"
     path.write_bytes(path.read_bytes() + b"\0")
     rechecked = versions.validate_version(version=version, user=model_admin)
     assert rechecked.status == ModelVersion.Status.REJECTED
     assert "model.cb" in rechecked.rejection_reason
-    # Even if it were made active behind the app's back, the registry refuses the changed file.
-    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE)
+    # A rejected version never goes live (PostgreSQL refuses even a raw UPDATE:
+    # tests/audit/test_database_roles.py); and if a live version's file changes, the registry
+    # refuses the changed file.
+    live = versions.register_bundle(path=bundle_variant(tmp_path / "live", threshold="0.3"))
+    versions.activate(version=live, user=None)
+    live_file = registry.local_bundle_path(live) / "model.cb"
+    live_file.write_bytes(live_file.read_bytes() + b"\0")
     with pytest.raises(ModelUnavailable, match="sha256"):
         registry.get_active()
 

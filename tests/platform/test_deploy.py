@@ -122,12 +122,27 @@ def test_compose_runs_the_full_stack_with_healthchecks():
     services_ = _compose_config()["services"]
     assert {"db", "redis", "web", "worker", "beat", "prometheus", "grafana"} <= set(services_)
     web = services_["web"]
-    for step in ("migrate", "collectstatic", "gunicorn -c gunicorn.conf.py"):
+    for step in ("collectstatic", "gunicorn -c gunicorn.conf.py"):
         assert step in str(web["command"]), step
     assert "/health/ready" in str(web["healthcheck"]["test"])
     assert "beat" in services_["beat"]["command"]
     assert services_["worker"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
     assert services_["db"]["healthcheck"] and services_["redis"]["healthcheck"]
+
+
+def test_compose_migrates_as_the_owner_and_runs_the_app_as_the_app_role():
+    services_ = _compose_config()["services"]
+    assert "migrate" not in str(services_["web"]["command"])
+    assert services_["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert services_["migrate"]["environment"]["DATABASE_URL"].endswith("?assume_role=creditscore_owner")
+    for name in ("web", "worker", "beat"):
+        assert services_[name]["environment"]["DATABASE_URL"].startswith("postgres://creditscore_app:"), name
+    # deploy/postgres-roles.sql before migrate (the roles) and after it (the grants), then the app.
+    assert "deploy/postgres-roles.sql" in str(services_["db-roles"]["command"])
+    assert services_["migrate"]["depends_on"]["db-roles"]["condition"] == "service_completed_successfully"
+    assert services_["db-grants"]["command"] == services_["db-roles"]["command"]
+    assert services_["db-grants"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services_["web"]["depends_on"]["db-grants"]["condition"] == "service_completed_successfully"
 
 
 def test_compose_refuses_to_start_without_the_metrics_token():
