@@ -50,8 +50,8 @@ class ModelReloadApi(ApiView):
         )
 
     class ModelLoadSerializer(serializers.ModelSerializer):
-        version_status = serializers.CharField(source="version.status", default=None)
-        rejection_reason = serializers.CharField(source="version.rejection_reason", default=None)
+        version_status = serializers.CharField(source="version.status", default=None, allow_null=True)
+        rejection_reason = serializers.CharField(source="version.rejection_reason", default=None, allow_null=True)
 
         class Meta:
             model = ModelLoad

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config import SchemathesisConfig
 
 from accounts.tokens import issue_api_token
 
@@ -28,6 +29,10 @@ SCHEMA_URL = "/api/v1/schema/?format=json"
 EXAMPLES = {"officer": 40, "auditor": 15, "model_admin": 15}
 # Each example of /score/many carries up to hundreds of applications: fewer examples keep the time bounded.
 EXAMPLES_SCORE_MANY = {"officer": 15, "auditor": 8, "model_admin": 8}
+# No NUL in generated text: the API refuses it in any string, anywhere in a body or query (databases cannot
+# store it), as docs/api.md says; OpenAPI has no way to state that once for every string, and this is the
+# option schemathesis gives for such servers. Every check still runs.
+CONFIG = SchemathesisConfig.from_dict({"generation": {"allow-x00": False}})
 load_all_checks()
 # Every check schemathesis registers, not a chosen subset: a new release's checks apply here at once.
 ALL_CHECKS = list(CHECKS.get_all())
@@ -64,7 +69,9 @@ def api_schema(db, active_version, settings, django_user_model, hub_settings):
     request_finished.disconnect(close_old_connections)
     reader = django_user_model.objects.create_user("schema-reader", password=None)
     _, key = issue_api_token(user=reader, name="schema")
-    yield schemathesis.openapi.from_wsgi(SCHEMA_URL, get_wsgi_application(), headers={"Authorization": f"Token {key}"})
+    yield schemathesis.openapi.from_wsgi(
+        SCHEMA_URL, get_wsgi_application(), headers={"Authorization": f"Token {key}"}, config=CONFIG
+    )
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
