@@ -1,10 +1,20 @@
 """Django admin for API tokens (key shown once, then only its hash is kept; revoke, never delete) and the access log."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.views.decorators.cache import never_cache
 
 from accounts.models import AccessEvent, ApiToken
+from accounts.signals import record_password_changed
 from accounts.tokens import hash_key, issue_api_token, revoke_api_tokens
 from scoring.admin import ReadOnlyAdmin
+
+# Keys issued in this session and not yet shown: token id -> clear key, removed when shown.
+NEW_KEYS_SESSION_KEY = "creditscore_new_api_keys"
 
 
 @admin.register(ApiToken)
@@ -27,9 +37,33 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return
         token, key = issue_api_token(user=obj.user, name=obj.name)
         obj.pk, obj.prefix, obj.key_sha256 = token.pk, token.prefix, hash_key(key)
-        messages.warning(
-            request, f"The new key is {key} — copy it now: it is stored only as a hash and not shown again."
-        )
+        # Kept server-side for the one page that shows it. A message would carry it in the messages
+        # cookie, which is signed but readable by anyone who sees the cookie.
+        request.session[NEW_KEYS_SESSION_KEY] = request.session.get(NEW_KEYS_SESSION_KEY, {}) | {str(token.pk): key}
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(reverse("admin:accounts_apitoken_new_key", args=[obj.pk]))
+
+    def get_urls(self):
+        new_key = self.admin_site.admin_view(never_cache(self.new_key_view))
+        return [path("<int:pk>/new-key/", new_key, name="accounts_apitoken_new_key"), *super().get_urls()]
+
+    def new_key_view(self, request, pk: int):
+        """The new token's key, once: it leaves the session as it is shown; later visits say it is gone."""
+        token = self.get_object(request, str(pk))
+        if token is None or not self.has_view_or_change_permission(request, token):
+            return HttpResponseRedirect(reverse("admin:accounts_apitoken_changelist"))
+        pending = request.session.get(NEW_KEYS_SESSION_KEY, {})
+        key = pending.pop(str(pk), None)
+        if key is not None:
+            request.session[NEW_KEYS_SESSION_KEY] = pending
+        context = self.admin_site.each_context(request) | {
+            "title": f"API token {token.prefix}…",
+            "opts": self.opts,
+            "token": token,
+            "key": key,
+        }
+        return TemplateResponse(request, "admin/accounts/apitoken/new_key.html", context)
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead, so the audit trail keeps every token that ever existed
@@ -45,3 +79,18 @@ class AccessEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "username", "ip_address", "user_agent")
     list_filter = ("kind",)
     search_fields = ("username", "ip_address")
+
+
+class AccessLoggedUserAdmin(UserAdmin):
+    """Django's user admin, with a password set here (by an administrator, for any user) in the access log."""
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
+            changed = self.get_object(request, id)
+            record_password_changed(request=request, user=changed)
+        return response
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AccessLoggedUserAdmin)

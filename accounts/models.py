@@ -37,6 +37,7 @@ class AccessEvent(models.Model):
         LOGOUT = "logout", "Logged out"
         LOGIN_FAILED = "login_failed", "Failed login"
         LOCKED_OUT = "locked_out", "Locked out"
+        PASSWORD_CHANGED = "password_changed", "Changed password"
 
     created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

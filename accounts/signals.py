@@ -1,4 +1,4 @@
-"""Record logins, logouts, failed logins and lockouts in the access log; keep the roles present."""
+"""Record logins, logouts, failed logins, lockouts and password changes in the access log; start the session clock."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from accounts.backends import client_ip
+from accounts.middleware import start_session_clock
 from accounts.models import AccessEvent
 
 
@@ -31,6 +32,7 @@ def _record(kind: str, request, *, user=None, username: str = "") -> None:
 
 @receiver(user_logged_in, dispatch_uid="accounts_access_login")
 def record_login(sender, request, user, **kwargs):
+    start_session_clock(request)
     _record(AccessEvent.Kind.LOGIN, request, user=user)
 
 
@@ -47,3 +49,8 @@ def record_login_failed(sender, credentials, request=None, **kwargs):
 @receiver(user_locked_out, dispatch_uid="accounts_access_locked_out")
 def record_locked_out(sender, request, username=None, ip_address=None, **kwargs):
     _record(AccessEvent.Kind.LOCKED_OUT, request, username=str(username or ""))
+
+
+def record_password_changed(*, request, user) -> None:
+    """Called by the password change view: Django sends no signal for it."""
+    _record(AccessEvent.Kind.PASSWORD_CHANGED, request, user=user)

@@ -42,6 +42,12 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--skip-floor", action="store_true", help="only the job (quicker when trying settings)")
+    parser.add_argument(
+        "--small-job-rows",
+        type=int,
+        default=0,
+        help="also submit a job of this many rows by another officer just after the large one, and time it",
+    )
     args = parser.parse_args()
     # A SIGTERM (timeout, Ctrl-C from a runner) still stops the worker through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -85,9 +91,12 @@ def main() -> int:
             with path.open("rb") as fh:
                 job = jobs.submit_batch_job(user=user, upload=File(fh, name=path.name))
             submitted = time.perf_counter() - started
+            small = _submit_small_job(args.small_job_rows, Path(tmp)) if args.small_job_rows else None
             last = -1
             while True:
                 monitor.sample()
+                if small is not None and small.finished is None:
+                    small.poll(job)
                 job.refresh_from_db()
                 if job.state not in ACTIVE_STATES:
                     break
@@ -147,8 +156,48 @@ def main() -> int:
             f"per chunk (median of {timings['chunks']}, seconds): scoring {timings['scoring']:.2f}, "
             f"writing (COPY and counts) {timings['writing']:.2f}, commit {timings['commit']:.2f}"
         )
+    if small is not None:
+        print(
+            f"small job ({args.small_job_rows:,} rows, another officer, submitted just after): finished "
+            f"{small.finished:.1f} s after its submission, with the large job {small.large_done_percent:.0f}% done"
+        )
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (shared machine)")
     return 0
+
+
+class _SmallJob:
+    """A small job submitted behind the large one: how long it takes shows whether jobs take turns."""
+
+    def __init__(self, job) -> None:
+        self.job = job
+        self.started = time.perf_counter()
+        self.finished: float | None = None
+        self.large_done_percent = 0.0
+
+    def poll(self, large) -> None:
+        from scoring.batch.worker import ACTIVE_STATES
+
+        self.job.refresh_from_db()
+        if self.job.state not in ACTIVE_STATES:
+            self.finished = time.perf_counter() - self.started
+            large.refresh_from_db()
+            self.large_done_percent = 100 * (large.rows_scored + large.rows_rejected) / large.row_count
+
+
+def _submit_small_job(rows: int, folder: Path) -> _SmallJob:
+    from django.core.files import File
+
+    from accounts.permissions import OFFICER
+    from scoring.batch import jobs
+
+    path = folder / "small.csv"
+    _write_applications(path, rows)
+    with path.open("rb") as fh:
+        small = _SmallJob(None)
+        small.job = jobs.submit_batch_job(
+            user=harness.user("bench-officer-2", OFFICER), upload=File(fh, name=path.name)
+        )
+    return small
 
 
 def _chunk_timings(log: str) -> dict[str, float]:

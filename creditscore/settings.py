@@ -64,8 +64,12 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files keep their caching), before the rest (their refusals are covered too).
+    "creditscore.cache_control.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, the first code that reads a form body: oversized uploads are refused unread.
+    "scoring.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -159,6 +163,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is an inactivity timeout
+# Activity extends a session by the idle timeout; this caps it however busy it is (accounts.middleware).
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -171,9 +177,13 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    if env.bool("USE_X_FORWARDED_PROTO", default=True):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind N trusted proxies the client address is the Nth from the right in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# X-Forwarded-Proto says "this request came in over HTTPS". Without a proxy of ours in front, any client
+# can send it and have a plain-HTTP request treated as secure, so it is believed only behind one.
+if TRUSTED_PROXY_COUNT > 0 and env.bool("USE_X_FORWARDED_PROTO", default=True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Static and media ----------------------------------------------------------
 
@@ -211,6 +221,10 @@ REST_FRAMEWORK = {
 # Requests per user (authenticated) and per client address (anonymous): "<n>/<second|minute|hour|day>".
 API_THROTTLE_USER_RATE = env.str("API_THROTTLE_USER_RATE", default="600/minute")
 API_THROTTLE_ANON_RATE = env.str("API_THROTTLE_ANON_RATE", default="60/minute")
+# Failed API authentications (missing, invalid or revoked token) per client address: beyond this, every
+# API request from that address is a 429 until the window ends. The throttles above run only after
+# authentication succeeded, so without this a key could be guessed at full speed.
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="20/minute")
 # POST /api/v1/score/many: more applications than this get a 413 pointing to batch jobs.
 API_SCORE_MANY_LIMIT = env.int("API_SCORE_MANY_LIMIT", default=1000)
 # Largest JSON body the API reads (bytes); 1,000 applications are about 1 MB.
@@ -337,9 +351,19 @@ BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=200 * 1024 * 1024)
 BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=5_000_000)
 # Rows per chunk: one Celery task and one database transaction each.
 BATCH_CHUNK_ROWS = env.int("BATCH_CHUNK_ROWS", default=50_000)
-# A pending chunk not picked up this long after it was queued is queued again by the sweeper.
+# A chunk whose task was sent but that no worker started this long after is sent again (lost message).
 BATCH_STALE_SECONDS = env.int("BATCH_STALE_SECONDS", default=15 * 60)
-BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=60)
+# A worker holds a chunk for this long and renews the hold every third of it while it works; the
+# sweeper takes back a chunk whose hold ran out (its worker is gone). With the sweep interval below,
+# a dead worker's chunk is running again within LEASE + SWEEP seconds (under a minute by default).
+BATCH_CHUNK_LEASE_SECONDS = env.int("BATCH_CHUNK_LEASE_SECONDS", default=30)
+BATCH_SWEEP_SECONDS = env.int("BATCH_SWEEP_SECONDS", default=20)
+# A chunk that fails this many times for an unexpected reason (an error, or its worker lost) fails its
+# job with that reason, rather than being retried for ever.
+BATCH_CHUNK_MAX_ATTEMPTS = env.int("BATCH_CHUNK_MAX_ATTEMPTS", default=3)
+# Chunks of one job sent to the broker at once; the next is sent when one finishes, to the job with the
+# fewest in flight, so a small job never waits behind a large one. Set it to about the worker count.
+BATCH_CHUNKS_IN_FLIGHT_PER_JOB = env.int("BATCH_CHUNKS_IN_FLIGHT_PER_JOB", default=2)
 # Test-only fault injection: seconds a worker sleeps after writing a chunk's rows, before its commit,
 # so the crash test can SIGKILL it mid-chunk. Always 0 in deployments.
 BATCH_FAULT_PAUSE_SECONDS = env.float("BATCH_FAULT_PAUSE_SECONDS", default=0.0)
@@ -358,11 +382,19 @@ CELERY_BEAT_SCHEDULE = CELERY_BEAT_SCHEDULE | {
 INSTALLED_APPS += ["axes", "csp"]
 MIDDLEWARE += [
     "csp.middleware.CSPMiddleware",
+    # A session ends SESSION_ABSOLUTE_SECONDS after its login, however active it is.
+    "accounts.middleware.SessionLifetimeMiddleware",
     # Auditors change nothing: any unsafe method from a read-only role is refused here, once.
     "accounts.middleware.ReadOnlyRoleMiddleware",
     # Axes last, as its docs require: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+# Failed API authentications per address (API_AUTH_FAILURE_RATE): before sessions, so a refused
+# address costs no session or token lookup.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "scoring.api.auth_failures.AuthFailureLimitMiddleware",
+)
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -374,8 +406,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-# Behind N trusted proxies the client address is the Nth from the right in X-Forwarded-For.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The client address is the one accounts.backends.client_ip finds (TRUSTED_PROXY_COUNT, above).
 AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
 
 # No 'unsafe-inline' anywhere: templates carry no inline scripts, styles or style attributes.

@@ -60,6 +60,15 @@ def _isolated_registry(settings, tmp_path_factory):
     registry.reset()
 
 
+@pytest.fixture(autouse=True)
+def _own_auth_failure_counts(monkeypatch, request):
+    """The API's failed-authentication counts live in the cache, which outlives a test: each test counts
+    its own, so the 401s of earlier tests (all from 127.0.0.1) never add up to a 429 in a later one."""
+    from scoring.api import auth_failures
+
+    monkeypatch.setattr(auth_failures, "KEY_PREFIX", f"{auth_failures.KEY_PREFIX}:{request.node.nodeid}")
+
+
 def _user(django_user_model, username: str, role: str | None, **extra):
     user = django_user_model.objects.create_user(username=username, password="a-long-test-password", **extra)
     if role:

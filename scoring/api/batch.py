@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework import permissions as drf_permissions
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -13,8 +18,9 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from accounts import permissions
+from scoring import csv_export, uploads
 from scoring.api.base import ApiView
-from scoring.api.problems import Conflict
+from scoring.api.problems import Conflict, problem_response
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
 from scoring.models import BatchJob
@@ -46,7 +52,11 @@ class BatchJobStateSerializer(serializers.Serializer):
     rows_not_scored = serializers.IntegerField()
     percent = serializers.FloatField()
     rows_per_second = serializers.FloatField(allow_null=True)
-    eta_seconds = serializers.IntegerField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True, help_text="Null while no worker holds a chunk.")
+    waiting_for_worker = serializers.BooleanField(
+        help_text="Chunks are left but no worker is working on one (none started yet, or their workers are gone)."
+    )
+    activity = serializers.CharField(allow_blank=True, help_text="'Waiting for a worker', or the ETA in words.")
     chunks_total = serializers.IntegerField()
     chunks_done = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -74,6 +84,11 @@ def _job(request, job_id: int) -> BatchJob:
     return job
 
 
+def _refuse_upload(request, refused: uploads.Refusal):
+    """A refused upload as a problem naming the field (also before authentication: nothing was read)."""
+    return problem_response(refused.status, refused.message, kind="upload-refused", errors={"file": [refused.message]})
+
+
 @extend_schema_field(OpenApiTypes.BINARY)
 class UploadedFileField(serializers.FileField):
     """A file part of a multipart body; drf-spectacular would otherwise call it a URI string."""
@@ -84,16 +99,22 @@ class BatchJobCreateApi(ApiView):
 
     parser_classes = [MultiPartParser, FormParser]
     permission_classes = [drf_permissions.IsAuthenticated, CanSubmitBatch]
+    upload_limit = uploads.UploadLimit(setting="BATCH_MAX_BYTES", refuse=_refuse_upload)
 
     class BatchUploadSerializer(serializers.Serializer):
         file = UploadedFileField(help_text="CSV whose header names the model's features (and external_ref).")
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer},
-        responses={202: BatchJobStateSerializer},
+        responses={
+            202: BatchJobStateSerializer,
+            411: OpenApiResponse(description="No Content-Length: the upload limit is checked before reading."),
+        },
         summary="Submit a CSV of applications as a batch job",
     )
     def post(self, request):
+        if refused := uploads.refusal(request):
+            return _refuse_upload(request, refused)
         data = self.BatchUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
@@ -126,6 +147,7 @@ class CsvRenderer(BaseRenderer):
 
 class BatchJobResultApi(ApiView):
     renderer_classes = [CsvRenderer]
+    query_parameters = frozenset({csv_export.BOM_PARAMETER})
 
     @extend_schema(
         responses={
@@ -133,11 +155,20 @@ class BatchJobResultApi(ApiView):
             409: OpenApiResponse(description="The job has not finished yet; try again later."),
         },
         summary="The finished job's result CSV",
+        parameters=[
+            OpenApiParameter(
+                csv_export.BOM_PARAMETER, OpenApiTypes.BOOL, required=False, description=csv_export.BOM_HELP
+            )
+        ],
     )
     def get(self, request, job_id: int):
+        try:
+            bom = csv_export.bom_requested(request.query_params)
+        except ValueError as exc:
+            raise exceptions.ValidationError({csv_export.BOM_PARAMETER: [str(exc)]}) from exc
         job = _job(request, job_id)
         if job.state in worker.ACTIVE_STATES:
             raise Conflict(f"The job is {job.get_state_display().lower()}; try again later.")
-        response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'
-        return response
+        return csv_export.csv_download(
+            batch_selectors.batch_result_lines(job), filename=f"batch-{job.pk}-result.csv", bom=bom
+        )

@@ -244,11 +244,45 @@ def _check_tree(value, limit: int) -> str | None:
     return None
 
 
+class _Repeated(dict):
+    """A parsed JSON object that gave some of its keys more than once (``repeated``)."""
+
+    repeated: list[str]
+
+
+def _object_without_repeats(pairs: list[tuple[str, object]], seen: list[bool]) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Repeated(obj)
+    keys = [k for k, _ in pairs]
+    marked.repeated = sorted({k for k in keys if keys.count(k) > 1})
+    seen[0] = True
+    return marked
+
+
+def _repeated_keys(value, path: str = "") -> dict[str, list[str]]:
+    """Each key given more than once, by its dotted path (as field errors name fields)."""
+    found: dict[str, list[str]] = {}
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        children = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        for key in getattr(item, "repeated", ()):
+            name = f"{where}.{key}" if where else str(key)
+            found[name[:300]] = ["This key is given more than once; give each key once."]
+        stack.extend((child, f"{where}.{key}" if where else str(key)) for key, child in children)
+    return dict(sorted(found.items()))
+
+
 class StrictJSONParser(BaseParser):
-    """JSON in UTF-8 only, no NaN/Infinity, no numbers that overflow, bounded size and nesting.
+    """JSON in UTF-8 only, no NaN/Infinity, no numbers that overflow, no repeated keys, bounded size and nesting.
 
     Python's json module accepts NaN, Infinity and 1e400 (as inf) by default; none of
-    them is a valid JSON number, and letting them through would reach the model.
+    them is a valid JSON number, and letting them through would reach the model. It also
+    keeps the last of a repeated key, so `{"credit_amount": 1000, "credit_amount": 9000}`
+    would be scored as 9000 while a client or proxy that reads the first one logs 1000:
+    a repeated key is refused, naming it.
     """
 
     media_type = "application/json"
@@ -271,8 +305,14 @@ class StrictJSONParser(BaseParser):
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise exceptions.ParseError(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
+        repeats = [False]
         try:
-            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+            data = json.loads(
+                text,
+                parse_constant=_reject_constant,
+                parse_float=_finite_float,
+                object_pairs_hook=lambda pairs: _object_without_repeats(pairs, repeats),
+            )
         except RecursionError as exc:
             raise exceptions.ParseError("The JSON is nested too deeply.") from exc
         except ValueError as exc:
@@ -280,4 +320,6 @@ class StrictJSONParser(BaseParser):
         problem_text = _check_tree(data, settings.API_MAX_JSON_DEPTH)
         if problem_text:
             raise exceptions.ParseError(problem_text)
+        if repeats[0]:
+            raise exceptions.ValidationError(_repeated_keys(data))
         return data

@@ -9,9 +9,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import permissions
 from scoring.decisions import references
 from scoring.decisions.selectors import CURSOR_PATTERN, PredictionFilters, decode_cursor
-from scoring.models import Channel, Decision, Review
+from scoring.models import Channel, Decision, ModelVersion, Review
 
 # Largest id a client can ask about: beyond a 63-bit integer no row exists (and databases refuse the value).
 MAX_ID = 2**63 - 1
@@ -318,7 +319,10 @@ class ModelVersionSerializer(serializers.Serializer):
     name = serializers.CharField()
     status = serializers.CharField()
     source = serializers.CharField()
-    source_uri = serializers.CharField()
+    source_uri = serializers.SerializerMethodField(
+        help_text="The Hub repo id; for a bundle registered from a local folder, its path on the server, "
+        "given to model administrators only (empty for other roles)."
+    )
     hub_revision = serializers.CharField()
     hub_commit = serializers.CharField()
     sha256 = serializers.CharField()
@@ -326,6 +330,16 @@ class ModelVersionSerializer(serializers.Serializer):
     activated_at = serializers.DateTimeField(allow_null=True)
     threshold = serializers.FloatField(allow_null=True)
     metrics = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_source_uri(self, obj) -> str:
+        # A server path tells an officer or an auditor nothing they need and an attacker where to look;
+        # the model administrators who registered the bundle need it to find it again. Without a request
+        # in the context the viewer is unknown, so the path stays hidden.
+        if obj.source == ModelVersion.Source.HUB:
+            return obj.source_uri
+        request = self.context.get("request")
+        return obj.source_uri if request is not None and permissions.can_manage_models(request.user) else ""
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_metrics(self, obj) -> dict:

@@ -86,6 +86,9 @@ class UserThrottle(_WindowCounter, UserRateThrottle):
 
 
 class AnonThrottle(_WindowCounter, AnonRateThrottle):
-    """Unauthenticated requests (which all fail with 401): API_THROTTLE_ANON_RATE per client address."""
+    """Unauthenticated requests that reach the throttles: API_THROTTLE_ANON_RATE per client address.
+
+    Every view of ours needs a user, so an unauthenticated request is a 401 before throttles run;
+    those failures are limited by scoring.api.auth_failures instead."""
 
     rate_setting = "API_THROTTLE_ANON_RATE"

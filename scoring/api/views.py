@@ -241,7 +241,7 @@ class ModelListApi(BaseApi):
     @extend_schema(operation_id="model_list", summary="Model versions", responses=s.ModelVersionSerializer(many=True))
     def get(self, request):
         versions = ModelVersion.objects.order_by("-created_at", "-id")[:500]
-        return Response(s.ModelVersionSerializer(versions, many=True).data)
+        return Response(s.ModelVersionSerializer(versions, many=True, context={"request": request}).data)
 
 
 class ModelActiveApi(BaseApi):
@@ -269,6 +269,7 @@ class ModelActiveApi(BaseApi):
                     "threshold": model.threshold,
                     "refer_band": {"lower": model.refer_lower, "upper": model.threshold},
                     "risk_bands": model.bands,
-                }
+                },
+                context={"request": request},
             ).data
         )

@@ -11,8 +11,6 @@ compare them row for row.
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -22,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Max, QuerySet
 from psycopg import sql
 
+from scoring.csv_export import CsvLines, safe_cell_sql
 from scoring.decisions.selectors import PredictionFilters, prediction_list
 from scoring.models import ExportLog, Prediction, Review
 
@@ -53,15 +52,6 @@ HEADER = [
     "input_line",
 ]
 
-# A cell starting with one of these is a formula to a spreadsheet; it is prefixed with ' so it stays
-# text, unless it is a plain number (a negative probability never occurs, but a reference might be "-1").
-_FORMULA_START = "^[=+@\t\r-]"  # the same characters as _safe_sql's first-character test
-_PLAIN_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_FORMULA_START_RE = re.compile(_FORMULA_START)
-_PLAIN_NUMBER_RE = re.compile(_PLAIN_NUMBER)
-# Text columns a person or a client typed, which could start with a formula.
-_TEXT_CELLS = {"officer", "external_ref", "model_name", "last_review_justification", "last_review_by", "input_line"}
-
 
 def start_export(*, user: AbstractBaseUser, filters: PredictionFilters) -> tuple[ExportLog, QuerySet[Prediction]]:
     """Record an export and return the exact rows it covers.
@@ -88,19 +78,6 @@ def csv_lines(rows: QuerySet[Prediction]) -> Iterator[bytes]:
 
 
 # --- PostgreSQL: the database writes the CSV ---------------------------------------------
-
-
-def _safe_sql(expression: str) -> str:
-    """A text cell, formula-safe; empty as NULL, which COPY writes as an empty field (as csv.writer does).
-
-    The first-character test is cheap and rarely true, so the number pattern runs only for those cells.
-    """
-    apostrophe = "''''"  # SQL for a string holding one apostrophe
-    starts = ", ".join(f"'{c}'" for c in "=+-@") + ", E'\\t', E'\\r'"
-    return (
-        f"CASE WHEN left({expression}, 1) IN ({starts}) AND {expression} !~ '{_PLAIN_NUMBER}' "
-        f"THEN {apostrophe} || {expression} ELSE NULLIF({expression}, '') END"
-    )
 
 
 def _text_sql(expression: str) -> str:
@@ -144,29 +121,29 @@ def _export_sql(rows: QuerySet[Prediction]) -> tuple[sql.Composed, tuple]:
     cells = [
         "p.id",
         _iso_sql("p.created_at"),
-        _safe_sql("u.username"),
+        safe_cell_sql("u.username"),
         _text_sql("p.channel"),
-        _safe_sql("p.external_ref"),
+        safe_cell_sql("p.external_ref"),
         "p.batch_job_id",
         "p.row_number",
         "p.model_version_id",
-        _safe_sql("mv.name"),
+        safe_cell_sql("mv.name"),
         _text_sql("mv.sha256"),
         "to_char(p.probability, 'FM0.000000')",
         "p.threshold",
         _text_sql("p.decision"),
-        _text_sql("p.risk_band"),
+        safe_cell_sql("p.risk_band"),
         _text_sql("COALESCE(last.final_decision, p.decision)"),
         "CASE WHEN last.overridden THEN 'yes' ELSE 'no' END",
         "COALESCE(last.reviews, 0)",
         _text_sql("last.outcome"),
         _text_sql("last.reason_code"),
-        _safe_sql("last.justification"),
-        _safe_sql("last.username"),
+        safe_cell_sql("last.justification"),
+        safe_cell_sql("last.username"),
         _iso_sql("last.created_at"),
-        f"NULLIF({reasons.as_string()}, '')",
+        safe_cell_sql(reasons.as_string()),
         "p.inputs::text",
-        _safe_sql("p.input_line"),
+        safe_cell_sql("p.input_line"),
     ]
     users = sql.Identifier(Prediction._meta.get_field("user").related_model._meta.db_table)
     versions = sql.Identifier(Prediction._meta.get_field("model_version").related_model._meta.db_table)
@@ -207,8 +184,7 @@ def _copy_csv(rows: QuerySet[Prediction]) -> Iterator[bytes]:
 def _python_csv(rows: QuerySet[Prediction]) -> Iterator[bytes]:
     from scoring.decisions.selectors import prediction_export_rows
 
-    writer_buffer = _Lines()
-    writer = csv.writer(writer_buffer, lineterminator="\n")
+    writer = CsvLines()
     yield _header_line()
     batch: list[str] = []
     for p in prediction_export_rows(rows).iterator(chunk_size=settings.AUDIT_EXPORT_CHUNK_SIZE):
@@ -241,28 +217,13 @@ def _python_csv(rows: QuerySet[Prediction]) -> Iterator[bytes]:
             "inputs": p.inputs_text,
             "input_line": p.input_line,
         }
-        writer.writerow([_safe(cells[name]) if name in _TEXT_CELLS else cells[name] for name in HEADER])
-        batch.append(writer_buffer.take())
+        writer.row(cells[name] for name in HEADER)
+        batch.append(writer.take())
         if len(batch) >= 1000:
             yield "".join(batch).encode()
             batch.clear()
     if batch:
         yield "".join(batch).encode()
-
-
-class _Lines:
-    """A file-like target for csv.writer that hands back what was written."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, value: str) -> None:
-        self.parts.append(value)
-
-    def take(self) -> str:
-        text = "".join(self.parts)
-        self.parts.clear()
-        return text
 
 
 def _header_line() -> bytes:
@@ -277,9 +238,3 @@ def _reason_text(reason: object) -> str:
     if isinstance(reason, dict):
         return str(reason.get("sentence") or reason.get("label") or reason.get("feature") or "")
     return str(reason)
-
-
-def _safe(value: object) -> object:
-    if isinstance(value, str) and _FORMULA_START_RE.match(value) and not _PLAIN_NUMBER_RE.match(value):
-        return "'" + value
-    return value

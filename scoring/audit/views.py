@@ -11,12 +11,13 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts import permissions
+from scoring import csv_export
 from scoring.audit import exports
 from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PredictionFilterForm
@@ -95,11 +96,16 @@ def prediction_export(request):
     form = PredictionFilterForm(request.GET or None)
     if request.GET and not form.is_valid():
         return render(request, "scoring/audit/prediction_list.html", {"form": form}, status=400)
+    try:
+        bom = csv_export.bom_requested(request.GET)
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     filters = form.filters() if form.is_bound else selectors.PredictionFilters()
     log, rows = exports.start_export(user=request.user, filters=filters)
-    response = StreamingHttpResponse(exports.csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime(log.created_at).strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="decisions-{stamp}-export{log.pk}.csv"'
+    response = csv_export.csv_download(
+        exports.csv_lines(rows), filename=f"decisions-{stamp}-export{log.pk}.csv", bom=bom
+    )
     response["X-Export-Rows"] = str(log.row_count)
     return response
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 
 from scoring.batch import rows as batch_rows
@@ -34,6 +34,7 @@ from scoring.engine import LoadedModel
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile
 from scoring.lifecycle import registry
 from scoring.models import BatchChunk, BatchJob
+from scoring.uploads import megabytes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str
     size = upload.size
     if size is not None and size > settings.BATCH_MAX_BYTES:
         raise InvalidBatchFile(
-            {"file": [f"The file is {_megabytes(size)}; the limit is {_megabytes(settings.BATCH_MAX_BYTES)}."]}
+            {"file": [f"The file is {megabytes(size)}; the limit is {megabytes(settings.BATCH_MAX_BYTES)}."]}
         )
     upload.open("rb")
     upload.seek(0)
@@ -77,8 +78,7 @@ def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str
             BatchChunk(job=job, index=i, first_row=first, row_count=rows, byte_start=start, byte_end=end)
             for i, (first, rows, start, end) in enumerate(plan.chunks)
         )
-        job_id = job.pk
-        transaction.on_commit(lambda: worker.enqueue_chunks(BatchChunk.objects.filter(job_id=job_id)))
+        transaction.on_commit(worker.dispatch_chunks)
     return job
 
 
@@ -132,35 +132,39 @@ def cancel_batch_job(*, job: BatchJob) -> BatchJob:
         raise BatchJobFinished(f"{job} has already finished.")
     worker.skip_pending_chunks(job.pk)
     worker.finish_if_complete(job_id=job.pk)
+    worker.dispatch_chunks()  # the cancelled job's turns go to the others
     job.refresh_from_db()
     return job
 
 
 def sweep_batch_jobs() -> int:
-    """Re-queue pending chunks nobody picked up in time (broker down, lost message) and finish complete jobs.
+    """Take back chunks whose worker is gone, resend lost messages, finish complete jobs, send waiting chunks.
 
-    Returns how many chunks were queued again.
+    A chunk whose lease ran out counts as a failed start: it is sent again, or its job fails once
+    ``BATCH_CHUNK_MAX_ATTEMPTS`` starts have failed. A chunk sent but not started within
+    ``BATCH_STALE_SECONDS`` (broker restarted, message lost) is sent again. Returns how many chunks were sent.
     """
-    stale = timezone.now() - timedelta(seconds=settings.BATCH_STALE_SECONDS)
+    now = timezone.now()
     for job_id in BatchJob.objects.filter(state__in=worker.ACTIVE_STATES).values_list("pk", flat=True):
         worker.finish_if_complete(job_id=job_id)
-    chunks = BatchChunk.objects.filter(
-        job__state__in=worker.ACTIVE_STATES,
-        state=BatchChunk.State.PENDING,
-    ).filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale),
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale),
-    )
-    return worker.enqueue_chunks(chunks)
+    pending = BatchChunk.objects.filter(job__state__in=worker.ACTIVE_STATES, state=BatchChunk.State.PENDING)
+    for chunk in pending.filter(leased_until__lt=now).order_by():
+        # Conditional on the lease seen: a worker that renewed it meanwhile keeps the chunk.
+        if BatchChunk.objects.filter(pk=chunk.pk, state=chunk.state, leased_until=chunk.leased_until).update(
+            failures=F("failures") + 1, last_error=worker.WORKER_LOST, leased_until=None, enqueued_at=None
+        ):
+            log.warning("chunk %s of batch %s: its worker is gone, taking it back", chunk.pk, chunk.job_id)
+            chunk.refresh_from_db()
+            if chunk.failures >= settings.BATCH_CHUNK_MAX_ATTEMPTS:
+                worker.fail_batch_job(job_id=chunk.job_id, error=worker.gave_up(chunk))
+    lost = now - timedelta(seconds=settings.BATCH_STALE_SECONDS)
+    pending.filter(leased_until__isnull=True, enqueued_at__lt=lost).update(enqueued_at=None)
+    return worker.dispatch_chunks()
 
 
 def _storage_name(name: str) -> str:
     stem = PurePath(name).stem[:80] or "upload"
     return f"{stem}.csv"
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):,.1f} MB"
 
 
 @shared_task(name="scoring.tasks.sweep_batch_jobs")

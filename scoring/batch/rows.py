@@ -146,13 +146,16 @@ class ChunkRows:
 # --- parsing -------------------------------------------------------------------------
 
 
-def parse_lines(data: bytes, *, columns: list[str], first_row: int) -> tuple[pd.DataFrame, dict[int, dict], list[str]]:
+def parse_lines(
+    data: bytes, *, columns: list[str], first_row: int
+) -> tuple[pd.DataFrame, dict[int, dict], list[str], dict[int, str]]:
     """A chunk's rows as a frame of text indexed by row number, the errors of lines that are not rows,
-    and the rows' lines as text (in frame order).
+    the rows' lines as text (in frame order), and the references of the refused lines that have one.
 
     Lines are cut at LF (a CR before it is dropped). Every line's column count comes from the
     separators outside quotes, counted with numpy; only lines that do not come out as a row of the
-    right width are looked at one by one, for their error message.
+    right width, or hold a byte no row may hold (NUL, a CR inside the line, text that is not
+    UTF-8), are looked at one by one, for their error message. No line can make this raise.
     """
     if first_row == 1 and data.startswith(BOM):
         data = data[len(BOM) :]
@@ -176,57 +179,144 @@ def parse_lines(data: bytes, *, columns: list[str], first_row: int) -> tuple[pd.
     width = len(columns)
     separators = np.bincount(comma_line, minlength=ends.size)
     good = (separators == width - 1) & (quote_counts % 2 == 0) & (stops > starts)
+    odd = ~good | _lines_with_odd_bytes(data, raw, ends, stops)
 
     errors: dict[int, dict[str, list[str]]] = {}
-    for k in np.flatnonzero(~good).tolist():
-        line = data[starts[k] : stops[k]].decode("utf-8", errors="replace")
-        problem = _line_problem(line, width)
+    refs: dict[int, str] = {}
+    ref_at = columns.index(EXTERNAL_REF) if EXTERNAL_REF in columns else None
+    for k in np.flatnonzero(odd).tolist():
+        number = first_row + k
+        problem, text = _line_problem(data[starts[k] : stops[k]], width, number)
+        good[k] = problem is None
         if problem:
-            errors[first_row + k] = {"row": [problem]}
-        else:
-            good[k] = True
+            errors[number] = {"row": [problem]}
+            ref = line_external_ref(text, ref_at)
+            if ref:
+                refs[number] = ref
     numbers = first_row + np.flatnonzero(good)
     if not numbers.size:
-        return pd.DataFrame(columns=columns, dtype=object), errors, []
+        return pd.DataFrame(columns=columns, dtype=object), errors, [], refs
     if good.all():
         text = data
     else:
         text = b"\n".join(data[s:e] for s, e in zip(starts[good].tolist(), stops[good].tolist(), strict=True))
-    lines = text.decode("utf-8", errors="replace").split("\n")
+    lines = text.decode("utf-8").split("\n")  # every kept line was checked to be UTF-8
     if lines and not lines[-1] and len(lines) > numbers.size:
         lines.pop()  # after the last line's LF
     if carriage_returns:
         lines = [line.removesuffix("\r") for line in lines]
     # Categorical columns: each distinct text is parsed and checked once (a file has few of them);
     # the external reference is unique per row, so it stays plain text.
-    frame = pd.read_csv(
-        io.BytesIO(text),
-        header=None,
-        names=columns,
-        dtype={c: str if c == EXTERNAL_REF else "category" for c in columns},
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=False,
-        encoding="utf-8",
-        encoding_errors="replace",
-        engine="c",
-    )
-    if len(frame) != numbers.size:  # a quoting corner pandas reads differently: fall back to the csv module
-        frame = pd.DataFrame(list(csv.reader(lines)), columns=columns, dtype=object)
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(text),
+            header=None,
+            names=columns,
+            dtype={c: str if c == EXTERNAL_REF else "category" for c in columns},
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError, csv.Error):
+        frame = None  # a quote inside a field that pandas reads as a separator: one line at a time
+    if frame is None or len(frame) != numbers.size:
+        return _rows_one_by_one(lines, numbers, columns, errors, refs)
     frame.index = pd.Index(numbers, dtype="int64")
-    return frame, errors, lines
+    return frame, errors, lines, refs
 
 
-def _line_problem(line: str, width: int) -> str | None:
-    """Why a line that is not a plain row cannot be one, or None when it is a row after all (quoted commas)."""
-    if not line.strip():
-        return "Empty line."
-    if line.count('"') % 2:
-        return "Unbalanced quotes."
-    found = len(next(csv.reader([line]))) if '"' in line else line.count(",") + 1
-    if found != width:
-        return f"Expected {width} columns, found {found}."
-    return None
+def _rows_one_by_one(
+    lines: list[str], numbers: np.ndarray, columns: list[str], errors: dict, refs: dict
+) -> tuple[pd.DataFrame, dict[int, dict], list[str], dict[int, str]]:
+    """The csv module's reading of lines pandas could not read as one frame; a line that is not a row
+    of the header's width becomes that row's error."""
+    width = len(columns)
+    ref_at = columns.index(EXTERNAL_REF) if EXTERNAL_REF in columns else None
+    kept_rows: list[list[str]] = []
+    kept_lines: list[str] = []
+    kept_numbers: list[int] = []
+    for number, line in zip(numbers.tolist(), lines, strict=True):
+        fields = _csv_fields(line)
+        if fields is None or len(fields) != width:
+            found = "could not be read as CSV" if fields is None else f"found {len(fields)}"
+            errors[number] = {"row": [f"Expected {width} columns, {found}."]}
+            ref = line_external_ref(line, ref_at)
+            if ref:
+                refs[number] = ref
+            continue
+        kept_rows.append(fields)
+        kept_lines.append(line)
+        kept_numbers.append(number)
+    frame = pd.DataFrame(kept_rows, columns=columns, dtype=object)
+    frame.index = pd.Index(kept_numbers, dtype="int64")
+    return frame, dict(sorted(errors.items())), kept_lines, refs
+
+
+def _lines_with_odd_bytes(data: bytes, raw: np.ndarray, ends: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Lines holding a NUL, a CR before their end, or a byte above ASCII in a chunk that is not all UTF-8."""
+    flagged = np.zeros(ends.size, dtype=bool)
+    if not ends.size:
+        return flagged
+    flagged[np.searchsorted(ends, np.flatnonzero(raw == 0))] = True
+    carriage = np.flatnonzero(raw == ord("\r"))
+    line = np.searchsorted(ends, carriage)
+    flagged[line[carriage < stops[line]]] = True
+    high = np.flatnonzero(raw >= 0x80)
+    if high.size:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            flagged[np.searchsorted(ends, high)] = True  # each such line is decoded alone
+    return flagged
+
+
+def _line_problem(line: bytes, width: int, number: int) -> tuple[str | None, str | None]:
+    """Why a line cannot be a row (None when it is one after all, e.g. quoted commas), and its text if it has one."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"Row {number} is not valid UTF-8 text (byte {exc.start + 1} of the line); "
+            "save the file as UTF-8. The line was not scored or stored.",
+            None,
+        )
+    if "\x00" in text:
+        return "The line holds a NUL byte, which no field may hold.", text
+    if "\r" in text:
+        return "The line holds a carriage return (CR): lines end with LF or CRLF and no field may span lines.", text
+    if not text.strip():
+        return "Empty line.", text
+    if text.count('"') % 2:
+        return "Unbalanced quotes.", text
+    fields = _csv_fields(text) if '"' in text else text.split(",")
+    if fields is None:
+        return "The line is not valid CSV.", text
+    if len(fields) != width:
+        return f"Expected {width} columns, found {len(fields)}.", text
+    return None, text
+
+
+def _csv_fields(text: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return None
+
+
+def line_external_ref(text: str | None, ref_at: int | None) -> str:
+    """The reference column of a line that is not a row, when the line parses far enough to have one."""
+    if text is None or ref_at is None:
+        return ""
+    # Up to the first byte the csv module refuses: the reference counts only if its field ended before it.
+    readable = text.split("\r", 1)[0].split("\x00", 1)[0]
+    fields = _csv_fields(readable)
+    complete = len(fields or ()) if readable == text else len(fields or ()) - 1
+    if not fields or complete <= ref_at:
+        return ""
+    ref = fields[ref_at].strip()[:EXTERNAL_REF_LENGTH]
+    return ref if ref.isprintable() else ""
 
 
 # --- scoring and encoding ------------------------------------------------------------
@@ -242,16 +332,17 @@ def score_chunk(
     reason_count: int,
 ) -> ChunkRows:
     """Parse, validate and score a chunk vectorised; bad rows become per-row errors, never a failed job."""
-    frame, errors, lines = parse_lines(data, columns=columns, first_row=first_row)
+    frame, errors, lines, refs = parse_lines(data, columns=columns, first_row=first_row)
+    # A reference that breaks the rule is not echoed with its row's error either.
+    refs = {n: ref for n, ref in refs.items() if references.reference_problem(ref) is None}
     if EXTERNAL_REF in frame.columns:
         frame, lines = _without_bad_references(frame, lines, errors)
     checked = model.validate_frame(frame)
     errors.update({int(n): e for n, e in checked.errors.items()})
     errors = dict(sorted(errors.items()))
-    refs: dict[int, str] = {}
     if checked.errors and EXTERNAL_REF in frame.columns:
         bad = _external_refs(frame.loc[list(checked.errors), EXTERNAL_REF])
-        refs = {int(n): ref for n, ref in zip(checked.errors, bad, strict=True) if ref}
+        refs.update({int(n): ref for n, ref in zip(checked.errors, bad, strict=True) if ref})
     valid = checked.valid
     numbers = valid.index.to_numpy(dtype=np.int64)
     if valid.empty:
@@ -398,4 +489,14 @@ def read_header(fh: IO[bytes]) -> list[str]:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidBatchFile({"file": ["The header is not UTF-8 text: is this a CSV file?"]}) from exc
-    return [name.strip() for name in next(csv.reader([text.rstrip("\r\n")]))]
+    text = text.removesuffix("\n").removesuffix("\r")
+    if "\r" in text or "\x00" in text:
+        # A file whose lines end with a bare CR (old Mac style) reads as one line: say so, not a 500.
+        raise InvalidBatchFile(
+            {"file": ["The first line holds a carriage return (CR) or NUL byte: lines must end with LF or CRLF."]}
+        )
+    try:
+        names = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise InvalidBatchFile({"file": [f"The header line is not valid CSV ({exc})."]}) from exc
+    return [name.strip() for name in names]

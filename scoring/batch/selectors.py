@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import permissions
+from scoring.batch import rows as batch_rows
+from scoring.batch.rows import EXTERNAL_REF
+from scoring.csv_export import CsvLines
 from scoring.models import BatchChunk, BatchJob, BatchRowError, Prediction
 
 RESULT_HEADER = ["row_number", "external_ref", "probability", "decision", "risk_band", "reasons", "error"]
@@ -36,7 +37,14 @@ def batch_job_progress(job: BatchJob) -> dict[str, object]:
     if elapsed and elapsed > 0 and done:
         rate = round(done / elapsed, 1)
         eta = 0 if finished else round((job.row_count - done) / rate)
-    chunks = list(job.chunks.values("state", "counts"))
+    chunks = list(job.chunks.values("state", "counts", "leased_until"))
+    now = timezone.now()
+    # Chunks left and no worker holding one: an ETA would be a guess about workers that may be gone.
+    waiting = not finished and not any(
+        c["state"] == BatchChunk.State.PENDING and c["leased_until"] and c["leased_until"] >= now for c in chunks
+    )
+    if waiting:
+        eta = None
     progress: dict[str, object] = {
         "id": job.pk,
         "state": job.state,
@@ -53,6 +61,8 @@ def batch_job_progress(job: BatchJob) -> dict[str, object]:
         "percent": round(100 * done / job.row_count, 1) if job.row_count else 100.0,
         "rows_per_second": rate,
         "eta_seconds": eta,
+        "waiting_for_worker": waiting,
+        "activity": _activity(finished=finished, waiting=waiting, eta=eta),
         "elapsed_seconds": None if elapsed is None else round(elapsed, 1),
         "chunks_total": len(chunks),
         "chunks_done": sum(c["state"] != BatchChunk.State.PENDING for c in chunks),
@@ -63,6 +73,15 @@ def batch_job_progress(job: BatchJob) -> dict[str, object]:
         "summary": _summary(chunks) if finished else None,
     }
     return progress
+
+
+def _activity(*, finished: bool, waiting: bool, eta: int | None) -> str:
+    """What the job is doing, in words: the page shows it in place of an ETA while no worker holds a chunk."""
+    if finished:
+        return ""
+    if waiting:
+        return "Waiting for a worker"
+    return "ETA not known yet" if eta is None else f"ETA {eta:,} s"
 
 
 def _summary(chunks: list[dict]) -> dict[str, object]:
@@ -83,7 +102,10 @@ def _summary(chunks: list[dict]) -> dict[str, object]:
 
 
 def batch_result_lines(job: BatchJob) -> Iterator[str]:
-    """The result CSV, one line per input line in input order, streamed from the stored rows a block at a time."""
+    """The result CSV, one line per input line in input order, streamed from the stored rows a block at a time.
+
+    Every cell goes through the formula-safe writer: external references and messages come from the file.
+    """
     predictions = (
         Prediction.objects.filter(batch_job=job)
         .order_by("row_number")
@@ -99,26 +121,66 @@ def batch_result_lines(job: BatchJob) -> Iterator[str]:
     missing = "Not scored: the job was cancelled." if job.state == BatchJob.State.CANCELLED else "Not scored."
     if job.state == BatchJob.State.FAILED:
         missing = f"Not scored: the job failed ({job.error[:200]})."
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RESULT_HEADER)
+    unscored_refs = _UnscoredRefs(job)
+    writer = CsvLines()
+    writer.row(RESULT_HEADER)
     next_prediction = next(predictions, None)
     next_error = next(errors, None)
     for number in range(1, job.row_count + 1):
         if next_prediction is not None and next_prediction[0] == number:
             _, ref, probability, decision, band, reasons = next_prediction
             text = " | ".join(r.get("sentence") or r.get("label", "") for r in reasons or [])
-            writer.writerow([number, ref, f"{probability:.6f}", decision, band, text, ""])
+            writer.row([number, ref, f"{probability:.6f}", decision, band, text, ""])
             next_prediction = next(predictions, None)
         elif next_error is not None and next_error[0] == number:
             _, problems, ref = next_error
             message = "; ".join(f"{k}: {' '.join(v)}" if k != "row" else " ".join(v) for k, v in problems.items())
-            writer.writerow([number, ref, "", "", "", "", message])
+            writer.row([number, ref, "", "", "", "", message])
             next_error = next(errors, None)
         else:
-            writer.writerow([number, "", "", "", "", "", missing])
+            writer.row([number, unscored_refs.get(number), "", "", "", "", missing])
         if number % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+            yield writer.take()
+    yield writer.take()
+
+
+class _UnscoredRefs:
+    """The external_ref of rows never scored (cancelled or failed job), read from the stored file a chunk
+    at a time, so the result CSV still says which application each line was."""
+
+    def __init__(self, job: BatchJob) -> None:
+        self.job = job
+        self.ref_at = job.columns.index(EXTERNAL_REF) if EXTERNAL_REF in (job.columns or []) else None
+        self.chunks: list[BatchChunk] | None = None
+        self.current: tuple[int, list[str]] = (0, [])
+
+    def get(self, number: int) -> str:
+        if self.ref_at is None:
+            return ""
+        first, refs = self.current
+        if not first <= number < first + len(refs):
+            first, refs = self._load(number)
+        return refs[number - first] if first <= number < first + len(refs) else ""
+
+    def _load(self, number: int) -> tuple[int, list[str]]:
+        if self.chunks is None:
+            self.chunks = list(self.job.chunks.exclude(state=BatchChunk.State.DONE).order_by("first_row"))
+        chunk = next((c for c in self.chunks if c.first_row <= number < c.first_row + c.row_count), None)
+        if chunk is None:
+            return self.current
+        try:
+            with self.job.file.storage.open(self.job.file.name, "rb") as fh:
+                fh.seek(chunk.byte_start)
+                data = fh.read(chunk.byte_end - chunk.byte_start)
+        except OSError:
+            data = b""
+        refs = [batch_rows.line_external_ref(_text(line), self.ref_at) for line in data.split(b"\n")]
+        self.current = (chunk.first_row, refs[: chunk.row_count])
+        return self.current
+
+
+def _text(line: bytes) -> str | None:
+    try:
+        return line.removesuffix(b"\r").decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
+from scoring import csv_export, uploads
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile, ModelUnavailable
@@ -38,10 +39,22 @@ def batch_list(request):
     )
 
 
+def _refuse_upload(request, refused: uploads.Refusal):
+    """The upload page with the reason on the file field, for those who may submit; a plain answer otherwise."""
+    if not permissions.can_submit_batch(request.user):
+        return HttpResponse(refused.message, status=refused.status, content_type="text/plain; charset=utf-8")
+    form = BatchUploadForm(data={}, files={})
+    form.errors["file"] = form.error_class([refused.message])
+    return _upload_page(request, form, status=refused.status)
+
+
+@uploads.upload_limit(uploads.UploadLimit(setting="BATCH_MAX_BYTES", refuse=_refuse_upload))
 @login_required
 def batch_new(request):
     if not permissions.can_submit_batch(request.user):
         raise PermissionDenied
+    if request.method == "POST" and (refused := uploads.refusal(request)):
+        return _refuse_upload(request, refused)
     form = BatchUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -56,17 +69,20 @@ def batch_new(request):
         else:
             messages.success(request, f"Batch {job.pk} is queued: {job.row_count:,} rows.")
             return redirect("scoring:batch-detail", job_id=job.pk)
-    columns = _expected_columns()
+    return _upload_page(request, form, status=400 if form.errors else 200)
+
+
+def _upload_page(request, form: BatchUploadForm, *, status: int):
     return render(
         request,
         "scoring/batch/new.html",
         {
             "form": form,
-            "columns": columns,
+            "columns": _expected_columns(),
             "max_mb": settings.BATCH_MAX_BYTES // (1024 * 1024),
             "max_rows": settings.BATCH_MAX_ROWS,
         },
-        status=400 if form.errors else 200,
+        status=status,
     )
 
 
@@ -94,9 +110,13 @@ def batch_result(request, job_id: int):
     job = _visible_job(request, job_id)
     if not _finished(job):
         return HttpResponse("The job has not finished yet.", status=409, content_type="text/plain")
-    response = StreamingHttpResponse(batch_selectors.batch_result_lines(job), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="batch-{job.pk}-result.csv"'
-    return response
+    try:
+        bom = csv_export.bom_requested(request.GET)
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    return csv_export.csv_download(
+        batch_selectors.batch_result_lines(job), filename=f"batch-{job.pk}-result.csv", bom=bom
+    )
 
 
 @login_required

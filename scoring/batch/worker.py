@@ -1,25 +1,36 @@
-"""Batch worker: score one chunk exactly once, queue chunks, finish or fail a job; the chunk task sits here.
+"""Batch worker: score one chunk exactly once, send chunks fairly, finish or fail a job; the chunk task sits here.
 
-A chunk is scored outside any transaction, then written in one: lock the chunk row
-(``SKIP LOCKED``), check it is still pending, COPY its Prediction rows (``bulk_create``
-on SQLite), write its row errors and daily counts, mark it done and add to the job's
-counters. A worker killed before the commit leaves nothing behind; a duplicate delivery
-finds the chunk done or locked and writes nothing. With the unique (batch_job, row_number)
-constraint that gives exactly one Prediction per valid input line.
+A worker claims a chunk with a conditional UPDATE that gives it a lease (``leased_until``),
+renewed by a heartbeat thread while it works, so the sweeper can take back the chunk of a
+worker that died within a minute. The chunk is scored outside any transaction, then
+written in one: lock the chunk row (``SKIP LOCKED``), check it is still pending, COPY its
+Prediction rows (``bulk_create`` on SQLite), write its row errors and daily counts, mark
+it done and add to the job's counters. A worker killed before the commit leaves nothing
+behind; a duplicate delivery finds the chunk leased, done or locked and writes nothing.
+With the unique (batch_job, row_number) constraint that gives exactly one Prediction per
+valid input line.
+
+Chunks are sent to the broker a few per job at a time (``BATCH_CHUNKS_IN_FLIGHT_PER_JOB``),
+the next one when one finishes, to the job with the fewest in flight: jobs interleave, so a
+ten-row job does not queue behind the hundred chunks of another's large file.
 """
 
 from __future__ import annotations
 
 import gc
+import heapq
 import logging
+import threading
 import time
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -54,41 +65,170 @@ def process_batch_chunk(chunk_id: int) -> None:
     process_chunk(chunk_id=chunk_id)
 
 
-def enqueue_chunks(chunks) -> int:
-    """Queue a task per pending chunk; if the broker is down the job stays queued for the sweeper. Returns how many."""
-    sent: list[int] = []
-    try:
-        for chunk_id in chunks.filter(state=BatchChunk.State.PENDING).values_list("pk", flat=True):
-            process_batch_chunk.delay(chunk_id)
-            sent.append(chunk_id)
-    except BROKER_ERRORS as exc:
-        log.warning("broker unavailable, %d chunk(s) left for the sweeper: %s", chunks.count() - len(sent), exc)
-    finally:
-        if sent:
-            BatchChunk.objects.filter(pk__in=sent).update(enqueued_at=timezone.now())
-    return len(sent)
+def dispatch_chunks() -> int:
+    """Send waiting chunks to the broker, taking turns between active jobs; returns how many were sent.
+
+    A job gets at most ``BATCH_CHUNKS_IN_FLIGHT_PER_JOB`` chunks sent and not finished; each turn goes to
+    the job with the fewest in flight (the older job on a tie). Each send is claimed first with a
+    conditional UPDATE, so dispatchers running at once never send a chunk twice (at worst they let a job
+    go one or two over its share). If the broker is down the chunk waits for the sweeper.
+    """
+    cap = max(1, settings.BATCH_CHUNKS_IN_FLIGHT_PER_JOB)
+    pending = BatchChunk.objects.filter(job__state__in=ACTIVE_STATES, state=BatchChunk.State.PENDING).order_by()
+    unsent = Q(enqueued_at__isnull=True, leased_until__isnull=True)  # a held chunk counts as in flight
+    in_flight = Counter(pending.exclude(unsent).values_list("job_id", flat=True))
+    waiting: dict[int, deque[int]] = {}
+    for job_id, chunk_id in pending.filter(unsent).order_by("job_id", "index").values_list("job_id", "pk"):
+        waiting.setdefault(job_id, deque()).append(chunk_id)
+    turns = [(in_flight[job_id], job_id) for job_id in waiting]
+    heapq.heapify(turns)
+    sent = 0
+    while turns:
+        count, job_id = heapq.heappop(turns)
+        if count >= cap:
+            break  # the job with the fewest in flight is full, so all are
+        chunk_id = waiting[job_id].popleft()
+        claimed = BatchChunk.objects.filter(unsent, pk=chunk_id, state=BatchChunk.State.PENDING).update(
+            enqueued_at=timezone.now()
+        )
+        if claimed:
+            try:
+                process_batch_chunk.delay(chunk_id)
+            except BROKER_ERRORS as exc:
+                BatchChunk.objects.filter(pk=chunk_id, leased_until__isnull=True).update(enqueued_at=None)
+                log.warning("broker unavailable, chunks left for the sweeper: %s", exc)
+                return sent
+            sent += 1
+            count += 1
+        if waiting[job_id]:
+            heapq.heappush(turns, (count, job_id))
+    return sent
 
 
 # --- one chunk -----------------------------------------------------------------------
 
 
 def process_chunk(*, chunk_id: int) -> None:
-    """Score one chunk and record it exactly once; a no-op for a chunk already done, skipped or being written."""
-    now = timezone.now()
-    if not BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(
-        attempts=F("attempts") + 1, claimed_at=now
-    ):
-        log.info("chunk %s is no longer pending", chunk_id)
+    """Score one chunk and record it exactly once; a no-op for a chunk already done, skipped, leased or being written.
+
+    An unexpected error fails this start of the chunk (counted, the chunk is sent again) and, after
+    ``BATCH_CHUNK_MAX_ATTEMPTS`` such failures, the job with the error as its reason; database and
+    broker connection errors propagate so that the task retries.
+    """
+    if not claim_chunk(chunk_id):
+        log.info("chunk %s is no longer pending, or another worker holds it", chunk_id)
         return
     chunk = BatchChunk.objects.select_related("job__model_version").get(pk=chunk_id)
     job = chunk.job
+    now = timezone.now()
     if job.state not in ACTIVE_STATES:
         BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(
-            state=BatchChunk.State.SKIPPED, finished_at=now
+            state=BatchChunk.State.SKIPPED, finished_at=now, leased_until=None
         )
         finish_if_complete(job_id=job.pk)
         return
+    if chunk.failures >= settings.BATCH_CHUNK_MAX_ATTEMPTS:
+        fail_batch_job(job_id=job.pk, error=gave_up(chunk))
+        dispatch_chunks()
+        return
     BatchJob.objects.filter(pk=job.pk, state=BatchJob.State.QUEUED).update(state=BatchJob.State.RUNNING, started_at=now)
+    try:
+        with _lease_kept(chunk_id):
+            _score_and_write(chunk, job)
+    except TRANSIENT_ERRORS:
+        _release(chunk_id)
+        raise
+    except Exception as exc:  # any other error is this chunk's failure, never a job stuck running
+        log.exception("chunk %s of batch %s failed", chunk_id, job.pk)
+        _chunk_failed(chunk, f"{type(exc).__name__}: {exc}")
+        return
+    finish_if_complete(job_id=job.pk)
+    dispatch_chunks()
+
+
+def claim_chunk(chunk_id: int) -> bool:
+    """Take a pending chunk nobody holds, with a lease; a chunk whose lease ran out had a worker that died."""
+    now = timezone.now()
+    lease = _lease_end()
+    pending = BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING)
+    if pending.filter(leased_until__isnull=True).update(attempts=F("attempts") + 1, claimed_at=now, leased_until=lease):
+        return True
+    return bool(
+        pending.filter(leased_until__lt=now).update(
+            attempts=F("attempts") + 1,
+            failures=F("failures") + 1,
+            last_error=WORKER_LOST,
+            claimed_at=now,
+            leased_until=lease,
+        )
+    )
+
+
+def renew_lease(chunk_id: int) -> None:
+    BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(leased_until=_lease_end())
+
+
+def _lease_end() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.BATCH_CHUNK_LEASE_SECONDS)
+
+
+WORKER_LOST = "its worker stopped (killed or lost) before finishing it"
+
+
+def gave_up(chunk: BatchChunk) -> str:
+    last = chunk.first_row + chunk.row_count - 1
+    return (
+        f"Chunk {chunk.index + 1} (rows {chunk.first_row:,} to {last:,}) failed {chunk.failures} time(s); "
+        f"last: {chunk.last_error or 'unknown error'}"
+    )
+
+
+def _chunk_failed(chunk: BatchChunk, reason: str) -> None:
+    """Count a failed start; send the chunk again, or fail the job once the attempts are used up."""
+    BatchChunk.objects.filter(pk=chunk.pk, state=BatchChunk.State.PENDING).update(
+        failures=F("failures") + 1, last_error=reason[:1000], leased_until=None, enqueued_at=None
+    )
+    chunk.refresh_from_db()
+    if chunk.state == BatchChunk.State.PENDING and chunk.failures >= settings.BATCH_CHUNK_MAX_ATTEMPTS:
+        fail_batch_job(job_id=chunk.job_id, error=gave_up(chunk))
+    dispatch_chunks()
+
+
+def _release(chunk_id: int) -> None:
+    """Give the chunk back at once (a connection error: the task retries), if the database can be reached."""
+    try:
+        BatchChunk.objects.filter(pk=chunk_id, state=BatchChunk.State.PENDING).update(leased_until=None)
+    except TRANSIENT_ERRORS:
+        log.warning("could not release chunk %s; its lease will run out", chunk_id)
+
+
+@contextmanager
+def _lease_kept(chunk_id: int) -> Iterator[None]:
+    """Renew the chunk's lease every third of its length while the block runs (a thread with its own connection)."""
+    seconds = settings.BATCH_CHUNK_LEASE_SECONDS
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(seconds / 3):
+                try:
+                    renew_lease(chunk_id)
+                except Exception:  # a missed renewal only shortens the lease
+                    log.warning("could not renew the lease of chunk %s", chunk_id, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    heartbeat = threading.Thread(target=renew, name=f"chunk-{chunk_id}-lease", daemon=True)
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        heartbeat.join()
+
+
+def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
+    chunk_id = chunk.pk
     try:
         model = registry.get_loaded(job.model_version)
         with job.file.storage.open(job.file.name, "rb") as fh:
@@ -120,6 +260,8 @@ def process_chunk(*, chunk_id: int) -> None:
         fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index} no longer has {chunk.row_count} lines.")
         return
     scored_at = time.perf_counter()
+    # A whole lease for the write: the heartbeat cannot renew a row this transaction has locked.
+    renew_lease(chunk_id)
     with _cycle_collector_paused(), transaction.atomic():
         # of=self and no ordering: the model's default ordering joins the job row, which concurrent chunks lock.
         locked = (
@@ -146,6 +288,7 @@ def process_chunk(*, chunk_id: int) -> None:
         BatchChunk.objects.filter(pk=chunk_id).update(
             state=BatchChunk.State.DONE,
             finished_at=timezone.now(),
+            leased_until=None,
             scored=len(result),
             rejected=len(result.errors),
             counts=result.counts,
@@ -165,7 +308,6 @@ def process_chunk(*, chunk_id: int) -> None:
         written_at - scored_at,
         time.perf_counter() - written_at,
     )
-    finish_if_complete(job_id=job.pk)
 
 
 @contextmanager

@@ -137,7 +137,7 @@ class ApplicationForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         try:
-            self.application = self.model.validate(self.inputs())
+            self.application = self.model.validate(self.inputs(), text=True)
         except InvalidApplication as exc:
             self.add_engine_errors(exc.errors)
         return cleaned

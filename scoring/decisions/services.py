@@ -49,7 +49,7 @@ def score_application(
     """
     started = time.perf_counter()
     active = registry.get_active()
-    application = active.model.validate(inputs)
+    application = active.model.validate(inputs, text=_typed_as_text(channel))
     score = active.model.score_one(application.features, reason_count=settings.SCORING_REASON_COUNT)
     engine_seconds = time.perf_counter() - started
     prediction = Prediction(
@@ -72,6 +72,12 @@ def score_application(
     _record_decision(prediction)
     metrics.record_prediction(prediction, engine_seconds=engine_seconds, total_seconds=time.perf_counter() - started)
     return prediction
+
+
+def _typed_as_text(channel: Channel | str) -> bool:
+    """Whether a channel's numbers may come as text: the web form's are what the officer typed;
+    the API's are JSON, where the schema says a number is a JSON number and a string is refused."""
+    return channel == Channel.WEB
 
 
 # The counters a new decision adds to each of its aggregate rows, in statement order.
@@ -290,7 +296,7 @@ def score_applications(
     valid: list[tuple[int, object]] = []
     for index, (inputs, _ref) in enumerate(applications):
         try:
-            valid.append((index, model.validate(inputs)))
+            valid.append((index, model.validate(inputs, text=_typed_as_text(channel))))
         except InvalidApplication as exc:
             results[index] = exc
     if valid:

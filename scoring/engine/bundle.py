@@ -180,9 +180,12 @@ class LoadedModel:
 
     # --- validation ---------------------------------------------------------------
 
-    def validate(self, inputs: Mapping[str, object]) -> Application:
-        """Typed values for every field, or InvalidApplication naming every bad field at once."""
-        return validate_application(self.features, self.protected, inputs)
+    def validate(self, inputs: Mapping[str, object], *, text: bool = False) -> Application:
+        """Typed values for every field, or InvalidApplication naming every bad field at once.
+
+        ``text``: values typed by someone (the web form); numbers may then be written as text.
+        """
+        return validate_application(self.features, self.protected, inputs, text=text)
 
     def validate_frame(self, frame: pd.DataFrame) -> FrameValidation:
         """Vectorised validation of many rows: per-row errors, never an exception for bad rows."""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.engine.numbers import parse_number, parse_number_texts
 from scoring.engine.schema import CATEGORICAL, INTEGER, MAX_TEXT_LENGTH, Feature, InvalidApplication
 
 
@@ -41,9 +42,14 @@ class FrameValidation:
 
 
 def validate_application(
-    features: Sequence[Feature], protected: Sequence[Feature], inputs: Mapping[str, object]
+    features: Sequence[Feature], protected: Sequence[Feature], inputs: Mapping[str, object], *, text: bool = False
 ) -> Application:
-    """Typed values for every field, or InvalidApplication naming every bad field at once."""
+    """Typed values for every field, or InvalidApplication naming every bad field at once.
+
+    ``text``: the values are what someone typed (the web form), so a number may come as text and is
+    read by the strict grammar of ``numbers``. Otherwise they are JSON values, where a number
+    field takes a JSON number only: the API's schema says so, and a string is refused, not read.
+    """
     if not isinstance(inputs, Mapping):
         raise InvalidApplication({"inputs": ["Expected an object of field names to values."]})
     known = {f.name for f in features} | {f.name for f in protected}
@@ -58,7 +64,7 @@ def validate_application(
         if _is_blank(raw):
             errors[f.name] = ["This field is required."]
             continue
-        value, message = coerce_value(f, raw)
+        value, message = coerce_value(f, raw, text=text)
         if message:
             errors[f.name] = [message]
         else:
@@ -67,7 +73,7 @@ def validate_application(
         raw = inputs.get(f.name)
         if _is_blank(raw):
             continue
-        value, message = coerce_value(f, raw)
+        value, message = coerce_value(f, raw, text=text)
         if message:
             errors[f.name] = [message]
         else:
@@ -77,10 +83,10 @@ def validate_application(
     return Application(features=typed, protected=monitored)
 
 
-def coerce_value(f: Feature, raw: object) -> tuple[object, str | None]:
+def coerce_value(f: Feature, raw: object, *, text: bool = False) -> tuple[object, str | None]:
     """One field's typed value, or None and the message saying what is wrong with it."""
     if f.kind == CATEGORICAL:
-        if isinstance(raw, bool) or not isinstance(raw, str | int):
+        if isinstance(raw, bool) or not isinstance(raw, str | int) or (isinstance(raw, int) and not text):
             return None, "Expected text."
         value = str(raw).strip()
         if len(value) > MAX_TEXT_LENGTH:
@@ -88,12 +94,12 @@ def coerce_value(f: Feature, raw: object) -> tuple[object, str | None]:
         if f.choices and value not in f.choices:
             return None, f"'{value[:60]}' is not one of the allowed choices."
         return value, None
-    number = _number(raw)
-    if number is None:
-        return None, "Expected a whole number." if f.kind == INTEGER else "Expected a number."
+    number, message = _number(f, raw, text=text)
+    if message:
+        return None, message
     if f.kind == INTEGER:
         if number != math.floor(number):
-            return None, "Expected a whole number."
+            return None, FRACTION
         number = int(number)
     if f.min is not None and number < f.min:
         return None, f"Must be at least {f.format_value(plain_number(f.min))}."
@@ -102,21 +108,31 @@ def coerce_value(f: Feature, raw: object) -> tuple[object, str | None]:
     return number, None
 
 
-def _number(raw: object) -> float | None:
-    if isinstance(raw, bool):
-        return None
+# What an officer or a file can act on: how to write the number, not only that it is wrong.
+NOT_A_NUMBER = "Expected a number: digits, with '.' before any decimals; no spaces or thousands separators."
+NOT_A_WHOLE_NUMBER = "Expected a whole number: digits only, no spaces or thousands separators."
+FRACTION = "Expected a whole number."
+
+
+def _number(f: Feature, raw: object, *, text: bool) -> tuple[float, str | None]:
+    """The number ``raw`` is, or NaN and why not: text only when typed by someone, never a bool."""
+    expected = "a whole number" if f.kind == INTEGER else "a number"
+    if isinstance(raw, bool):  # an int to Python, never a number to a client
+        return math.nan, f"Expected {expected}, not true or false."
+    if isinstance(raw, str) and not text:
+        return math.nan, f"Expected {expected}, not a string: send a JSON number, without quotes."
+    value: float | None = None
     if isinstance(raw, int):
         value = float(raw) if abs(raw) < 1e300 else math.inf
     elif isinstance(raw, float):
         value = raw
-    elif isinstance(raw, str) and len(raw) <= 40:
-        try:
-            value = float(raw.strip().replace(",", ""))
-        except ValueError:
-            return None
-    else:
-        return None
-    return value if math.isfinite(value) else None
+    elif isinstance(raw, str):
+        value = parse_number(raw)
+    if value is None or not math.isfinite(value):
+        if text:
+            return math.nan, NOT_A_WHOLE_NUMBER if f.kind == INTEGER else NOT_A_NUMBER
+        return math.nan, f"Expected {expected}."
+    return value, None
 
 
 # --- many rows -------------------------------------------------------------------
@@ -186,11 +202,11 @@ def _coerce_number_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.
     numbers = _numbers(column)
     values = numbers.to_numpy()
     finite = np.isfinite(values)
-    wrong_kind = "Expected a whole number." if f.kind == INTEGER else "Expected a number."
+    wrong_kind = NOT_A_WHOLE_NUMBER if f.kind == INTEGER else NOT_A_NUMBER
     checks: list[tuple[np.ndarray, str]] = []
     if f.kind == INTEGER:
         with np.errstate(invalid="ignore"):
-            checks.append((finite & (values != np.floor(values)), "Expected a whole number."))
+            checks.append((finite & (values != np.floor(values)), FRACTION))
     if f.min is not None:
         checks.append((finite & (values < f.min), f"Must be at least {plain_number(f.min)}."))
     if f.max is not None:
@@ -215,13 +231,31 @@ def _coerce_number_column(f: Feature, column: pd.Series) -> tuple[pd.Series, pd.
 
 
 def _numbers(column: pd.Series) -> pd.Series:
-    """The column as floats (NaN where not a number); a categorical column parses each distinct text once."""
+    """The column as floats, NaN where a value is not a number; text is read by the strict grammar of ``numbers``.
+
+    A categorical column (a batch file's) parses each distinct text once. Booleans are not numbers.
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        distinct = pd.to_numeric(pd.Series(column.cat.categories, dtype=object), errors="coerce").to_numpy(float)
+        distinct = _number_values(pd.Series(column.cat.categories, dtype=object))
         codes = column.cat.codes.to_numpy()
         values = np.where(codes >= 0, distinct[codes] if distinct.size else np.nan, np.nan)
         return pd.Series(values, index=column.index, dtype=float)
-    return pd.to_numeric(column, errors="coerce").astype(float)
+    return pd.Series(_number_values(column), index=column.index, dtype=float)
+
+
+def _number_values(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return np.full(len(column), np.nan)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    values = np.full(len(column), np.nan)
+    is_text = column.map(type).eq(str).to_numpy()
+    if is_text.any():
+        values[is_text] = parse_number_texts(column[is_text])
+    plain = column.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).to_numpy() & ~is_text
+    if plain.any():
+        values[plain] = column[plain].to_numpy(dtype=float)
+    return values
 
 
 def _no_messages() -> pd.Series:

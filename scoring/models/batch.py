@@ -54,9 +54,16 @@ class BatchChunk(models.Model):
     byte_start = models.PositiveBigIntegerField()
     byte_end = models.PositiveBigIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker started the chunk.")
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Starts that ended in an unexpected error or a lost worker (its lease ran out)."
+    )
+    last_error = models.TextField(blank=True, help_text="Why the chunk's last start failed, if it did.")
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its task was sent; null: waiting.")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker holds the chunk until then, renewing it while it works."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     scored = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)

@@ -27,6 +27,9 @@ PERSONAS = ("anonymous", "officer", "other_officer", "auditor", "model_admin")
 RULES: dict[str, tuple] = {
     "login": (200, 302, 302, 302, 302),
     "logout": (405, 405, 405, 405, 405),  # POST only
+    "password_change": (LOGIN, 200, 200, 200, 200),  # every signed-in user, their own password
+    "password_change_done": (LOGIN, 200, 200, 200, 200),
+    "admin-password-change": (302, 302, 302, 302, 302),  # a redirect to password_change, which checks
     "scoring:home": (LOGIN, 200, 200, 200, 200),
     "health-live": (200, 200, 200, 200, 200),
     "health-ready": (200, 200, 200, 200, 200),
@@ -94,8 +97,8 @@ ADMIN_RULES: dict[str, tuple] = {
 # The only URLs an anonymous visitor may reach (static files are served outside the URL map).
 PUBLIC = {"login", "health-live", "health-ready"}
 
-# Unsafe methods a read-only auditor may still use: ending their own session.
-AUDITOR_MAY_POST = {"login", "logout"}
+# Unsafe methods a read-only auditor may still use: their own session and their own password.
+AUDITOR_MAY_POST = {"login", "logout", "password_change"}
 
 
 def project_urls():

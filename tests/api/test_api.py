@@ -159,7 +159,9 @@ def test_score_many_stores_valid_items_and_reports_the_others(officer_api, activ
     body = response.json()
     assert (body["scored"], body["rejected"]) == (2, 2)
     assert [r["index"] for r in body["results"]] == [0, 1, 2, 3]
-    assert body["results"][1]["errors"] == {"inputs.credit_amount": ["Expected a whole number."]}
+    assert body["results"][1]["errors"] == {
+        "inputs.credit_amount": ["Expected a whole number, not a string: send a JSON number, without quotes."]
+    }
     assert body["results"][2]["prediction"] is None and body["results"][2]["errors"]
     stored = Prediction.objects.order_by("id")
     assert [p.external_ref for p in stored] == ["A", "B"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import zlib
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -38,13 +40,37 @@ def test_the_command_refuses_unknown_users(db):
         call_command("create_api_token", "nobody", stdout=io.StringIO())
 
 
-def test_admin_creates_a_token_showing_its_key_once_and_revokes(admin_client, officer, active_version):
-    response = admin_client.post("/admin/accounts/apitoken/add/", {"user": officer.pk, "name": "los"}, follow=True)
+def _cookie_texts(cookies) -> list[str]:
+    """Each cookie's value as sent and as anyone holding it can read it: Django signs cookies (messages
+    included) but does not encrypt them; the payload before the first ':' is base64, zlib when it starts with '.'."""
+    texts = []
+    for morsel in cookies.values():
+        texts.append(morsel.value)
+        payload = morsel.value.split(":", 1)[0]
+        compressed = payload.startswith(".")
+        raw = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
+        texts.append((zlib.decompress(raw) if compressed else raw).decode("utf-8", "replace"))
+    return texts
 
-    messages = [str(m) for m in response.context["messages"]]
-    key = next(word for m in messages for word in m.split() if word.startswith("cs_"))
+
+def test_admin_creates_a_token_showing_its_key_once_and_revokes(admin_client, officer, active_version):
+    created = admin_client.post("/admin/accounts/apitoken/add/", {"user": officer.pk, "name": "los"})
+    assert created.status_code == 302
+    shown = admin_client.get(created["Location"])
+
+    key = shown.context["key"]
+    assert key.startswith("cs_") and key in shown.content.decode()
+    assert "no-store" in shown["Cache-Control"]
     token = ApiToken.objects.get()
     assert token.key_sha256 == hash_key(key)
+    # The key never travels in a cookie (the messages cookie is signed, not encrypted): only on the page.
+    for response in (created, shown):
+        assert not [text for text in _cookie_texts(response.cookies) if key in text]
+    assert not [text for text in _cookie_texts(admin_client.cookies) if key in text]
+    # Shown once: the same page again, or a reload, says the key is gone.
+    again = admin_client.get(created["Location"])
+    assert again.status_code == 200 and key not in again.content.decode()
+    assert b"no longer available" in again.content
     listing = admin_client.get("/admin/accounts/apitoken/").content.decode()
     assert key not in listing and token.prefix in listing
     client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")

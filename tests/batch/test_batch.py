@@ -117,7 +117,9 @@ def test_it_scores_a_malformed_file_row_by_row(
 
     errors = BatchRowError.objects.filter(job=job)
     assert sorted(errors.values_list("row_number", flat=True)) == sorted(expected)
-    assert errors.get(row_number=2).errors == {"duration_in_month": ["Expected a whole number."]}
+    assert errors.get(row_number=2).errors == {
+        "duration_in_month": ["Expected a whole number: digits only, no spaces or thousands separators."]
+    }
     assert errors.get(row_number=2).external_ref == rows[2][1] == "APP-0000001"  # the bad row's own reference
     assert sum(DailyStat.objects.filter(channel="batch").values_list("count", flat=True)) == 6
 
@@ -150,7 +152,7 @@ def test_size_and_row_limits_are_settings(client, officer, active_version, setti
     settings.BATCH_MAX_ROWS = 100
     settings.BATCH_MAX_BYTES = 100
     response = _submit(client, csv_bytes(synthetic_frame(5)))
-    assert response.status_code == 400 and b"the limit is" in response.content
+    assert response.status_code == 413 and b"may be at most 100 bytes" in response.content
     assert not response.context["form"].is_valid()
     assert not BatchJob.objects.exists()
 
@@ -230,7 +232,10 @@ def test_broker_down_at_submission_keeps_the_job_for_the_sweeper(
     assert job.state == BatchJob.State.QUEUED
     assert job.file.storage.exists(job.file.name)  # the upload is kept
     assert list(job.chunks.values_list("enqueued_at", flat=True)) == [None, None]
-    assert jobs.sweep_batch_jobs() == 2  # the broker is back: the sweeper queues them (eagerly here)
+    with mock.patch.object(worker.process_batch_chunk, "delay") as delay:
+        assert jobs.sweep_batch_jobs() == 2  # the broker is back: the sweeper queues them
+    for (chunk_id,), _ in delay.call_args_list:
+        worker.process_chunk(chunk_id=chunk_id)
     job.refresh_from_db()
     assert job.state == BatchJob.State.SUCCEEDED
     assert Prediction.objects.filter(batch_job=job).count() == 20
@@ -243,8 +248,8 @@ def test_cancel_skips_chunks_not_started(client, officer, active_version, settin
     upload = SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(30)))
     with mock.patch.object(worker.process_batch_chunk, "delay"):
         job = jobs.submit_batch_job(user=officer, upload=upload)
-    first = job.chunks.get(index=0)
-    worker.process_chunk(chunk_id=first.pk)
+        first = job.chunks.get(index=0)
+        worker.process_chunk(chunk_id=first.pk)
     client.force_login(officer)
     response = client.post(reverse("scoring:batch-cancel", args=[job.pk]), follow=True)
     assert b"10 rows had been scored" in response.content
@@ -257,6 +262,7 @@ def test_cancel_skips_chunks_not_started(client, officer, active_version, settin
     rows = _result(client, job)
     assert len(rows) == 31
     assert rows[11][6] == "Not scored: the job was cancelled."
+    assert [r[1] for r in rows[11:]] == [f"APP-{n:07d}" for n in range(11, 31)]  # their references kept
     assert client.post(reverse("scoring:batch-cancel", args=[job.pk]), follow=True).status_code == 200
 
 
@@ -305,7 +311,7 @@ def test_officers_see_their_own_jobs_and_auditors_all(client, officer, other_off
     page = client.get(reverse("scoring:batch-detail", args=[job.pk]))
     assert b'<noscript><meta http-equiv="refresh"' in page.content  # refreshes itself without JS while running
     assert b"js/batch-progress.js" in page.content
-    assert b"ETA" in page.content and b"took" not in page.content
+    assert b"Waiting for a worker" in page.content and b"took" not in page.content  # queued, no worker on it yet
     assert client.get(reverse("scoring:batch-result", args=[job.pk])).status_code == 409
 
 
@@ -316,7 +322,7 @@ def test_the_api_submits_reports_and_returns_the_result(client, officer, other_o
     api = APIClient()
     api.force_authenticate(officer)
     content = csv_bytes(synthetic_frame(7))
-    with mock.patch.object(worker, "enqueue_chunks", wraps=worker.enqueue_chunks):
+    with mock.patch.object(worker, "dispatch_chunks", wraps=worker.dispatch_chunks):
         response = api.post("/api/v1/batch-jobs", {"file": SimpleUploadedFile("p.csv", content)}, format="multipart")
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
@@ -330,7 +336,7 @@ def test_the_api_submits_reports_and_returns_the_result(client, officer, other_o
     assert state["result_url"].endswith(f"/api/v1/batch-jobs/{job_id}/result")
     result = api.get(f"/api/v1/batch-jobs/{job_id}/result")
     lines = b"".join(result.streaming_content).decode().splitlines()
-    assert result["Content-Type"] == "text/csv" and len(lines) == 8
+    assert result["Content-Type"] == "text/csv; charset=utf-8" and len(lines) == 8
 
     bad = api.post("/api/v1/batch-jobs", {"file": SimpleUploadedFile("p.csv", b"a,b\n1,2\n")}, format="multipart")
     assert bad.status_code == 400

@@ -12,6 +12,7 @@ from catboost import CatBoostClassifier, Pool
 
 from scoring import engine
 from scoring.engine import BundleRejected, InvalidApplication, load_bundle
+from scoring.engine.validation import NOT_A_WHOLE_NUMBER
 from tests.support import DEFAULT_BUNDLE
 
 
@@ -37,7 +38,7 @@ def test_committed_bundle_declares_its_schema(model):
 
 def test_validate_returns_typed_values(model, good):
     good["duration_in_month"] = "24"
-    application = model.validate(good | {"age_in_years": 40})
+    application = model.validate(good | {"age_in_years": 40}, text=True)
     assert application.features["duration_in_month"] == 24
     assert list(application.features) == model.feature_names
     assert application.protected == {"age_in_years": 40}
@@ -57,7 +58,7 @@ def test_validate_names_every_bad_field_at_once(model, good):
         model.validate(bad)
     errors = caught.value.errors
     assert errors["purpose"] == ["This field is required."]
-    assert errors["duration_in_month"] == ["Expected a whole number."]
+    assert errors["duration_in_month"] == ["Expected a whole number, not a string: send a JSON number, without quotes."]
     assert errors["credit_amount"][0].startswith("Must be at most")
     assert "not one of the allowed choices" in errors["housing"][0]
     assert errors["installment_rate_in_percentage_of_disposable_income"] == ["Expected a whole number."]
@@ -134,7 +135,7 @@ def test_validate_frame_reports_each_bad_row(model):
     frame.loc[3, "credit_amount"] = None
     result = model.validate_frame(frame)
     assert list(result.valid.index) == [0, 2, 4]
-    assert result.errors[1] == {"duration_in_month": ["Expected a whole number."]}
+    assert result.errors[1] == {"duration_in_month": [NOT_A_WHOLE_NUMBER]}
     assert set(result.errors[3]) == {"housing", "credit_amount"}
 
 

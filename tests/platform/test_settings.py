@@ -47,3 +47,19 @@ def test_production_refuses_to_start_without_secret_key_or_hosts():
         {"DJANGO_DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "bank.example"}, "s.SESSION_COOKIE_SECURE"
     )
     assert ok.returncode == 0 and "True" in ok.stdout
+
+
+def test_x_forwarded_proto_is_believed_only_behind_a_trusted_proxy():
+    production = {"DJANGO_DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "bank.example"}
+    expression = "getattr(s, 'SECURE_PROXY_SSL_HEADER', None)"
+    # No proxy of ours: a client's own X-Forwarded-Proto must not make plain HTTP count as HTTPS.
+    direct = _settings_in_subprocess(production | {"TRUSTED_PROXY_COUNT": "0"}, expression)
+    assert direct.returncode == 0, direct.stderr
+    assert direct.stdout.split()[-1] == "None"
+    behind = _settings_in_subprocess(production | {"TRUSTED_PROXY_COUNT": "1"}, expression)
+    assert behind.returncode == 0, behind.stderr
+    assert "HTTP_X_FORWARDED_PROTO" in behind.stdout
+    opted_out = _settings_in_subprocess(
+        production | {"TRUSTED_PROXY_COUNT": "1", "USE_X_FORWARDED_PROTO": "false"}, expression
+    )
+    assert opted_out.stdout.split()[-1] == "None"
