@@ -60,6 +60,7 @@ def no_server_error_but_the_hub_s(ctx, response, case):
 def api_schema(db, active_version, settings, django_user_model, hub_settings):
     settings.API_THROTTLE_USER_RATE = "1000000/minute"  # the fuzzer is one user sending thousands of requests
     settings.API_THROTTLE_ANON_RATE = "1000000/minute"  # ignored_auth repeats requests without credentials
+    settings.API_AUTH_FAILURE_RATE = "1000000/minute"  # ... and with invalid ones, all from one address
     cache.clear()
     # Requests go through the plain WSGI handler, which closes "obsolete" connections at each request;
     # inside the test's transaction that would close the test's own connection (as Django's test client
