@@ -24,6 +24,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # A worker is replaced after this many requests (with jitter) to bound any slow memory growth.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
+# No limit on the request line here: gunicorn's 414 is an HTML page no API client can read. The app
+# refuses lines over MAX_REQUEST_LINE_BYTES itself, with a problem+json 414 under /api/ (scoring/api/middleware.py).
+limit_request_line = 0
 accesslog = None  # one JSON line per request comes from the app's request-log middleware
 
 

@@ -217,6 +217,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["scoring.api.problems.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "scoring.api.problems.DeferredNotAcceptable",
     "DEFAULT_THROTTLE_CLASSES": ["scoring.api.throttling.UserThrottle", "scoring.api.throttling.AnonThrottle"],
     "EXCEPTION_HANDLER": "scoring.api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -233,6 +234,13 @@ API_SCORE_MANY_LIMIT = env.int("API_SCORE_MANY_LIMIT", default=1000)
 # Largest JSON body the API reads (bytes); 1,000 applications are about 1 MB.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=4 * 1024 * 1024)
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=20)
+# Longest request target (path and query string, bytes) any page or endpoint reads; longer ones get a 414
+# (a problem+json under /api/). gunicorn does not limit the line itself, so its HTML 414 never answers.
+MAX_REQUEST_LINE_BYTES = env.int("MAX_REQUEST_LINE_BYTES", default=8190)
+# Under /api/ every error is problem+json, whichever layer answered: it wraps sessions, auth, CSRF and role checks.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "scoring.api.middleware.ApiProblemMiddleware"
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "creditscore API",
     "DESCRIPTION": (

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework import permissions as drf_permissions
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import permissions
 from scoring import csv_export, uploads
+from scoring.api.base import ApiView
 from scoring.api.problems import Conflict, problem_response
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
@@ -82,7 +89,12 @@ def _refuse_upload(request, refused: uploads.Refusal):
     return problem_response(refused.status, refused.message, kind="upload-refused", errors={"file": [refused.message]})
 
 
-class BatchJobCreateApi(APIView):
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadedFileField(serializers.FileField):
+    """A file part of a multipart body; drf-spectacular would otherwise call it a URI string."""
+
+
+class BatchJobCreateApi(ApiView):
     """POST a CSV as the multipart field ``file``: 202 with the queued job, or 400 naming what is wrong."""
 
     parser_classes = [MultiPartParser, FormParser]
@@ -90,11 +102,14 @@ class BatchJobCreateApi(APIView):
     upload_limit = uploads.UploadLimit(setting="BATCH_MAX_BYTES", refuse=_refuse_upload)
 
     class BatchUploadSerializer(serializers.Serializer):
-        file = serializers.FileField(help_text="CSV whose header names the model's features (and external_ref).")
+        file = UploadedFileField(help_text="CSV whose header names the model's features (and external_ref).")
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer},
-        responses={202: BatchJobStateSerializer},
+        responses={
+            202: BatchJobStateSerializer,
+            411: OpenApiResponse(description="No Content-Length: the upload limit is checked before reading."),
+        },
         summary="Submit a CSV of applications as a batch job",
     )
     def post(self, request):
@@ -110,15 +125,35 @@ class BatchJobCreateApi(APIView):
         return response
 
 
-class BatchJobDetailApi(APIView):
+class BatchJobDetailApi(ApiView):
     @extend_schema(responses={200: BatchJobStateSerializer}, summary="A batch job's state and counters")
     def get(self, request, job_id: int):
         return Response(_state(request, _job(request, job_id)))
 
 
-class BatchJobResultApi(APIView):
+class CsvRenderer(BaseRenderer):
+    """Declares that the result view answers text/csv, for content negotiation and the schema.
+
+    The view streams its CSV itself, so this renderer never renders a body; errors are problems (problems.py).
+    """
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        raise NotImplementedError("The result view streams its own CSV.")
+
+
+class BatchJobResultApi(ApiView):
+    renderer_classes = [CsvRenderer]
+    query_parameters = frozenset({csv_export.BOM_PARAMETER})
+
     @extend_schema(
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="Result CSV, one line per input line")},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.STR, description="Result CSV, one line per input line"),
+            409: OpenApiResponse(description="The job has not finished yet; try again later."),
+        },
         summary="The finished job's result CSV",
         parameters=[
             OpenApiParameter(

@@ -18,8 +18,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
-from rest_framework.response import Response
 
 from scoring.exceptions import (
     IdempotencyConflict,
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:creditscore:problem:"
+# Set on the Django request when no renderer matches the Accept header (see DeferredNotAcceptable).
+NOT_ACCEPTABLE_FLAG = "api_not_acceptable"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -67,9 +69,22 @@ def problem(status_code: int, detail: str, *, kind: str = "", errors: dict[str, 
     return body
 
 
-def problem_response(status_code: int, detail: str, **kwargs) -> JsonResponse:
-    """A problem outside DRF's views (unknown URLs under /api/, health checks)."""
-    return JsonResponse(problem(status_code, detail, **kwargs), status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+class ProblemResponse(JsonResponse):
+    """A problem document, rendered here as JSON whatever renderer the view negotiated.
+
+    DRF renders a ``Response`` with the renderer chosen from the view's list and the
+    request's Accept header: the schema view's YAML, Swagger UI's HTML template, or a 406
+    when the client accepts none of them. An error is always problem+json, so it never
+    goes through that choice (DRF passes a plain Django response through untouched).
+    """
+
+    def __init__(self, body: dict, *, headers: dict[str, str] | None = None):
+        super().__init__(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def problem_response(status_code: int, detail: str, **kwargs) -> ProblemResponse:
+    """A problem response, in or outside DRF's views (unknown URLs under /api/, middleware, health checks)."""
+    return ProblemResponse(problem(status_code, detail, **kwargs))
 
 
 def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -102,11 +117,15 @@ def problem_exception_handler(exc, context):
             400, "The application has invalid fields.", "invalid-application", prefixed(exc.errors, "inputs")
         )
     if isinstance(exc, InvalidReview):
-        return _respond(400, "The review breaks the review rules.", "invalid-review", dict(exc.errors))
+        # The request's shape was checked by its serializer (and stated in the schema); what the service
+        # still refuses depends on the decision's state, so it is a conflict, not a bad request.
+        return _respond(409, "The review does not fit this decision.", "invalid-review", dict(exc.errors))
     if isinstance(exc, InvalidBatchFile):
         return _respond(400, "The batch file was refused; nothing was queued.", "invalid-batch-file", dict(exc.errors))
     if isinstance(exc, IdempotencyConflict):
-        return _respond(422, str(exc), "idempotency-key-reused")
+        # A conflict with what the key already stands for (server state), not a malformed request: the same
+        # body under a fresh key is accepted. 409 says so, as it does for the batch result of a running job.
+        return _respond(409, str(exc), "idempotency-key-reused")
     if isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(str(exc))
     elif isinstance(exc, ModelUnavailable):
@@ -130,7 +149,7 @@ def problem_exception_handler(exc, context):
         log.exception("unexpected error during an API request", exc_info=exc)
         return _respond(500, "An unexpected error occurred; it has been logged.")
     if isinstance(exc, exceptions.ValidationError):
-        response.data = problem(
+        body = problem(
             response.status_code,
             "The request has invalid fields.",
             kind="validation",
@@ -138,15 +157,18 @@ def problem_exception_handler(exc, context):
         )
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        response.data = problem(response.status_code, _text(detail), kind=_kind(exc))
-    response.content_type = PROBLEM_CONTENT_TYPE
-    return response
+        body = problem(response.status_code, _text(detail), kind=_kind(exc))
+    # DRF's handler puts WWW-Authenticate (401) and Retry-After (429) on its response; keep them.
+    return ProblemResponse(body, headers={k: v for k, v in response.headers.items() if k in _KEPT_HEADERS})
 
 
-def _respond(status_code: int, detail: str, kind: str = "", errors: dict[str, list[str]] | None = None) -> Response:
-    return Response(
-        problem(status_code, detail, kind=kind, errors=errors), status=status_code, content_type=PROBLEM_CONTENT_TYPE
-    )
+_KEPT_HEADERS = frozenset({"WWW-Authenticate", "Retry-After"})
+
+
+def _respond(
+    status_code: int, detail: str, kind: str = "", errors: dict[str, list[str]] | None = None
+) -> ProblemResponse:
+    return ProblemResponse(problem(status_code, detail, kind=kind, errors=errors))
 
 
 def _kind(exc) -> str:
@@ -160,6 +182,24 @@ def _text(detail) -> str:
     if isinstance(detail, dict):
         return " ".join(f"{k}: {_text(v)}" for k, v in detail.items())
     return str(detail)
+
+
+class DeferredNotAcceptable(DefaultContentNegotiation):
+    """A 406 only for an answer that would have succeeded; errors keep their own status.
+
+    DRF negotiates before authentication, parsing and validation, so a client that sends
+    ``Accept: application/problem+json`` (all it wants to read is an error) got a 406 in
+    place of its 401 or 400. Here the request goes on with the view's first renderer and is
+    marked; ``ApiProblemMiddleware`` turns a successful answer to a marked request into the
+    406, and errors are problems whatever the negotiation said.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            setattr(request._request, NOT_ACCEPTABLE_FLAG, True)
+            return renderers[0], renderers[0].media_type
 
 
 # --- strict JSON --------------------------------------------------------------------

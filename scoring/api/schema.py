@@ -8,25 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
+from scoring.api.serializers import JUSTIFICATION_PATTERN
 from scoring.engine import CATEGORICAL, INTEGER, MAX_TEXT_LENGTH, LoadedModel
 from scoring.exceptions import ModelUnavailable
 from scoring.lifecycle import registry
+from scoring.models import Review
 
+# Error statuses any operation can answer (authentication, roles, unknown query parameters, rate limits,
+# outages, over-long URLs); operations add their own (409, 502) with extend_schema.
 PROBLEM_STATUSES = {
-    "400": "Invalid request: malformed JSON or invalid fields (see `errors`).",
+    "400": "Invalid request: invalid fields or an unknown query parameter (see `errors`).",
     "401": "No or invalid credentials.",
     "403": "Authenticated, but the role does not allow this.",
     "404": "No such resource (or not visible to you).",
-    "405": "Method not allowed.",
-    "406": "Only application/json responses are offered.",
-    "413": "Body too large, or more applications than /score/many accepts (use batch jobs).",
-    "415": "Only application/json in UTF-8 is accepted.",
-    "422": "The Idempotency-Key was already used for a different request.",
+    "406": "The Accept header lists no media type this operation answers with.",
+    "414": "The URL is longer than MAX_REQUEST_LINE_BYTES.",
     "429": "Too many requests; see the Retry-After header.",
     "503": "No active model, or the database is unavailable; nothing was recorded.",
+}
+# Statuses of operations that read a request body.
+BODY_PROBLEM_STATUSES = {
+    "413": "Body too large, or more applications than /score/many accepts (use batch jobs).",
+    "415": "Unsupported request media type or charset.",
 }
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -102,21 +109,78 @@ class ApplicationInputsFieldExtension(OpenApiSerializerFieldExtension):
 
 
 def postprocess_schema(result, generator, request, public):
-    """Document the problem responses on every operation and forbid unknown request fields."""
+    """Document the problem responses of every operation, forbid unknown request fields, state the rules."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     ref = {"$ref": "#/components/schemas/Problem"}
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
-            for code, description in PROBLEM_STATUSES.items():
+            statuses = PROBLEM_STATUSES | (BODY_PROBLEM_STATUSES if "requestBody" in operation else {})
+            for code, description in statuses.items():
                 responses.setdefault(code, {"description": description})
-                responses[code]["content"] = {"application/problem+json": {"schema": ref}}
+            for code, response in responses.items():
+                if int(code) >= 400:  # every error is a problem document, whatever the operation's success type
+                    response["content"] = {"application/problem+json": {"schema": ref}}
     for name, schema in components.items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
+    _state_score_many_rules(components)
+    _state_review_rules(components)
     _add_score_examples(result)
     return result
+
+
+def _state_score_many_rules(components: dict[str, Any]) -> None:
+    """How many applications /score/many takes, and that each item is answered on its own.
+
+    An item that is not a valid ScoreRequest (null, a number, an object with bad fields) gets its
+    errors in ``results`` with a 200, so the request's schema allows any item: a schema that
+    refused them would promise a 400 the server does not send.
+    """
+    applications = components.get("ScoreManyRequest", {}).get("properties", {}).get("applications")
+    if applications is None:
+        return
+    applications["minItems"] = 1
+    applications["maxItems"] = settings.API_SCORE_MANY_LIMIT
+    applications["items"] = {
+        "anyOf": [applications.get("items", {"$ref": "#/components/schemas/ScoreRequest"}), {}],
+        "description": "A ScoreRequest. Any other item is answered with its errors in `results`.",
+    }
+
+
+def _state_review_rules(components: dict[str, Any]) -> None:
+    """A review agrees, or decides (approve/decline) with a reason code and a justification: two shapes."""
+    review = components.get("ReviewRequest")
+    if review is None:
+        return
+    properties = review["properties"]
+    agree = {
+        "type": "object",
+        "title": "Agree",
+        "properties": properties | {"outcome": {"type": "string", "enum": [Review.Outcome.AGREE.value]}},
+        "required": ["outcome"],
+        "additionalProperties": False,
+    }
+    decide = {
+        "type": "object",
+        "title": "Approve or decline",
+        "properties": properties
+        | {
+            "outcome": {
+                "type": "string",
+                "enum": [v for v in Review.Outcome.values if v != Review.Outcome.AGREE],
+            },
+            "reason_code": {"type": "string", "enum": [v for v in Review.ReasonCode.values if v]},
+            "justification": properties["justification"] | {"pattern": JUSTIFICATION_PATTERN},
+        },
+        "required": ["outcome", "reason_code", "justification"],
+        "additionalProperties": False,
+    }
+    components["ReviewRequest"] = {
+        "oneOf": [agree, decide],
+        "description": "Agree with the model, or approve/decline with a reason code and a justification.",
+    }
 
 
 def _add_score_examples(result) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
@@ -9,7 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import permissions
-from scoring.decisions.selectors import PredictionFilters, decode_cursor
+from scoring.decisions import references
+from scoring.decisions.selectors import CURSOR_PATTERN, PredictionFilters, decode_cursor
 from scoring.models import Channel, Decision, ModelVersion, Review
 
 # Largest id a client can ask about: beyond a 63-bit integer no row exists (and databases refuse the value).
@@ -44,10 +46,41 @@ class ApplicationInputsField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {"type": "string", "maxLength": references.MAX_LENGTH, "pattern": references.PATTERN},
+)
+class ReferenceField(serializers.CharField):
+    """An application reference, checked by the one rule in scoring.decisions.references.
+
+    Checked as sent: DRF's trimming would let a tab or line break at either end pass a rule
+    the schema's pattern refuses. The service trims spaces when it stores the reference.
+    """
+
+    default_error_messages = {"not_text": "Expected text."}
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        # Blank is a valid reference (the pattern allows it); CharField's allow_blank would do the same but
+        # makes drf-spectacular wrap the pattern in a oneOf that a blank value matches twice.
+        if data == "":
+            return ""
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):  # CharField would turn 12 into "12": a reference is text or an error
+            self.fail("not_text")
+        problem = references.reference_problem(data)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return data
+
+
 class ScoreRequestSerializer(StrictSerializer):
     inputs = ApplicationInputsField()
-    external_ref = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default="", help_text="Your reference for the application."
+    external_ref = ReferenceField(
+        required=False, default="", help_text="Your reference for the application. " + references.RULE_TEXT
     )
 
 
@@ -55,19 +88,53 @@ class ScoreRequestSerializer(StrictSerializer):
 class ApplicationListField(serializers.ListField):
     """Items are checked one by one so that one bad item does not reject the others."""
 
-    child = serializers.JSONField()
+    # null too: like 1 or [], a null item gets its own error in the results instead of failing the request.
+    child = serializers.JSONField(allow_null=True)
 
 
 class ScoreManyRequestSerializer(StrictSerializer):
     applications = ApplicationListField(allow_empty=False)
 
 
+# Whitespace for the justification rule: Python's str.isspace() characters and ECMA-262's \s together, so the
+# schema's pattern and this check agree however a client's regex engine reads "space".
+_SPACE = (
+    "[\\t\\n\\u000B\\f\\r \\u001C-\\u001F\\u0085\\u00A0\\u1680\\u2000-\\u200A"
+    "\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF]"
+)
+JUSTIFICATION_MIN = 10
+# At least ten characters that are not spaces (so also ten once trimmed, as the review service demands).
+JUSTIFICATION_PATTERN = f"^(?:{_SPACE}*[^{_SPACE[1:-1]}]){{{JUSTIFICATION_MIN}}}[\\s\\S]*$"
+_JUSTIFIED = re.compile(JUSTIFICATION_PATTERN.removeprefix("^").removesuffix("$"))
+
+
 class ReviewRequestSerializer(StrictSerializer):
+    """Agree (nothing else needed), or decide: approve/decline with a reason code and a written justification.
+
+    Its schema (``scoring.api.schema``) states the two shapes as a oneOf, so a client knows before sending.
+    """
+
     outcome = serializers.ChoiceField(choices=Review.Outcome.choices)
     reason_code = serializers.ChoiceField(
         choices=Review.ReasonCode.choices, required=False, allow_blank=True, default=""
     )
-    justification = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    justification = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+
+    def validate(self, attrs):
+        if attrs["outcome"] != Review.Outcome.AGREE:
+            errors = {}
+            if not attrs["reason_code"]:
+                errors["reason_code"] = ["Approving or declining needs a reason code."]
+            if not _JUSTIFIED.fullmatch(attrs["justification"]):
+                errors["justification"] = [
+                    f"Approving or declining needs a written justification (at least {JUSTIFICATION_MIN} "
+                    "characters besides spaces)."
+                ]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return attrs
 
 
 class PredictionQuerySerializer(serializers.Serializer):
@@ -82,10 +149,14 @@ class PredictionQuerySerializer(serializers.Serializer):
     risk_band = serializers.CharField(required=False, max_length=10)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     batch_job = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    external_ref = serializers.CharField(required=False, max_length=100)
-    overridden = serializers.BooleanField(required=False, allow_null=True, default=None)
-    reviewed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    cursor = serializers.CharField(required=False, max_length=200, help_text="`next_cursor` of the previous page.")
+    external_ref = ReferenceField(required=False)
+    # Read from a plain dict (see PredictionListApi), so that absent means "either", not False, and an
+    # empty value is an error like any other value that is not a boolean.
+    overridden = serializers.BooleanField(required=False)
+    reviewed = serializers.BooleanField(required=False)
+    cursor = serializers.RegexField(
+        CURSOR_PATTERN, required=False, max_length=36, help_text="`next_cursor` of the previous page."
+    )
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
     def validate_date_to(self, value: date) -> date:

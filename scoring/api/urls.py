@@ -5,6 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from scoring.api import views
+from scoring.api.base import KnownQueryParameters
 from scoring.api.lifecycle import ModelReloadApi
 from scoring.api.problems import problem_response
 
@@ -14,6 +15,14 @@ app_name = "api"
 @csrf_exempt  # a 404 for any method: the CSRF check must not answer first with an HTML 403
 def not_found(request, *args, **kwargs):
     return problem_response(404, "There is no API endpoint at this address; see /api/v1/docs/.")
+
+
+class SchemaApi(KnownQueryParameters, SpectacularAPIView):
+    query_parameters = frozenset({"format", "lang"})
+
+
+class DocsPage(KnownQueryParameters, SpectacularSwaggerSplitView):
+    query_parameters = frozenset({"script"})  # the page loads its script from ?script=
 
 
 urlpatterns = [
@@ -26,10 +35,10 @@ urlpatterns = [
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
     path("v1/", include("scoring.api.batch_urls")),
-    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/schema/", SchemaApi.as_view(), name="schema"),
     path(
         "v1/docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="scoring/api/swagger_ui.html"),
+        DocsPage.as_view(url_name="api:schema", template_name="scoring/api/swagger_ui.html"),
         name="docs",
     ),
     re_path(r"^.*$", not_found, name="not-found"),

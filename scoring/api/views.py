@@ -9,24 +9,26 @@ from rest_framework import permissions as drf_permissions
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import permissions
 from scoring.api import schema as api_schema
 from scoring.api import serializers as s
+from scoring.api.base import ApiView
 from scoring.api.problems import PayloadTooLarge, flatten_errors
 from scoring.decisions import selectors, services
 from scoring.engine import InvalidApplication
 from scoring.lifecycle import registry
 from scoring.models import Channel, ModelVersion, Prediction
 
+IDEMPOTENCY_KEY_MAX = 200
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # Visible ASCII, as _idempotency_key checks: "!" (0x21) to "~" (0x7E).
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": "^[!-~]+$"},
     OpenApiParameter.HEADER,
     required=False,
-    description="Up to 200 visible ASCII characters. The same key from the same user returns the stored "
-    "prediction instead of scoring again; reusing it for a different body is a 422.",
+    description=f"1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters. The same key from the same user returns "
+    "the stored prediction instead of scoring again; reusing it for a different body is a 409.",
 )
 
 
@@ -39,7 +41,7 @@ class RolePermission(drf_permissions.BasePermission):
         return bool(view.allowed(request.user))
 
 
-class BaseApi(APIView):
+class BaseApi(ApiView):
     permission_classes = [drf_permissions.IsAuthenticated, RolePermission]
 
     def allowed(self, user) -> bool:
@@ -51,8 +53,8 @@ def _idempotency_key(request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 200 or not all(32 < ord(c) < 127 for c in key):
-        raise ValidationError({"Idempotency-Key": ["Use 1 to 200 visible ASCII characters."]})
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(32 < ord(c) < 127 for c in key):
+        raise ValidationError({"Idempotency-Key": [f"Use 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters."]})
     return key
 
 
@@ -69,6 +71,7 @@ class ScoreApi(BaseApi):
         responses={
             201: s.PredictionSerializer,
             200: OpenApiResponse(s.PredictionSerializer, description="Replay of an earlier request with this key."),
+            409: OpenApiResponse(description="The Idempotency-Key was already used for a different request."),
         },
     )
     def post(self, request):
@@ -149,6 +152,8 @@ class ScoreManyApi(BaseApi):
 
 
 class PredictionListApi(BaseApi):
+    query_parameters = frozenset(s.PredictionQuerySerializer().fields)
+
     def allowed(self, user) -> bool:
         return permissions.can_view_all_predictions(user) or permissions.is_officer(user)
 
@@ -160,7 +165,7 @@ class PredictionListApi(BaseApi):
         responses={200: s.PredictionPageSerializer},
     )
     def get(self, request):
-        query = s.PredictionQuerySerializer(data=request.query_params)
+        query = s.PredictionQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         qs = selectors.with_final_decision(selectors.prediction_list(user=request.user, filters=query.filters()))
         # batch_job: its header reads input_line; the versions' bulky JSON is not part of a list
@@ -206,7 +211,13 @@ class ReviewCreateApi(BaseApi):
         description="Agree, or override with a reason code and a justification (at least 10 characters). "
         "A referred case needs `approve` or `decline`. Reviews are appended, never edited.",
         request=s.ReviewRequestSerializer,
-        responses={201: s.ReviewSerializer},
+        responses={
+            201: s.ReviewSerializer,
+            409: OpenApiResponse(
+                description="The outcome does not fit the decision: agreeing with a referred case, or "
+                "'overriding' to the model's own decision (see `errors`)."
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Override",

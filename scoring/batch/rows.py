@@ -22,6 +22,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from scoring.decisions import references
 from scoring.engine import CATEGORICAL, INTEGER, Feature, LoadedModel
 from scoring.exceptions import InvalidBatchFile
 
@@ -332,6 +333,10 @@ def score_chunk(
 ) -> ChunkRows:
     """Parse, validate and score a chunk vectorised; bad rows become per-row errors, never a failed job."""
     frame, errors, lines, refs = parse_lines(data, columns=columns, first_row=first_row)
+    # A reference that breaks the rule is not echoed with its row's error either.
+    refs = {n: ref for n, ref in refs.items() if references.reference_problem(ref) is None}
+    if EXTERNAL_REF in frame.columns:
+        frame, lines = _without_bad_references(frame, lines, errors)
     checked = model.validate_frame(frame)
     errors.update({int(n): e for n, e in checked.errors.items()})
     errors = dict(sorted(errors.items()))
@@ -434,6 +439,20 @@ def _typed(f: Feature, value: object) -> object:
     if f.kind == CATEGORICAL:
         return str(value)
     return int(value) if f.kind == INTEGER else float(value)
+
+
+def _without_bad_references(
+    frame: pd.DataFrame, lines: list[str], errors: dict[int, dict[str, list[str]]]
+) -> tuple[pd.DataFrame, list[str]]:
+    """The rows whose reference follows the API's rule (and their lines); the others become row errors."""
+    bad = references.problems(frame[EXTERNAL_REF].astype(str).tolist())
+    if not bad:
+        return frame, lines
+    numbers = frame.index.tolist()
+    for position, problem in bad.items():
+        errors[int(numbers[position])] = {EXTERNAL_REF: [problem]}
+    keep = [position not in bad for position in range(len(frame))]
+    return frame[keep], [line for line, kept in zip(lines, keep, strict=True) if kept]
 
 
 def _external_refs(column: pd.Series) -> list[str]:

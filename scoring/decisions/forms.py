@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ValidationError
 
+from scoring.decisions import references
 from scoring.decisions.widgets import FastSelect
 from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
 from scoring.models import Decision, Review
@@ -77,13 +79,22 @@ class Section:
     fields: list[forms.BoundField] = field(default_factory=list)
 
 
+def _valid_reference(value: str) -> None:
+    problem = references.reference_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
 class ApplicationForm(forms.Form):
     """An application for the model given; ``clean`` validates through the engine so errors match the API's."""
 
     external_ref = forms.CharField(
         label="Application reference",
         required=False,
-        max_length=100,
+        max_length=references.MAX_LENGTH,
+        # Checked as typed (a tab or line break at either end is refused, not trimmed away); the service trims spaces.
+        strip=False,
+        validators=[_valid_reference],
         help_text="Optional: your own reference for this application (for example from the loan system).",
     )
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)

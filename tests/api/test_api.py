@@ -119,7 +119,7 @@ def test_reusing_a_key_for_a_different_request_is_refused(officer_api, active_ve
 
     response = officer_api.post("/api/v1/score", {"inputs": other}, format="json", HTTP_IDEMPOTENCY_KEY="req-2")
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response["Content-Type"] == PROBLEM
     assert Prediction.objects.count() == 1
 

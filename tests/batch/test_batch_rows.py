@@ -83,7 +83,7 @@ def test_json_objects_equal_json_dumps_whatever_the_text():
 
 def test_a_chunk_with_odd_text_round_trips_through_copy_text(model):
     frame = synthetic_frame(6)
-    frame.loc[1, "external_ref"] = "tab\there"
+    frame.loc[1, "external_ref"] = "Müller-Straße 5/7 ; 日本"
     frame.loc[2, "external_ref"] = "back\\slash"
     frame.loc[3, "external_ref"] = 'say "hi", twice'
     columns, data = _chunk(frame)
@@ -102,7 +102,7 @@ def test_a_chunk_with_odd_text_round_trips_through_copy_text(model):
         assert by_name["external_ref"] == record["external_ref"]
         assert by_name["input_line"] == record["input_line"]
     refs = [r["external_ref"] for r in rows.records()]
-    assert refs[1:4] == ["tab\there", "back\\slash", 'say "hi", twice']
+    assert refs[1:4] == ["Müller-Straße 5/7 ; 日本", "back\\slash", 'say "hi", twice']
     assert next(csv.reader([list(rows.records())[3]["input_line"]]))[0] == 'say "hi", twice'
 
 

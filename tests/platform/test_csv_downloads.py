@@ -49,7 +49,8 @@ def hostile_history(officer, example_inputs, django_capture_on_commit_callbacks)
         prediction = services.score_application(user=officer, inputs=example_inputs, channel="api", external_ref=ref)
     services.record_review(user=officer, prediction=prediction, outcome="agree", justification="=1+1 was checked")
     frame = synthetic_frame(len(HOSTILE) + len(NUMBERS) + 1)
-    refs = [r for r in HOSTILE if "\r" not in r] + NUMBERS + ["@bad-row"]
+    # A batch reference with a control character (tab, CR) is a row error of its own, so not among these.
+    refs = [r for r in HOSTILE if r.isprintable()] + NUMBERS + ["@bad-row"]
     frame.loc[: len(refs) - 1, "external_ref"] = refs
     frame.loc[len(refs) - 1, "duration_in_month"] = "=2+5"  # a row error that keeps its reference
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the chunks run on commit
@@ -90,10 +91,10 @@ def test_every_csv_download_neutralises_formula_cells_and_keeps_numbers(download
 
 
 def test_the_audit_export_neutralises_raw_lines_and_review_text(downloads):
-    """References are stored stripped, but a batch line is kept as given: one starting with a tab."""
+    """A batch line is kept as given, so one that starts with a formula character is neutralised."""
     rows = _read(downloads[-1][1])
     cells = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
-    assert any(c["input_line"].startswith("'\t=1+1,") for c in cells)
+    assert any(c["input_line"].startswith("'+cmd|") for c in cells)
     assert "'=1+1 was checked" in {c["last_review_justification"] for c in cells}
 
 
