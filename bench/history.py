@@ -357,7 +357,7 @@ def _verdict(p95: float, status: int, repeat: int) -> str:
 def _next_cursor(response) -> str | None:
     import re
 
-    match = re.search(rb"cursor=([A-Za-z0-9_\-]+)", response.content)
+    match = re.search(rb"cursor=([^&\"\x27\s]+)", response.content)
     return match.group(1).decode() if match else None
 
 
