@@ -238,7 +238,7 @@ def risk_bands_for(p: np.ndarray, *, threshold: float, refer_lower: float) -> li
     Approved scores (below the refer band) are split at their median into "Very low risk" and
     "Low risk", the refer band is one "Moderate risk" band, and declined scores (at or above the
     threshold) are split at their median into "High risk" and "Very high risk". A range holding no
-    sample score is not split; an empty range gets no band.
+    sample score is not split ("Low risk", "Very high risk"); an empty range gets no band.
     """
     p = np.asarray(p, dtype=float)
     ranges: list[tuple[float, str]] = []
@@ -247,7 +247,7 @@ def risk_bands_for(p: np.ndarray, *, threshold: float, refer_lower: float) -> li
     if refer_lower < threshold:
         ranges.append((threshold, "Moderate risk"))
     if threshold < 1.0:
-        ranges += _split(p[p >= threshold], threshold, 1.0, ("High risk", "Very high risk"), single="High risk")
+        ranges += _split(p[p >= threshold], threshold, 1.0, ("High risk", "Very high risk"), single="Very high risk")
     return [{"name": BAND_NAMES[i], "label": label, "upper": upper} for i, (upper, label) in enumerate(ranges)]
 
 

@@ -214,7 +214,11 @@ def test_risk_bands_follow_any_policy(threshold, refer_lower, labels):
 
 def test_identical_scores_give_one_band_per_decision():
     bands = risk_bands_for(np.full(50, 0.2), threshold=0.5, refer_lower=0.4)
-    assert [(b["label"], b["upper"]) for b in bands] == [("Low risk", 0.4), ("Moderate risk", 0.5), ("High risk", 1.0)]
+    assert [(b["label"], b["upper"]) for b in bands] == [
+        ("Low risk", 0.4),
+        ("Moderate risk", 0.5),
+        ("Very high risk", 1.0),
+    ]
 
 
 # --- best_threshold ------------------------------------------------------------------
