@@ -16,7 +16,15 @@ from django.core.management import CommandError, call_command
 
 from scoring.engine import APPROVE, DECLINE, REFER, InvalidApplication, bundle_file_hashes, drift, load_bundle, training
 from scoring.engine.prepare import prepare_bundle, risk_bands_for
-from tests.support.plain_mlflow import CATEGORIES, FEATURES, NUMERIC, PROTECTED, TARGET, write_plain_model
+from tests.support.plain_mlflow import (
+    CATEGORIES,
+    FEATURES,
+    NUMERIC,
+    PIP_REQUIREMENTS,
+    PROTECTED,
+    TARGET,
+    write_plain_model,
+)
 
 
 def run(*args: object) -> str:
@@ -296,7 +304,7 @@ def test_it_prepares_in_place_and_again_identically(plain, tmp_path):
 def test_a_model_saved_without_signature_gets_one(tmp_path, plain):
     model = CatBoostClassifier()
     model.load_model(str(plain.folder / "model.cb"))
-    mlflow.catboost.save_model(model, str(tmp_path / "nosig"))
+    mlflow.catboost.save_model(model, str(tmp_path / "nosig"), pip_requirements=PIP_REQUIREMENTS)
     report = run(tmp_path / "nosig", "--sample", plain.sample, "--target", TARGET, "--out", tmp_path / "out")
     assert "had no signature" in report
     loaded = load_bundle(tmp_path / "out")
