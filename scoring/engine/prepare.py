@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,16 +93,16 @@ def prepare_bundle(
         raise PreparationRefused(problems)
     frame = schema.typed
     p = source.model.predict_proba(Pool(frame[schema.feature_names], cat_features=schema.cat_indices))[:, 1]
-    offered = _offered_threshold(source.mlmodel)
+    offered, offer_note = _offered_threshold(source.mlmodel)
     chosen, how = _threshold(threshold, y=y, p=p, cost_fn=cost_fn, cost_fp=cost_fp, offered=offered)
     refer_lower = training.choose_refer_lower(p, chosen, refer_share)
-    metrics = training.decision_metrics(y, p, chosen, refer_lower, cost_fn=cost_fn, cost_fp=cost_fp)
-    bands = risk_bands_for(p, threshold=chosen, refer_lower=refer_lower)
+    own = _kept_metadata(source.mlmodel)
     metadata = {
-        **_kept_metadata(source.mlmodel),
+        **own,
         "creditscore_schema": SCHEMA_VERSION,
-        "name": labels.name or str((source.mlmodel.get("metadata") or {}).get("name") or source.folder.name),
+        "name": labels.name or str(own.get("name") or source.folder.name),
         "description": labels.description
+        or str(own.get("description") or "")
         or (
             f"CatBoost probability of default prepared from {source.folder.name} with a labelled sample of "
             f"{len(y)} rows; the threshold {how}."
@@ -109,25 +110,29 @@ def prepare_bundle(
         "target": {"name": target, "positive_class": bad, "meaning": "probability of default"},
         "threshold": chosen,
         "refer_band": {"lower": refer_lower, "upper": chosen},
-        "risk_bands": bands,
+        "risk_bands": risk_bands_for(p, threshold=chosen, refer_lower=refer_lower),
         "sections": schema.sections,
         "features": schema.features,
         "protected_attributes": schema.protected,
         "reference": _reference(schema, p),
         "validation_sample": {"file": SAMPLE_FILE, "target": target, "bad_value": bad},
-        "metrics": metrics,
+        "metrics": training.decision_metrics(y, p, chosen, refer_lower, cost_fn=cost_fn, cost_fp=cost_fp),
         "training": _training_record(
             source.model, cost_fn=cost_fn, cost_fp=cost_fp, refer_share=refer_share, how=how, rows=len(y)
         ),
     }
     out = Path(out_dir) if out_dir is not None else source.folder
     _write(source, out, metadata, schema=schema, raw=raw, target=target)
-    _check_written(out)
-    preparation = Preparation(out_dir=out, metadata=metadata)
-    preparation.report = _report(
-        metadata, schema=schema, how=how, offered=offered, y=y, p=p, cost_fn=cost_fn, cost_fp=cost_fp, source=source
-    )
-    return preparation
+    report = _report(metadata, schema=schema, how=how, y=y, source=source)
+    if offered is not None and offered != chosen:
+        cost = training.decision_cost(y, p, offered, cost_fn=cost_fn, cost_fp=cost_fp) / len(y)
+        offer_note = (
+            f"The model's MLmodel metadata offers best_threshold {offered:g} (cost per applicant {cost:.4g} "
+            "on this sample): pass --threshold best to use it."
+        )
+    if offer_note:
+        report.insert(3, offer_note)
+    return Preparation(out_dir=out, metadata=metadata, report=report)
 
 
 def _check_options(*, cost_fn: float, cost_fp: float, refer_share: float, out_dir: Path | None) -> list[str]:
@@ -192,11 +197,15 @@ def _signature_columns(
     return columns, False
 
 
-def _offered_threshold(mlmodel: Mapping[str, Any]) -> float | None:
-    value = (mlmodel.get("metadata") or {}).get("best_threshold")
+def _offered_threshold(mlmodel: Mapping[str, Any]) -> tuple[float | None, str]:
+    """The MLmodel metadata's best_threshold when it is a probability, else None and why it is not offered."""
+    metadata = mlmodel.get("metadata") or {}
+    if not isinstance(metadata, dict) or "best_threshold" not in metadata:
+        return None, ""
+    value = metadata["best_threshold"]
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < float(value) <= 1.0:
-        return None
-    return float(value)
+        return None, f"The MLmodel metadata's best_threshold {value!r} is not a probability in (0, 1]: not offered."
+    return float(value), ""
 
 
 def _kept_metadata(mlmodel: Mapping[str, Any]) -> dict[str, Any]:
@@ -309,37 +318,53 @@ def _training_record(
 def _write(
     source: _Source, out: Path, metadata: dict[str, Any], *, schema: SampleSchema, raw: pd.DataFrame, target: str
 ) -> None:
-    if out.resolve() != source.folder.resolve():
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(source.folder, out, dirs_exist_ok=True)
+    """Stage the whole bundle beside ``out``, check that the app loads it, then move it into place.
+
+    A refusal or a crash leaves ``out`` (the model folder itself when preparing in place) as it was.
+    """
+    in_place = out.resolve() == source.folder.resolve()
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-preparing-", dir=out.resolve().parent))
+    try:
+        shutil.copytree(source.folder, staging, dirs_exist_ok=True)
+        written = _write_files(source, staging, metadata, schema=schema, raw=raw, target=target)
+        _check_written(staging)
+        if in_place:
+            for name in written:  # MLmodel last: until it is replaced the folder reads as before
+                os.replace(staging / name, out / name)
+        else:
+            if out.exists():
+                out.rmdir()  # checked empty before anything was read
+            os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_files(
+    source: _Source, folder: Path, metadata: dict[str, Any], *, schema: SampleSchema, raw: pd.DataFrame, target: str
+) -> list[str]:
+    """Write the sample, the input example and MLmodel into ``folder``; their names, MLmodel last."""
     columns = [*schema.feature_names, *(s["name"] for s in schema.protected), target]
     # The rows exactly as given (text), so validation reads the same values the policy was fitted on.
-    _replace(out / SAMPLE_FILE, raw[columns].to_csv(index=False, lineterminator="\n"))
+    raw[columns].to_csv(folder / SAMPLE_FILE, index=False, lineterminator="\n")
     first = schema.typed.iloc[0]
     example = {"columns": schema.feature_names, "data": [[training._plain(first[n]) for n in schema.feature_names]]}
-    _replace(out / EXAMPLE_FILE, json.dumps(example, indent=2) + "\n")
+    (folder / EXAMPLE_FILE).write_text(json.dumps(example, indent=2) + "\n", encoding="utf-8")
+    written = [SAMPLE_FILE, EXAMPLE_FILE]
     mlmodel = dict(source.mlmodel)
     info = dict(mlmodel.get("saved_input_example_info") or {})
-    serving = info.get("serving_input_path")
-    if serving and (out / str(serving)).is_file():  # keep MLflow's serving copy in step with ours
-        _replace(out / str(serving), json.dumps({"dataframe_split": example}, indent=2) + "\n")
-    mlmodel["saved_input_example_info"] = {
-        **info,
-        "artifact_path": EXAMPLE_FILE,
-        "pandas_orient": "split",
-        "type": "dataframe",
-    }
+    serving = str(info.get("serving_input_path") or "")
+    if serving and (folder / serving).is_file():  # keep MLflow's serving copy in step with ours
+        (folder / serving).write_text(json.dumps({"dataframe_split": example}, indent=2) + "\n", encoding="utf-8")
+        written.append(serving)
+    mlmodel["saved_input_example_info"] = {**info, "artifact_path": EXAMPLE_FILE, "pandas_orient": "split"}
+    mlmodel["saved_input_example_info"]["type"] = "dataframe"
     if source.signature_written:
         mlmodel["signature"] = {"inputs": json.dumps(schema.signature), "outputs": None, "params": None}
     mlmodel["metadata"] = metadata
-    _replace(out / "MLmodel", yaml.safe_dump(mlmodel, sort_keys=False, allow_unicode=True, width=120))
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write beside, then rename: a reader never sees half a file, a failure leaves the old one."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    text = yaml.safe_dump(mlmodel, sort_keys=False, allow_unicode=True, width=120)
+    (folder / "MLmodel").write_text(text, encoding="utf-8")
+    return [*written, "MLmodel"]
 
 
 def _check_written(out: Path) -> None:
@@ -359,11 +384,7 @@ def _report(
     *,
     schema: SampleSchema,
     how: str,
-    offered: float | None,
     y: np.ndarray,
-    p: np.ndarray,
-    cost_fn: float,
-    cost_fp: float,
     source: _Source,
 ) -> list[str]:
     m = metadata["metrics"]
@@ -375,12 +396,6 @@ def _report(
         f"Cost per applicant on the sample: {m['expected_cost_per_applicant']:g} "
         f"(approving everyone: {m['cost_per_applicant_approve_all']:g}).",
     ]
-    if offered is not None and offered != threshold:
-        cost = training.decision_cost(y, p, offered, cost_fn=cost_fn, cost_fp=cost_fp) / len(y)
-        lines.append(
-            f"The model's MLmodel metadata offers best_threshold {offered:g} (cost per applicant {cost:.4g} "
-            "on this sample): pass --threshold best to use it."
-        )
     lines.append(f"Refer band: {lower:g} <= probability < {threshold:g}.")
     bands = ", ".join(
         f"{b['name']} {b['label']} up to {b['upper']:g} ({_band_decision(b['upper'], lower, threshold)})"

@@ -14,8 +14,19 @@ import yaml
 from catboost import CatBoostClassifier
 from django.core.management import CommandError, call_command
 
-from scoring.engine import APPROVE, DECLINE, REFER, InvalidApplication, bundle_file_hashes, drift, load_bundle, training
+from scoring.engine import (
+    APPROVE,
+    DECLINE,
+    REFER,
+    InvalidApplication,
+    bundle_file_hashes,
+    drift,
+    load_bundle,
+    prepare,
+    training,
+)
 from scoring.engine.prepare import prepare_bundle, risk_bands_for
+from scoring.engine.schema import BundleRejected
 from tests.support.plain_mlflow import (
     CATEGORIES,
     FEATURES,
@@ -394,3 +405,27 @@ def test_a_folder_without_mlmodel_or_a_full_out_folder_is_refused(plain, tmp_pat
     assert "has no MLmodel file" in refusal(tmp_path / "bare", "--sample", plain.sample, "--target", TARGET)
     message = refusal(plain.folder, "--sample", plain.sample, "--target", TARGET, "--out", tmp_path / "bare")
     assert "is not empty" in message
+
+
+def test_a_bundle_the_app_would_refuse_leaves_the_folder_as_it_was(plain, tmp_path, monkeypatch):
+    folder = tmp_path / "model"
+    shutil.copytree(plain.folder, folder)
+    before = bundle_file_hashes(folder)
+
+    def refuse(path):
+        raise BundleRejected("refused for the test")
+
+    monkeypatch.setattr(prepare, "_check_written", refuse)
+    assert "refused for the test" in refusal(folder, "--sample", plain.sample, "--target", TARGET)
+    assert bundle_file_hashes(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no staging folder left behind
+
+
+def test_a_best_threshold_that_is_not_a_probability_is_not_offered(plain, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(plain.folder, folder)
+    mlmodel = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+    mlmodel["metadata"]["best_threshold"] = "0.52"
+    (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
+    report = run(folder, "--sample", plain.sample, "--target", TARGET, "--out", tmp_path / "out")
+    assert "best_threshold '0.52' is not a probability in (0, 1]: not offered" in report
