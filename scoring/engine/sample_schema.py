@@ -230,6 +230,8 @@ class _Builder:
         if long:
             self.problems.append(f"{name}: values longer than {MAX_TEXT_LENGTH} characters on CSV lines {_few(long)}.")
         observed = set(values[~blank].tolist())
+        if not observed:
+            self.problems.append(f"{name}: the sample has no value in this column, so it says nothing about it.")
         labelled = {str(k): v for k, v in given.items()}
         unseen = [v for v in labelled if v not in observed]
         if unseen:
@@ -264,10 +266,13 @@ class _Builder:
         if kind == INTEGER and not blank.any() and not wrong:
             self.typed[name] = self.typed[name].astype("int64")
         if not len(finite):
+            self.problems.append(f"{name}: the sample has no value in this column, so it says nothing about it.")
             return None, None
         low, high = float(finite.min()), float(finite.max())
         lower, upper = widened(low, high, integer=kind == INTEGER)
         lower, upper = given.get("min", lower), given.get("max", upper)
+        if kind == INTEGER and not (float(lower).is_integer() and float(upper).is_integer()):
+            self.problems.append(f"labels fields.{name}: {name!r} takes whole numbers; give a whole min and max.")
         if lower > low or upper < high:
             self.problems.append(
                 f"labels fields.{name}: the range {lower:g} to {upper:g} excludes sample values ({low:g} to {high:g})."

@@ -386,6 +386,24 @@ def test_a_label_given_twice_is_refused(plain, tmp_path):
     assert "'label' is given twice (lines 3 and 4)" in message
 
 
+def test_labels_that_would_break_the_schema_are_refused(plain, tmp_path):
+    labels = tmp_path / "labels.yaml"
+    labels.write_text(
+        yaml.safe_dump(
+            {
+                "fields": {"loan_amount": {"min": 0.5}, "annual_income": {"max": 10}, PROTECTED: {"label": "Gender"}},
+                "protected_attributes": [PROTECTED],
+            }
+        ),
+        encoding="utf-8",
+    )
+    sample = write_sample(plain, tmp_path, lambda f: f.assign(**{PROTECTED: ""}))
+    message = refusal(plain.folder, "--sample", sample, "--target", TARGET, "--labels", labels)
+    assert "'loan_amount' takes whole numbers" in message
+    assert "labels fields.annual_income: the range 0 to 10 excludes sample values" in message
+    assert f"{PROTECTED}: the sample has no value in this column" in message
+
+
 def test_bad_value_must_occur_in_the_target(plain):
     message = refusal(plain.folder, "--sample", plain.sample, "--target", TARGET, "--bad-value", "yes")
     assert "--bad-value 'yes' does not occur in 'defaulted'; its values are ['0', '1']" in message
