@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scoring.engine.prepare import BEST, FITTED, PreparationRefused, prepare_bundle
+from scoring.engine.prepare import BEST, DEFAULT_REFER_SHARE, FITTED, PreparationRefused, prepare_bundle
 from scoring.engine.schema import BundleRejected
+from scoring.engine.training import COST_APPROVE_BAD, COST_DECLINE_GOOD
 
 
 def _threshold(text: str) -> float | str:
@@ -28,8 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--sample", required=True, type=Path, help="Labelled CSV: the features and the target.")
         parser.add_argument("--target", required=True, help="The sample's outcome column.")
         parser.add_argument("--bad-value", default=None, help="The target value meaning default (else 1/true/bad).")
-        parser.add_argument("--cost-fn", type=float, default=5.0, help="Cost of approving a bad applicant.")
-        parser.add_argument("--cost-fp", type=float, default=1.0, help="Cost of declining a good applicant.")
+        parser.add_argument(
+            "--cost-fn", type=float, default=COST_APPROVE_BAD, help="Cost of approving a bad applicant."
+        )
+        parser.add_argument(
+            "--cost-fp", type=float, default=COST_DECLINE_GOOD, help="Cost of declining a good applicant."
+        )
         parser.add_argument(
             "--threshold",
             default=FITTED,
@@ -37,7 +42,10 @@ class Command(BaseCommand):
             "or a probability.",
         )
         parser.add_argument(
-            "--refer-share", type=float, default=0.15, help="Share of the sample referred, just below the threshold."
+            "--refer-share",
+            type=float,
+            default=DEFAULT_REFER_SHARE,
+            help="Share of the sample referred, just below the threshold.",
         )
         parser.add_argument("--labels", type=Path, default=None, help="YAML of labels, help, units, sections, choices.")
         parser.add_argument("--out", type=Path, default=None, help="New folder to write (default: PATH itself).")
