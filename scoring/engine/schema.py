@@ -59,7 +59,7 @@ class Feature:
             label=str(raw.get("label") or humanise(name)),
             help=str(raw.get("help") or ""),
             section=str(raw.get("section") or ""),
-            choices=tuple(str(c) for c in raw.get("choices") or ()),
+            choices=tuple(_choice_value(c) for c in raw.get("choices") or ()),
             min=_optional_float(raw.get("min")),
             max=_optional_float(raw.get("max")),
             unit=str(raw.get("unit") or ""),
@@ -85,6 +85,11 @@ class Feature:
             return f"'{value}'"
         text = f"{value:g}" if isinstance(value, float) else str(value)
         return f"{text} {self.unit}".strip() if self.unit else text
+
+
+def _choice_value(choice: object) -> str:
+    """The value the model sees: contract version 2 writes ``{value, label}``, version 1 the bare value."""
+    return str(choice["value"]) if isinstance(choice, Mapping) else str(choice)
 
 
 def _optional_float(value: object) -> float | None:

@@ -117,11 +117,21 @@ def ks_statistic(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.max(np.abs(cdf_bad - cdf_good)))
 
 
-def decision_cost(y: np.ndarray, p: np.ndarray, threshold: float) -> float:
-    """Total cost of declining ``p >= threshold`` and approving (or referring) the rest."""
+def decision_cost(
+    y: np.ndarray,
+    p: np.ndarray,
+    threshold: float,
+    *,
+    cost_fn: float = COST_APPROVE_BAD,
+    cost_fp: float = COST_DECLINE_GOOD,
+) -> float:
+    """Total cost of declining ``p >= threshold`` and approving (or referring) the rest.
+
+    ``cost_fn``: approving a bad applicant (a missed default); ``cost_fp``: declining a good one.
+    """
     y = np.asarray(y, dtype=int)
     declined = np.asarray(p, dtype=float) >= threshold
-    return float(COST_APPROVE_BAD * np.sum(~declined & (y == 1)) + COST_DECLINE_GOOD * np.sum(declined & (y == 0)))
+    return float(cost_fn * np.sum(~declined & (y == 1)) + cost_fp * np.sum(declined & (y == 0)))
 
 
 def threshold_candidates(p: np.ndarray) -> np.ndarray:
@@ -142,11 +152,13 @@ def _separating_value(low: float, high: float, decimals: int = 4) -> float:
     return float(high)
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray) -> float:
+def choose_threshold(
+    y: np.ndarray, p: np.ndarray, *, cost_fn: float = COST_APPROVE_BAD, cost_fp: float = COST_DECLINE_GOOD
+) -> float:
     """The cost-minimising cut-off, placed midway between the two hold-out scores it separates."""
     candidates = threshold_candidates(p)
-    costs = np.array([decision_cost(y, p, t) for t in candidates])
-    # Ties go to the lowest cut-off: with approvals costing five times more, err on caution.
+    costs = np.array([decision_cost(y, p, t, cost_fn=cost_fn, cost_fp=cost_fp) for t in candidates])
+    # Ties go to the lowest cut-off: when approving a bad applicant costs more, err on caution.
     best = int(np.argmin(costs))
     if candidates[best] >= 1.0:
         return 1.0
@@ -271,7 +283,7 @@ def train_bundle(
 
     threshold = choose_threshold(y_holdout, p_holdout)
     refer_lower = choose_refer_lower(p_holdout, threshold, refer_share)
-    metrics = _holdout_metrics(y_holdout, p_holdout, threshold, refer_lower)
+    metrics = decision_metrics(y_holdout, p_holdout, threshold, refer_lower)
     metrics["training_rows"] = len(train_idx)
 
     out_dir = Path(out_dir)
@@ -328,7 +340,16 @@ def train_bundle(
     return metrics
 
 
-def _holdout_metrics(y: np.ndarray, p: np.ndarray, threshold: float, refer_lower: float) -> dict[str, Any]:
+def decision_metrics(
+    y: np.ndarray,
+    p: np.ndarray,
+    threshold: float,
+    refer_lower: float,
+    *,
+    cost_fn: float = COST_APPROVE_BAD,
+    cost_fp: float = COST_DECLINE_GOOD,
+) -> dict[str, Any]:
+    """Quality and decision mix of a threshold and refer band on labelled rows (``y`` 1 = bad)."""
     n = len(y)
     declined = p >= threshold
     referred = (p >= refer_lower) & ~declined
@@ -337,8 +358,8 @@ def _holdout_metrics(y: np.ndarray, p: np.ndarray, threshold: float, refer_lower
         "ks": round(ks_statistic(y, p), 4),
         "brier": round(float(np.mean((p - y) ** 2)), 4),
         # Referred applicants count as approved here: the cost is that of the threshold alone.
-        "expected_cost_per_applicant": round(decision_cost(y, p, threshold) / n, 4),
-        "cost_per_applicant_approve_all": round(COST_APPROVE_BAD * float(y.mean()), 4),
+        "expected_cost_per_applicant": round(decision_cost(y, p, threshold, cost_fn=cost_fn, cost_fp=cost_fp) / n, 4),
+        "cost_per_applicant_approve_all": round(cost_fn * float(y.mean()), 4),
         "approval_rate": round(float(np.mean(~declined & ~referred)), 4),
         "refer_rate": round(float(np.mean(referred)), 4),
         "decline_rate": round(float(np.mean(declined)), 4),
