@@ -182,3 +182,22 @@ def test_the_schema_s_subfolder_pattern_is_the_server_s_rule(api_schema):
         except ValueError:
             server_accepts = False
         assert schema.is_valid({"repo": "acme/x", "subfolder": subfolder}) == server_accepts, subfolder
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hub_failure_is_a_502_problem_carrying_the_failed_load(
+    api, model_admin, local_hub, hub_settings, monkeypatch
+):
+    """With tasks run at once (no broker), the load fails inside the request: a problem, never a bare body."""
+    from creditscore.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    hub_server.commit_folder(local_hub.root, "acme/api-502", DEFAULT_BUNDLE)
+    hub_server.misbehave(local_hub.root, "acme/api-502", answer=403)
+    api.force_authenticate(model_admin)
+    response = api.post(URL, {"repo": "acme/api-502"}, format="json")
+    assert response.status_code == 502 and response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 502 and "HTTP 403" in body["detail"] and "HF_TOKEN" in body["detail"]
+    assert body["load"]["state"] == "failed" and body["load"]["version"] is None
+    assert not ModelVersion.objects.exists()
