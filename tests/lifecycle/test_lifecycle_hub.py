@@ -225,3 +225,14 @@ def test_the_admin_load_form_shows_the_subfolder_error_next_to_the_field(client,
     errors = page.context["form"].errors
     assert list(errors) == ["subfolder"] and "inside the repo" in errors["subfolder"][0]
     assert not ModelLoad.objects.exists()
+
+
+def test_publishing_uploads_the_declared_files_only(local_hub, hub_settings, settings, tmp_path):
+    settings.HF_TOKEN = "publisher-token"
+    bundle = bundle_variant(tmp_path / "pub")
+    with_validation_sample(bundle, "validation_sample.csv")
+    (bundle / "validation_sample.csv").write_text("duration_in_month,creditability\n12,good\n")
+    (bundle / "scratch.ipynb").write_text("{}")
+    commit = hub.publish_bundle(path=bundle, repo_id="acme/published-sample", message="test")
+    published = hub_server.repo_dir(local_hub.root, "acme/published-sample") / commit
+    assert sorted(p.name for p in published.iterdir()) == sorted(BUNDLE_FILES | {"validation_sample.csv"})
