@@ -204,8 +204,11 @@ def _within(deadline: Deadline, work: Callable[[], T], *, repo_id: str, revision
     if worker.is_alive() or isinstance(outcome.get("error"), _Stopped):
         watch.cancelled.set()
         raise HubError(_deadline_message(watch, repo_id=repo_id, revision=revision))
-    if "error" in outcome:
-        raise _explain(outcome["error"], repo_id=repo_id, revision=revision) from outcome["error"]
+    error = outcome.get("error")
+    if isinstance(error, HubError):
+        raise error
+    if error is not None:
+        raise _explain(error, repo_id=repo_id, revision=revision) from error
     return outcome["value"]
 
 
