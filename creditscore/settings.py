@@ -293,6 +293,8 @@ HF_ENDPOINT = env.str("HF_ENDPOINT", default="https://huggingface.co")
 HF_TOKEN = env.str("HF_TOKEN", default="") or None
 # Seconds before a Hub request (metadata or file download) is given up.
 HF_TIMEOUT = env.float("HF_TIMEOUT", default=10.0)
+# Seconds a whole load may spend on the Hub (every request and retry of it) before it is given up.
+HF_LOAD_DEADLINE_SECONDS = env.float("HF_LOAD_DEADLINE_SECONDS", default=120.0)
 # How often (seconds) each process checks which version is active; the check is one cache read.
 MODEL_CHECK_INTERVAL = env.float("MODEL_CHECK_INTERVAL", default=1.0)
 # Four-eyes: the admin who loaded or asked for a version cannot also activate it.

@@ -11,11 +11,19 @@ from rest_framework.response import Response
 from accounts import permissions
 from scoring.api.base import ApiView
 from scoring.api.problems import ProblemResponse, problem
-from scoring.lifecycle import loads
+from scoring.api.serializers import StrictSerializer
+from scoring.lifecycle import hub, loads
 from scoring.models import ModelLoad
 
-REPO_PATTERN = r"^[A-Za-z0-9_.-]{1,96}/[A-Za-z0-9_.-]{1,96}$"
-_REPO = re.compile(REPO_PATTERN.removeprefix("^").removesuffix("$"))
+# The Hub's rule for a repo id (huggingface_hub's validate_repo_id), with the owner required:
+# letters, digits, "_", "." and "-", each part 1-96 long, starting and ending with a letter, digit
+# or "_", no "--" or "..", not ending in ".git". ECMA-262 and Python read this pattern alike.
+_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
+REPO_PATTERN = rf"^(?!.*(?:--|\.\.))(?!.*\.git$){_PART}/{_PART}$"
+_REPO = re.compile(REPO_PATTERN)
+# A branch, tag or commit as sent: no spaces or control characters to trim or guess around.
+REVISION_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+_REVISION = re.compile(REVISION_PATTERN)
 
 
 @extend_schema_field({"type": "string", "pattern": REPO_PATTERN, "example": "acme/credit-model"})
@@ -25,7 +33,38 @@ class RepoField(serializers.CharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if _REPO.fullmatch(value) is None:
-            raise serializers.ValidationError("Give the repo as owner/name, for example acme/credit-model.")
+            raise serializers.ValidationError(
+                "Give the repo as owner/name, for example acme/credit-model: letters, digits, '_', '.' and '-', "
+                "each part starting and ending with a letter or digit, without '--', '..' or a final '.git'."
+            )
+        return value
+
+
+@extend_schema_field({"type": "string", "pattern": REVISION_PATTERN, "default": "main"})
+class RevisionField(serializers.CharField):
+    """A branch, tag or commit, checked whole as sent (a final line break is not quietly allowed)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if _REVISION.fullmatch(value) is None:
+            raise serializers.ValidationError("Give a branch, tag or commit, without spaces or control characters.")
+        return value
+
+
+@extend_schema_field({"type": "string", "pattern": hub.SUBFOLDER_PATTERN, "default": "", "maxLength": 200})
+class SubfolderField(serializers.CharField):
+    """A folder inside the repo: a relative path that cannot lead out of it (the rule in ``hub.clean_subfolder``)."""
+
+    def run_validation(self, data=serializers.empty):
+        # "" (the top of the repo) is in the pattern; allow_blank would add a second, overlapping schema branch.
+        return "" if data == "" else super().run_validation(data)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            hub.clean_subfolder(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
         return value
 
 
@@ -41,13 +80,12 @@ class ModelReloadApi(ApiView):
 
     permission_classes = [drf_permissions.IsAuthenticated, IsModelAdmin]
 
-    class ModelReloadSerializer(serializers.Serializer):
-        # The Hub's repo names: owner/name of letters, digits, "_", "." and "-".
+    class ModelReloadRequestSerializer(StrictSerializer):
+        """Which repo, revision and folder to load; a field not listed here is refused."""
+
         repo = RepoField(trim_whitespace=False)
-        revision = serializers.CharField(max_length=200, required=False, default="main", trim_whitespace=False)
-        subfolder = serializers.CharField(
-            max_length=200, required=False, default="", allow_blank=True, trim_whitespace=False
-        )
+        revision = RevisionField(max_length=200, required=False, default="main", trim_whitespace=False)
+        subfolder = SubfolderField(max_length=200, required=False, default="", trim_whitespace=False)
 
     class ModelLoadSerializer(serializers.ModelSerializer):
         version_status = serializers.CharField(source="version.status", default=None, allow_null=True)
@@ -59,7 +97,7 @@ class ModelReloadApi(ApiView):
             fields += ["version_status", "rejection_reason"]
 
     @extend_schema(
-        request=ModelReloadSerializer,
+        request=ModelReloadRequestSerializer,
         responses={
             200: ModelLoadSerializer,
             202: ModelLoadSerializer,
@@ -71,7 +109,7 @@ class ModelReloadApi(ApiView):
         summary="Load a model bundle from the Hugging Face Hub (repo at a branch, tag or commit)",
     )
     def post(self, request):
-        data = self.ModelReloadSerializer(data=request.data)
+        data = self.ModelReloadRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             load = loads.request_load(

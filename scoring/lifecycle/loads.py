@@ -16,8 +16,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
 
-from scoring.engine import bundle_digest, bundle_file_hashes, file_sha256
+from scoring.engine import bundle_digest
 from scoring.lifecycle import hub, versions
 from scoring.models import ModelLoad, ModelVersion
 
@@ -28,9 +30,20 @@ def request_load(
     *, repo_id: str, revision: str = "main", subfolder: str = "", user: AbstractBaseUser | None, queue: bool = True
 ) -> ModelLoad:
     """Record a load request and (unless ``queue`` is false) queue its task once the request is committed."""
-    repo_id, revision, subfolder = repo_id.strip(), (revision or "main").strip(), subfolder.strip().strip("/")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+    repo_id, revision = repo_id.strip(), (revision or "main").strip()
+    try:
+        # The client's own rule, checked here so a name the Hub would refuse is a field error, not a failed load.
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        valid = False
+    else:
+        valid = repo_id.count("/") == 1
+    if not valid:
         raise ValidationError({"repo_id": ["Give the repo as owner/name, for example acme/credit-model."]})
+    try:
+        subfolder = hub.clean_subfolder(subfolder)
+    except ValueError as exc:
+        raise ValidationError({"subfolder": [str(exc)]}) from exc
     with transaction.atomic():
         load = ModelLoad.objects.create(repo_id=repo_id, revision=revision, subfolder=subfolder, requested_by=user)
         if queue:
@@ -44,17 +57,20 @@ def run_load(*, load_id: int) -> ModelLoad:
     load = ModelLoad.objects.get(pk=load_id)
     if not claimed:
         return load
+    # One deadline for every Hub request of this load, retries included (HF_LOAD_DEADLINE_SECONDS).
+    deadline = hub.Deadline.start()
     try:
-        commit = hub.resolve_commit(repo_id=load.repo_id, revision=load.revision)
+        commit = hub.resolve_commit(repo_id=load.repo_id, revision=load.revision, deadline=deadline)
         load.commit = commit
         existing = ModelVersion.objects.filter(
             source=ModelVersion.Source.HUB, source_uri=load.repo_id, hub_commit=commit, hub_subfolder=load.subfolder
         ).first()
         if existing is not None:
             return _finish(load, version=existing, reused=True)
-        with tempfile.TemporaryDirectory(prefix="hub-") as tmp:
+        # A download abandoned at its deadline may still remove its folder itself: cleanup tolerates that.
+        with tempfile.TemporaryDirectory(prefix="hub-", ignore_cleanup_errors=True) as tmp:
             download = hub.download_bundle(
-                repo_id=load.repo_id, commit=commit, subfolder=load.subfolder, target=Path(tmp)
+                repo_id=load.repo_id, commit=commit, subfolder=load.subfolder, target=Path(tmp), deadline=deadline
             )
             version, created = _register_download(load, download)
         if created:
@@ -96,14 +112,16 @@ def _finish(load: ModelLoad, *, version: ModelVersion, reused: bool) -> ModelLoa
 
 
 def _register_download(load: ModelLoad, download: hub.Download) -> tuple[ModelVersion, bool]:
-    """Store the downloaded files and record a pending version; the same files already known are reused."""
-    hashes = bundle_file_hashes(download.path)
+    """Store the downloaded files and record a pending version; the same files already known are reused.
+
+    Exactly the files the download fetched are hashed, stored and recorded, nothing else in its folder.
+    """
+    hashes = dict(download.file_hashes)
     digest = bundle_digest(hashes)
     existing = ModelVersion.objects.filter(artifact_path=digest).first()
     if existing is not None:
         return existing, False
     folder = versions.store_files(download.path, hashes, digest)
-    model_file = download.path / "model.cb"
     name = load.repo_id.split("/")[-1] + (f"/{load.subfolder}" if load.subfolder else "")
     with transaction.atomic():
         version = ModelVersion.objects.create(
@@ -114,7 +132,7 @@ def _register_download(load: ModelLoad, download: hub.Download) -> tuple[ModelVe
             hub_commit=download.commit,
             hub_subfolder=load.subfolder,
             artifact_path=folder,
-            sha256=file_sha256(model_file) if model_file.is_file() else "",
+            sha256=hashes.get("model.cb", ""),
             file_hashes=hashes,
             status=ModelVersion.Status.PENDING,
             created_by=load.requested_by,

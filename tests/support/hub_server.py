@@ -9,6 +9,10 @@ and ``commit`` (regular, base64 files only). Layout on disk::
     <root>/<org>/<name>/repo.json          {"private": bool, "token": str, "refs": {branch/tag: sha}}
     <root>/<org>/<name>/<sha>/<files...>   one folder per commit, holding every file of that commit
 
+A repo can also be made to misbehave (``misbehave``): answer every request with one HTTP
+status (``answer``; on its files only with ``files_only``), or send a file's headers and then
+stall for ``stall`` seconds before its bytes, as a Hub that hangs mid-download does.
+
 Run it with ``python tests/support/hub_server.py ROOT PORT``; the helpers below write repos for tests.
 """
 
@@ -19,6 +23,7 @@ import hashlib
 import json
 import shutil
 import sys
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -72,6 +77,13 @@ def commit_folder(
     meta["refs"][branch] = sha
     write_repo(root, repo_id, meta)
     return sha
+
+
+def misbehave(root: Path, repo_id: str, *, answer: int | None = None, files_only: bool = False, stall: float = 0):
+    """Make ``repo_id`` answer ``answer`` (an HTTP status) or stall its downloads for ``stall`` seconds."""
+    meta = read_repo(root, repo_id)
+    meta["misbehave"] = {"answer": answer, "files_only": files_only, "stall": stall}
+    write_repo(root, repo_id, meta)
 
 
 def tag(root: Path, repo_id: str, name: str, sha: str) -> None:
@@ -137,7 +149,8 @@ class HubHandler(BaseHTTPRequestHandler):
         body = json.dumps({"error": message}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("X-Error-Code", code)
+        if code:
+            self.send_header("X-Error-Code", code)
         self.send_header("X-Error-Message", message)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -149,8 +162,13 @@ class HubHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     # access -------------------------------------------------------------------
-    def _repo(self, repo_id: str, head: bool = False, write: bool = False) -> dict | None:
+    def _repo(self, repo_id: str, head: bool = False, write: bool = False, file: bool = False) -> dict | None:
         meta = read_repo(self.root, repo_id)
+        answer = (meta or {}).get("misbehave", {}).get("answer")
+        if answer and (file or not meta["misbehave"].get("files_only")):
+            # A plain error, as a proxy or a failing Hub sends it: no X-Error-Code to explain it.
+            self._error(answer, "", f"HTTP {answer} from the test Hub", head=head)
+            return None
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
         if meta is None or (meta.get("private") and token != meta.get("token")):
@@ -207,7 +225,7 @@ class HubHandler(BaseHTTPRequestHandler):
 
     def _resolve(self, repo_id: str, revision: str, filename: str, method: str) -> None:
         head = method == "HEAD"
-        meta = self._repo(repo_id, head=head)
+        meta = self._repo(repo_id, head=head, file=True)
         if meta is None:
             return
         sha = self._resolve_rev(repo_id, meta, revision, head=head)
@@ -225,6 +243,12 @@ class HubHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if not head:
+            stall = meta.get("misbehave", {}).get("stall")
+            if stall:
+                self.wfile.write(data[:1])
+                self.wfile.flush()
+                time.sleep(stall)
+                data = data[1:]
             self.wfile.write(data)
 
     def _create_repo(self) -> None:
