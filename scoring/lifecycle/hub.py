@@ -23,8 +23,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-# The files of an MLflow CatBoost bundle; nothing else in the repo is fetched.
-BUNDLE_FILES = ("MLmodel", "model.cb", "input_example.json")
+# The files of an MLflow CatBoost bundle, with the labelled sample it is validated on;
+# nothing else in the repo is fetched.
+BUNDLE_FILES = ("MLmodel", "model.cb", "input_example.json", "validation_sample.csv")
 
 
 class HubError(Exception):
