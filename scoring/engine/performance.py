@@ -52,8 +52,8 @@ def measure(y: np.ndarray, p: np.ndarray, decisions: np.ndarray) -> Performance:
 
 
 def outcomes(column: pd.Series, bad_value: object) -> np.ndarray:
-    """1 where the target column holds ``bad_value`` (compared as text, as a CSV holds it), else 0."""
-    return (column.astype(str).str.strip() == str(bad_value).strip()).to_numpy(dtype=int)
+    """1 where the target column holds exactly ``bad_value`` (compared as text, as a CSV holds it), else 0."""
+    return (column.astype(str) == str(bad_value)).to_numpy(dtype=int)
 
 
 def _rounded(value: float) -> float | None:
