@@ -27,19 +27,27 @@ from tests.support.synthetic_bundle import FEATURES, PROTECTED, write_synthetic_
 OWN_FEATURES = [f["name"] for f in FEATURES]
 
 
+def values(spec) -> list[str]:
+    """A categorical field's values, whether its choices are plain values or {value, label} pairs."""
+    return [c["value"] if isinstance(c, dict) else c for c in spec["choices"]]
+
+
 def with_reference(bundle):
     """Reference distributions for drift, from the bundle's own sample (as prepare_bundle writes them)."""
     sample = pd.read_csv(bundle / "validation_sample.csv")
     mlmodel = yaml.safe_load((bundle / "MLmodel").read_text())
-    mlmodel["metadata"]["reference"] = {
-        "rows": len(sample),
-        "features": {
-            f["name"]: categorical_reference(sample[f["name"]], f["choices"])
-            if f["kind"] == "categorical"
-            else numeric_reference(sample[f["name"]].to_numpy())
-            for f in FEATURES
+    mlmodel["metadata"].setdefault(
+        "reference",
+        {
+            "rows": len(sample),
+            "features": {
+                f["name"]: categorical_reference(sample[f["name"]], values(f))
+                if f["kind"] == "categorical"
+                else numeric_reference(sample[f["name"]].to_numpy())
+                for f in FEATURES
+            },
         },
-    }
+    )
     (bundle / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
     return bundle
 
@@ -67,9 +75,9 @@ def applications(rows: int) -> list[dict[str, object]]:
     return [
         {
             "monthly_income": round(float(rng.uniform(500, 9000)), 2),
-            "employment_type": str(rng.choice(FEATURES[1]["choices"])),
+            "employment_type": str(rng.choice(values(FEATURES[1]))),
             "years_at_address": int(rng.integers(0, 30)),
-            "nationality": str(rng.choice(PROTECTED[0]["choices"])),
+            "nationality": str(rng.choice(values(PROTECTED[0]))),
         }
         for _ in range(rows)
     ]
