@@ -257,8 +257,10 @@ def test_publish_model_round_trip(local_hub, hub_settings, settings, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub_settings, settings, tmp_path, capsys):
-    """The data scientist's round trip: mlflow.catboost.save_model -> publish_model -> load_model."""
+def test_a_plain_mlflow_model_publishes_loads_and_is_refused_for_want_of_its_own_sample(
+    local_hub, hub_settings, settings, tmp_path, capsys
+):
+    """The data scientist's round trip without prepare_bundle: mlflow.catboost.save_model -> publish -> load."""
     import mlflow.catboost
     import pandas as pd
     from catboost import CatBoostClassifier
@@ -275,12 +277,14 @@ def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub
 
     settings.HF_TOKEN = "scientist-token"
     call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
-    call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main")
+    # A plain MLflow model ships no labelled sample of its own: it cannot be validated, so it is refused.
+    with pytest.raises(CommandError, match="validation_sample"):
+        call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main", "--activate")
     version = ModelVersion.objects.get(source_uri="acme/mlflow-model")
-    assert version.status == ModelVersion.Status.VALIDATED, version.rejection_reason
-    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json", "validation_sample.csv"}
-    assert version.validation_report["reference"]["rows_scored"] == 250
-    assert "[ok] input example scores" in capsys.readouterr().out
+    assert version.status == ModelVersion.Status.REJECTED
+    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
+    assert "[FAILED] bundle ships a labelled validation sample" in capsys.readouterr().out
+    assert not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists()
 
 
 def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):
