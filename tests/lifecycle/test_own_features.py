@@ -142,3 +142,10 @@ def test_drift_and_fairness_follow_its_features_and_protected_attributes(own_ver
     fairness = reports.fairness_report()
     assert [(t.attribute, t.label) for t in fairness.tables] == [("nationality", "Nationality")]
     assert sum(g.count for g in fairness.tables[0].groups) == 12
+
+
+def test_the_admin_report_says_the_old_model_cannot_score_the_new_sample(own_version, client, model_admin):
+    client.force_login(model_admin)
+    page = client.get(reverse("admin:scoring_modelversion_change", args=[own_version.pk])).content.decode()
+    assert "The active version cannot score this sample (its features differ)" in page
+    assert "AUC (each on its own sample)" in page and "KS on the bundle&#x27;s sample" in page
