@@ -163,17 +163,21 @@ def render_checks(version: ModelVersion):
             for c in checks
         ),
     )
-    reference = report.get("reference") or {}
+    sample = report.get("sample") or {}
     summary = ""
-    if reference:
+    if sample:
         summary = format_html(
-            "<p>Reference sample: {} of {} rows scored, AUC {}, approval rate {}, probabilities {} to {}.</p>",
-            reference.get("rows_scored"),
-            reference.get("rows"),
-            _fmt(reference.get("auc")),
-            _pct(reference.get("approval_rate")),
-            _fmt(reference.get("min_probability")),
-            _fmt(reference.get("max_probability")),
+            "<p>Own validation sample {}: {} of {} rows scored, AUC {}, KS {}, Brier {}, approval rate {}, "
+            "probabilities {} to {}.</p>",
+            sample.get("file"),
+            sample.get("rows_scored"),
+            sample.get("rows"),
+            _fmt(sample.get("auc")),
+            _fmt(sample.get("ks")),
+            _fmt(sample.get("brier")),
+            _pct(sample.get("approval_rate")),
+            _fmt(sample.get("min_probability")),
+            _fmt(sample.get("max_probability")),
         )
     return format_html(
         '<table class="lifecycle-report"><thead><tr><th>Result</th><th>Check</th><th>Detail</th></tr></thead>'
@@ -197,6 +201,7 @@ def render_comparison(version: ModelVersion):
     if comparison.get("error"):
         return comparison["error"]
     changed = comparison.get("features_changed_kind") or {}
+    own = comparison.get("own_samples") or {}
     rows = [
         ("Compared with", comparison.get("active_version")),
         ("Features added", ", ".join(comparison.get("features_added") or []) or "none"),
@@ -207,18 +212,36 @@ def render_comparison(version: ModelVersion):
         ),
         ("Decline threshold", _from_to(comparison.get("threshold"), _fmt)),
         ("Refer band starts at", _from_to(comparison.get("refer_lower"), _fmt)),
-        ("Approval rate (reference sample)", _from_to(comparison.get("approval_rate"), _pct)),
-        ("AUC (reference sample)", _from_to(comparison.get("auc"), _fmt)),
-        (
-            "Decisions that flip",
-            f"{comparison.get('decisions_flipped')} of {comparison.get('rows_compared')} "
-            f"({_pct(comparison.get('flip_rate'))})",
-        ),
+        ("AUC (each on its own sample)", _from_to(own.get("auc"), _fmt)),
+        ("KS (each on its own sample)", _from_to(own.get("ks"), _fmt)),
+        ("Brier score (each on its own sample)", _from_to(own.get("brier"), _fmt)),
+        ("Approval rate (each on its own sample)", _from_to(own.get("approval_rate"), _pct)),
     ]
+    for entry in comparison.get("samples") or []:
+        if entry.get("compared"):
+            flips = ", ".join(f"{k}: {n}" for k, n in (entry.get("flips") or {}).items()) or "none"
+            rows += [
+                (
+                    f"On the {entry['sample']}",
+                    f"{entry['decisions_flipped']} of {entry['rows_compared']} decisions flip "
+                    f"(agreement {_pct(entry.get('agreement_rate'))}; {flips})",
+                ),
+                (f"Approval rate ({entry['sample']})", _from_to(_pair(entry, "approval_rate"), _pct)),
+                (f"AUC ({entry['sample']})", _from_to(_pair(entry, "auc"), _fmt)),
+            ]
+        else:
+            problem = entry.get("active_error") or entry.get("candidate_error")
+            rows.append((f"On the {entry['sample']}", f"{problem} Only the figures above are compared."))
+    if comparison.get("note"):
+        rows.append(("Note", comparison["note"]))
     return format_html(
         '<table class="lifecycle-report"><tbody>{}</tbody></table>',
         format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
     )
+
+
+def _pair(entry: dict, metric: str) -> dict:
+    return {"from": (entry.get("active") or {}).get(metric), "to": (entry.get("candidate") or {}).get(metric)}
 
 
 def _from_to(pair, fmt) -> str:

@@ -11,12 +11,9 @@ ModelVersion and ModelActivation rows.
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
@@ -24,26 +21,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from scoring.engine import (
-    APPROVE,
     BundleRejected,
     InvalidApplication,
     LoadedModel,
     bundle_file_hashes,
     load_bundle,
 )
-from scoring.engine.training import roc_auc
 from scoring.exceptions import NotAllowed
 from scoring.lifecycle import registry
+from scoring.lifecycle.comparison import compare_with_active
+from scoring.lifecycle.samples import read_sample, sample_checks, score_sample
 from scoring.models import ModelActivation, ModelVersion
 from scoring.monitoring import metrics
 
 log = logging.getLogger(__name__)
-
-# A model that ranks the held-out reference rows no better than chance is not put forward.
-MIN_REFERENCE_AUC = 0.5
-# Share of reference rows the new model must accept as valid input (its schema may narrow choices).
-MIN_REFERENCE_COVERAGE = 0.9
-
 
 # --- registration -----------------------------------------------------------------
 
@@ -178,119 +169,28 @@ def build_report(version: ModelVersion) -> tuple[dict[str, Any], str, LoadedMode
         return rejected(f"The input example does not score: {exc}")
     check("input example scores", True)
 
-    own_sample = _own_sample_name(model)
-    if own_sample and own_sample not in stored:
-        check("validation sample is among the bundle's files", False, own_sample)
-        return rejected(f"The validation sample {own_sample!r} named in the metadata is not among the bundle's files.")
-    reference = _reference_frame(path / own_sample if own_sample else None)
     try:
-        ours = _score_reference(model, reference)
+        sample = read_sample(model.metadata, path)
+    except BundleRejected as exc:
+        check("bundle ships a labelled validation sample", False, str(exc))
+        return rejected(str(exc))
+    check("bundle ships a labelled validation sample", True, f"{sample.file}: {len(sample.frame)} rows")
+    try:
+        ours = score_sample(model, sample)
     except InvalidApplication as exc:
-        check("reference sample scores", False, str(exc))
-        return rejected(f"The reference sample cannot be scored: {exc}")
-    report["reference"] = ours["summary"]
-    coverage = ours["summary"]["rows_scored"] / max(len(reference), 1)
-    in_range = bool(np.all((ours["p"] >= 0) & (ours["p"] <= 1)))
-    auc = ours["summary"]["auc"]
-    check("reference sample scores within [0, 1]", in_range, f"{ours['summary']['rows_scored']} rows")
-    check(
-        f"at least {MIN_REFERENCE_COVERAGE:.0%} of reference rows are valid inputs",
-        coverage >= MIN_REFERENCE_COVERAGE,
-        f"{coverage:.1%}",
-    )
-    auc_ok = auc is not None and auc > MIN_REFERENCE_AUC
-    check(f"AUC on the reference sample above {MIN_REFERENCE_AUC}", auc_ok, "n/a" if auc is None else f"{auc:.3f}")
-    if not in_range:
-        return rejected("Some reference scores fall outside [0, 1].")
-    if coverage < MIN_REFERENCE_COVERAGE:
-        return rejected(f"Only {coverage:.0%} of the reference sample is valid input for this model.")
-    if not auc_ok:
-        return rejected(f"AUC on the reference sample is {auc}, no better than chance.")
-    report["comparison"] = compare_with_active(version=version, model=model, reference=reference, scores=ours)
+        check("validation sample scores", False, str(exc))
+        return rejected(f"The model cannot score its own validation sample: {exc}")
+    report["sample"] = ours.summary
+    failed = []
+    for item in sample_checks(ours.summary):
+        checks.append(item)
+        if not item["ok"]:
+            failed.append(f"{item['name']}: {item['detail']}")
+    if failed:
+        return rejected("The model fails validation on its own sample: " + "; ".join(failed) + ".")
+    report["comparison"] = compare_with_active(version=version, model=model, sample=sample, scores=ours)
     report["ok"] = True
     return report, "", model
-
-
-def compare_with_active(
-    *, version: ModelVersion, model: LoadedModel, reference: pd.DataFrame, scores: dict[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """What changes if this version replaces the active one: schema, threshold, approvals, flipped decisions."""
-    active_version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).first()
-    if active_version is None:
-        return None
-    try:
-        active = registry.get_loaded(active_version)
-    except (BundleRejected, OSError) as exc:
-        return {"active_version_id": active_version.pk, "error": f"The active version cannot be loaded: {exc}"}
-    ours = scores or _score_reference(model, reference)
-    try:
-        theirs = _score_reference(active, reference)
-    except InvalidApplication as exc:
-        return {"active_version_id": active_version.pk, "error": f"The active version cannot score this sample: {exc}"}
-    new_kinds = {f.name: f.kind for f in model.features}
-    old_kinds = {f.name: f.kind for f in active.features}
-    both = ours["index"].intersection(theirs["index"])
-    new_decisions = pd.Series(ours["decisions"], index=ours["index"]).loc[both]
-    old_decisions = pd.Series(theirs["decisions"], index=theirs["index"]).loc[both]
-    return {
-        "active_version_id": active_version.pk,
-        "active_version": str(active_version),
-        "features_added": sorted(set(new_kinds) - set(old_kinds)),
-        "features_removed": sorted(set(old_kinds) - set(new_kinds)),
-        "features_changed_kind": {
-            n: {"from": old_kinds[n], "to": new_kinds[n]}
-            for n in sorted(set(new_kinds) & set(old_kinds))
-            if new_kinds[n] != old_kinds[n]
-        },
-        "threshold": {"from": active.threshold, "to": model.threshold},
-        "refer_lower": {"from": active.refer_lower, "to": model.refer_lower},
-        "approval_rate": {"from": theirs["summary"]["approval_rate"], "to": ours["summary"]["approval_rate"]},
-        "auc": {"from": theirs["summary"]["auc"], "to": ours["summary"]["auc"]},
-        "rows_compared": len(both),
-        "decisions_flipped": int((new_decisions != old_decisions).sum()),
-        "flip_rate": round(float((new_decisions != old_decisions).mean()), 4) if len(both) else None,
-    }
-
-
-def _own_sample_name(model: LoadedModel) -> str:
-    """The labelled validation sample a bundle ships (metadata ``validation_sample.file``), or ""."""
-    sample = model.metadata.get("validation_sample") or {}
-    return str(sample.get("file") or "") if isinstance(sample, dict) else ""
-
-
-def _reference_frame(own_sample: Path | None = None) -> pd.DataFrame:
-    """The bundle's own labelled sample when it ships one, else the German-credit reference sample."""
-    source = own_sample or settings.REFERENCE_SAMPLE_PATH
-    return pd.read_csv(source, dtype=str, keep_default_na=False)
-
-
-def _score_reference(model: LoadedModel, reference: pd.DataFrame) -> dict[str, Any]:
-    checked = model.validate_frame(reference)
-    valid = checked.valid
-    scored = model.score_frame(valid, reasons_for="none") if len(valid) else None
-    p = scored.probabilities if scored is not None else np.array([])
-    decisions = scored.decisions if scored is not None else np.array([], dtype=object)
-    target = (model.metadata.get("target") or {}).get("name", "creditability")
-    positive = (model.metadata.get("target") or {}).get("positive_class", "bad")
-    auc = None
-    if target in reference.columns and len(valid):
-        y = (reference.loc[valid.index, target].astype(str) == str(positive)).to_numpy(dtype=int)
-        value = roc_auc(y, p)
-        auc = None if math.isnan(value) else round(value, 4)
-    return {
-        "index": valid.index,
-        "p": p,
-        "decisions": decisions,
-        "summary": {
-            "rows": len(reference),
-            "rows_scored": len(valid),
-            "rows_invalid": len(checked.errors),
-            "auc": auc,
-            "approval_rate": round(float(np.mean(decisions == APPROVE)), 4) if len(valid) else None,
-            "min_probability": round(float(p.min()), 6) if len(p) else None,
-            "max_probability": round(float(p.max()), 6) if len(p) else None,
-        },
-    }
 
 
 # --- activation -------------------------------------------------------------------

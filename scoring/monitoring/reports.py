@@ -181,11 +181,26 @@ AGE_BANDS = (
     (55, 65, "55-64"),
     (65, 200, "65+"),
 )
+# The German-credit bundle's groupings: its personal status field also carries sex, and ages are banded.
 ATTRIBUTES = (
     ("sex", "Sex (from personal status and sex)"),
     ("age_band", "Age band"),
     ("foreign_worker", "Foreign worker"),
 )
+_DERIVED = {"personal_status_and_sex": ATTRIBUTES[0], "age_in_years": ATTRIBUTES[1]}
+
+
+def fairness_attributes(protected: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(attribute, label) to report for a bundle's protected attributes: each categorical one by its
+    recorded value, ages by band; other numeric attributes have no groups to compare and are left out."""
+    attributes = []
+    for spec in protected:
+        name = str(spec.get("name") or "")
+        if name in _DERIVED:
+            attributes.append(_DERIVED[name])
+        elif spec.get("kind") == "categorical":
+            attributes.append((name, str(spec.get("label") or name)))
+    return attributes
 
 
 @dataclass
@@ -283,16 +298,24 @@ def group_of(attribute: str, protected: Mapping[str, object]) -> str | None:
     if attribute == "foreign_worker":
         value = str(protected.get("foreign_worker") or "").strip().lower()
         return value if value in ("yes", "no") else None
-    raise ValueError(f"unknown protected attribute {attribute}")
+    # Any other bundle's categorical attribute: the value as recorded (validated against its choices).
+    value = protected.get(attribute)
+    return None if value is None or str(value) == "" else str(value)
 
 
-def fairness_from_rows(rows: Iterable[tuple[Mapping[str, object], str]], *, min_group: int) -> list[FairnessTable]:
+def fairness_from_rows(
+    rows: Iterable[tuple[Mapping[str, object], str]],
+    *,
+    min_group: int,
+    attributes: Iterable[tuple[str, str]] = ATTRIBUTES,
+) -> list[FairnessTable]:
     """Approval rate and adverse impact ratio per group, from (protected fields, decision) pairs.
 
     The most favoured group is the one with the highest approval rate among groups with at
     least ``min_group`` decisions; smaller groups are shown as too few to judge.
     """
-    counts: dict[str, dict[str, list[int]]] = {a: defaultdict(lambda: [0, 0]) for a, _ in ATTRIBUTES}
+    attributes = list(attributes)
+    counts: dict[str, dict[str, list[int]]] = {a: defaultdict(lambda: [0, 0]) for a, _ in attributes}
     missing = dict.fromkeys(counts, 0)
     for protected, decision in rows:
         for attribute in counts:
@@ -304,7 +327,7 @@ def fairness_from_rows(rows: Iterable[tuple[Mapping[str, object], str]], *, min_
             counts[attribute][group][1] += decision == Decision.APPROVE
     tables = []
     order = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)}
-    for attribute, label in ATTRIBUTES:
+    for attribute, label in attributes:
         groups = [FairnessGroup(name=g, count=c, approved=a) for g, (c, a) in counts[attribute].items()]
         groups.sort(key=lambda g: (order.get(g.name, 0), g.name))
         judged = [g for g in groups if g.count >= min_group]
@@ -345,8 +368,16 @@ def fairness_report(*, days: int | None = None, now: datetime | None = None) -> 
         decisions=len(rows),
         truncated=truncated,
         min_group=min_group,
-        tables=fairness_from_rows(rows, min_group=min_group),
+        tables=fairness_from_rows(rows, min_group=min_group, attributes=_active_attributes()),
     )
+
+
+def _active_attributes() -> list[tuple[str, str]]:
+    """The active bundle's protected attributes decide the tables (the German ones when nothing is active)."""
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("metadata").first()
+    if active is None:
+        return list(ATTRIBUTES)
+    return fairness_attributes((active.metadata or {}).get("protected_attributes") or [])
 
 
 @shared_task(name="scoring.tasks_monitoring.drift_report", ignore_result=True)

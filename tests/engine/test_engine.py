@@ -13,7 +13,7 @@ from catboost import CatBoostClassifier, Pool
 from scoring import engine
 from scoring.engine import BundleRejected, InvalidApplication, load_bundle
 from scoring.engine.validation import NOT_A_WHOLE_NUMBER
-from tests.support import DEFAULT_BUNDLE
+from tests.support import COMMITTED_BUNDLE, DEFAULT_BUNDLE
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_score_one_gives_decision_band_and_plain_reasons(model, good):
 
 
 def test_shap_contributions_add_up_to_the_raw_prediction(model):
-    frame = pd.read_csv(DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(50)
+    frame = pd.read_csv(COMMITTED_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(50)
     validation = model.validate_frame(frame)
     shap = model.shap_values(validation.valid)
     raw = model.model.predict(Pool(validation.valid, cat_features=model.cat_indices), prediction_type="RawFormulaVal")
@@ -96,7 +96,7 @@ def test_shap_contributions_add_up_to_the_raw_prediction(model):
 
 
 def test_decline_reasons_only_raise_risk(model):
-    frame = pd.read_csv(DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv")
+    frame = pd.read_csv(COMMITTED_BUNDLE.parent.parent / "data" / "reference_sample.csv")
     valid = model.validate_frame(frame).valid
     scores = model.score_frame(valid)
     declined = np.flatnonzero(scores.decisions == "decline")
@@ -118,7 +118,7 @@ def test_decisions_follow_threshold_and_refer_band(model):
 
 
 def test_score_frame_matches_score_one(model):
-    frame = pd.read_csv(DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(20)
+    frame = pd.read_csv(COMMITTED_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(20)
     valid = model.validate_frame(frame).valid
     many = model.score_frame(valid, reasons_for="all")
     for i, (_, row) in enumerate(valid.iterrows()):
@@ -128,7 +128,7 @@ def test_score_frame_matches_score_one(model):
 
 
 def test_validate_frame_reports_each_bad_row(model):
-    frame = pd.read_csv(DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(5)
+    frame = pd.read_csv(COMMITTED_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(5)
     frame = frame.astype(object)
     frame.loc[1, "duration_in_month"] = "abc"
     frame.loc[3, "housing"] = "castle"

@@ -10,9 +10,9 @@ import pytest
 from catboost import CatBoostClassifier, Pool
 
 from scoring.engine import load_bundle, shap_tables
-from tests.support import DEFAULT_BUNDLE
+from tests.support import COMMITTED_BUNDLE, DEFAULT_BUNDLE
 
-REFERENCE = DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv"
+REFERENCE = COMMITTED_BUNDLE.parent.parent / "data" / "reference_sample.csv"
 
 
 def test_tables_equal_catboost_shap_values_on_the_committed_model():

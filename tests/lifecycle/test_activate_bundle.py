@@ -22,9 +22,15 @@ def test_the_bundled_model_gets_a_full_validation_record(db):
     assert report["ok"] is True
     names = [check["name"] for check in report["checks"]]
     assert "files match their recorded sha256" in names
-    assert "reference sample scores within [0, 1]" in names
-    assert any(name.startswith("AUC on the reference sample") for name in names)
-    assert report["reference"]["rows_scored"] == 250
+    assert "sample scores within [0, 1]" in names
+    limits = {check["name"]: check for check in report["checks"] if "limit" in check}
+    assert limits["AUC on the bundle's sample"]["value"] > limits["AUC on the bundle's sample"]["limit"]
+    assert set(limits) >= {
+        "KS on the bundle's sample",
+        "Brier score (calibration) on the bundle's sample",
+        "approval rate on the bundle's sample",
+    }
+    assert report["sample"]["rows_scored"] == 250
 
 
 def test_with_four_eyes_the_admin_who_loaded_a_version_cannot_activate_it(settings, model_admin, other_model_admin):
@@ -50,14 +56,13 @@ def test_without_four_eyes_one_admin_may_load_and_activate(settings, model_admin
     assert ModelVersion.objects.get().activated_by == model_admin
 
 
-def test_a_bundle_that_fails_validation_is_recorded_as_rejected_and_not_activated(db, tmp_path):
+def test_a_bundle_without_its_own_labelled_sample_is_recorded_as_rejected_and_not_activated(db, tmp_path):
     bundle = write_synthetic_bundle(tmp_path / "synthetic")
-    # Without its own labelled sample, the reference sample (other features) cannot score it.
     mlmodel = yaml.safe_load((bundle / "MLmodel").read_text())
     del mlmodel["metadata"]["validation_sample"]
     (bundle / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
     (bundle / "validation_sample.csv").unlink()
-    with pytest.raises(CommandError, match="Rejected: The reference sample cannot be scored"):
+    with pytest.raises(CommandError, match=r"Rejected: The metadata names no validation_sample.*prepare_bundle"):
         call_command("activate_bundle", str(bundle))
     version = ModelVersion.objects.get()
     assert version.status == ModelVersion.Status.REJECTED
@@ -90,5 +95,5 @@ def test_a_bundle_with_its_own_labelled_sample_is_validated_on_it(db, tmp_path):
     call_command("activate_bundle", str(write_synthetic_bundle(tmp_path / "synthetic")))
     version = ModelVersion.objects.get()
     assert version.status == ModelVersion.Status.ACTIVE
-    assert version.validation_report["reference"]["rows"] == 120  # the bundle's sample, not the German one
-    assert version.validation_report["reference"]["auc"] is not None
+    assert version.validation_report["sample"]["rows"] == 120  # the bundle's sample, not the German one
+    assert version.validation_report["sample"]["auc"] is not None

@@ -45,12 +45,12 @@ def test_it_loads_a_branch_pins_its_commit_and_validates(repo, model_admin):
     version = result.version
     assert version.status == ModelVersion.Status.VALIDATED
     assert version.hub_revision == "main" and version.hub_commit == repo["first"]
-    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
+    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json", "validation_sample.csv"}
     assert all(len(h) == 64 for h in version.file_hashes.values())
     report = version.validation_report
     assert report["ok"] and all(c["ok"] for c in report["checks"])
-    assert report["reference"]["rows_scored"] == 250
-    assert 0.6 < report["reference"]["auc"] <= 1.0
+    assert report["sample"]["rows_scored"] == 250
+    assert 0.6 < report["sample"]["auc"] <= 1.0
     assert version.created_by == model_admin
 
 
@@ -76,10 +76,17 @@ def test_comparison_with_the_active_version_is_reported(repo, active_version):
     assert comparison["active_version_id"] == active_version.pk
     assert comparison["threshold"] == {"from": pytest.approx(DEFAULT_THRESHOLD), "to": pytest.approx(0.2)}
     assert comparison["features_added"] == [] and comparison["features_removed"] == []
-    assert comparison["rows_compared"] == 250
-    # A higher decline threshold moves some refer/decline cases to refer/approve.
-    assert comparison["decisions_flipped"] > 0
-    assert comparison["approval_rate"]["to"] >= comparison["approval_rate"]["from"]
+    # Same features: each model scores the other's sample, so decisions are compared on both.
+    assert comparison["compatible"] is True
+    assert [s["sample"] for s in comparison["samples"]] == ["candidate's sample", "active version's sample"]
+    for on_sample in comparison["samples"]:
+        assert on_sample["rows_compared"] == 250
+        # A higher decline threshold moves some decline cases to refer, never the other way.
+        assert on_sample["decisions_flipped"] > 0
+        assert set(on_sample["flips"]) == {"decline → refer"}
+        assert on_sample["agreement_rate"] == pytest.approx(1 - on_sample["decisions_flipped"] / 250)
+        assert on_sample["candidate"]["auc"] == pytest.approx(on_sample["active"]["auc"])
+    assert comparison["own_samples"]["approval_rate"]["to"] >= comparison["own_samples"]["approval_rate"]["from"]
 
 
 def test_private_repo_needs_the_right_token(local_hub, hub_settings, settings):
@@ -250,8 +257,10 @@ def test_publish_model_round_trip(local_hub, hub_settings, settings, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub_settings, settings, tmp_path, capsys):
-    """The data scientist's round trip: mlflow.catboost.save_model -> publish_model -> load_model."""
+def test_a_plain_mlflow_model_publishes_loads_and_is_refused_for_want_of_its_own_sample(
+    local_hub, hub_settings, settings, tmp_path, capsys
+):
+    """The data scientist's round trip without prepare_bundle: mlflow.catboost.save_model -> publish -> load."""
     import mlflow.catboost
     import pandas as pd
     from catboost import CatBoostClassifier
@@ -268,12 +277,14 @@ def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub
 
     settings.HF_TOKEN = "scientist-token"
     call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
-    call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main")
+    # A plain MLflow model ships no labelled sample of its own: it cannot be validated, so it is refused.
+    with pytest.raises(CommandError, match="validation_sample"):
+        call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main", "--activate")
     version = ModelVersion.objects.get(source_uri="acme/mlflow-model")
-    assert version.status == ModelVersion.Status.VALIDATED, version.rejection_reason
+    assert version.status == ModelVersion.Status.REJECTED
     assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
-    assert version.validation_report["reference"]["rows_scored"] == 250
-    assert "[ok] input example scores" in capsys.readouterr().out
+    assert "[FAILED] bundle ships a labelled validation sample" in capsys.readouterr().out
+    assert not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists()
 
 
 def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):

@@ -51,7 +51,8 @@ def test_model_admin_loads_reads_the_report_activates_and_rolls_back(
 
     detail = client.get(reverse("admin:scoring_modelversion_change", args=[version.pk]))
     text = detail.content.decode()
-    assert "AUC on the reference sample" in text and "Decisions that flip" in text
+    assert "AUC on the bundle&#x27;s sample" in text and "Brier score (calibration)" in text
+    assert "On the candidate&#x27;s sample" in text and "decisions flip" in text
     assert f"{DEFAULT_THRESHOLD} → 0.2" in text
     assert ">Activate<" in text
 

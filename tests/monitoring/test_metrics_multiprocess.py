@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support import DEFAULT_BUNDLE
 from tests.support.processes import free_port, metric_value, subprocess_env
 
 pytestmark = pytest.mark.slow
@@ -87,7 +88,8 @@ def gunicorn_two_workers(tmp_path):
         LOG_LEVEL="WARNING",
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "--noinput"], ["activate_bundle", "--if-none"], ["create_demo_users"]):
+    bundle = ["activate_bundle", str(DEFAULT_BUNDLE), "--if-none"]
+    for command in (["migrate", "--noinput"], bundle, ["create_demo_users"]):
         subprocess.run([*manage, *command], env=env, check=True, capture_output=True, cwd=ROOT)
     # Left over from an earlier run: on_starting must clear it or it would be added in.
     (tmp_path / "prom").mkdir(exist_ok=True)

@@ -87,7 +87,7 @@ def write_synthetic_bundle(out: Path) -> Path:
             "features": FEATURES,
             "protected_attributes": PROTECTED,
             "target": {"name": "default", "positive_class": "1"},
-            "validation_sample": {"file": "validation_sample.csv"},
+            "validation_sample": {"file": "validation_sample.csv", "target": "default", "bad_value": 1},
         },
     }
     (out / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False), encoding="utf-8")
