@@ -34,6 +34,7 @@ from scoring.engine import (
 from scoring.engine.training import roc_auc
 from scoring.exceptions import NotAllowed
 from scoring.lifecycle import registry
+from scoring.lifecycle.registry import smoke_test
 from scoring.models import ModelActivation, ModelVersion
 from scoring.monitoring import metrics
 
@@ -96,14 +97,6 @@ def store_files(path: Path, hashes: dict[str, str], folder: str) -> str:
         with source.open("rb") as fh:
             storage.save(target, File(fh, name=name))
     return folder
-
-
-def smoke_test(model: LoadedModel) -> None:
-    """The bundle's input example (or a made-up valid row) must validate and score within [0, 1]."""
-    application = model.validate(model.example_inputs())
-    probability = model.score_one(application.features).probability
-    if not 0.0 <= probability <= 1.0:
-        raise BundleRejected(f"The input example scored {probability}, outside [0, 1].")
 
 
 # --- validation ---------------------------------------------------------------------
