@@ -123,7 +123,7 @@ def rollback_view(request, pk: int):
         messages.error(request, f"{version} is not active: only the active version can be rolled back.")
         return redirect(_version_url(version))
     try:
-        activation = versions.roll_back(user=request.user)
+        activation = versions.roll_back(user=request.user, current=version)
     except (BundleRejected, NotAllowed) as exc:
         messages.error(request, str(exc))
         return redirect(_version_url(version))
@@ -136,7 +136,7 @@ def change_context(request, object_id) -> dict:
     version = ModelVersion.objects.filter(pk=object_id).first()
     if version is None:
         return {}
-    previous = versions.previous_version(version) if version.status == ModelVersion.Status.ACTIVE else None
+    previous = versions.rollback_target() if version.status == ModelVersion.Status.ACTIVE else None
     return {
         "can_manage_models": permissions.can_manage_models(request.user),
         "can_activate": version.status in (ModelVersion.Status.VALIDATED, ModelVersion.Status.RETIRED),
