@@ -154,7 +154,7 @@ def _switch_in_background(version: ModelVersion, generation: int) -> None:
     try:
         model = _load(version)
         error = None
-    except _LOAD_ERRORS as exc:
+    except Exception as exc:  # any error: a thread dying here would leave the process on the old version for good
         model, error = None, exc
     with _state.lock:
         if generation != _state.generation:

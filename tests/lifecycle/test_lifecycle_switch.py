@@ -108,3 +108,25 @@ def test_a_switch_back_to_a_version_still_in_memory_is_immediate(background, act
     versions.roll_back(user=None)
     assert served_id() == active_version.pk  # no load (it would block on the cleared event)
     assert not started.is_set()
+
+
+def test_an_unexpected_error_in_the_loading_thread_does_not_pin_the_old_version(
+    background, active_version, tmp_path, monkeypatch
+):
+    assert served_id() == active_version.pk
+    broken = versions.register_bundle(path=bundle_variant(tmp_path / "broken", threshold="0.2"))
+    fine = versions.register_bundle(path=bundle_variant(tmp_path / "fine", threshold="0.25"))
+    real = registry.load_bundle
+
+    def load(path):
+        if str(path).endswith(broken.artifact_path):
+            raise RuntimeError("out of memory")
+        return real(path)
+
+    monkeypatch.setattr(registry, "load_bundle", load)
+    versions.activate(version=broken, user=None)
+    served_id()
+    assert wait_for(lambda: registry.status()["failed_version_id"] == broken.pk)
+    assert "out of memory" in registry.status()["load_error"]
+    versions.activate(version=fine, user=None)
+    assert wait_for(lambda: served_id() == fine.pk)
