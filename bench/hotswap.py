@@ -2,7 +2,7 @@
 
 Prints the time until every process serves the new version, failed requests,
 the slowest request and p99 latency during the swap against steady p99, next to
-the targets (<= 2 s, 0, <= 1 s, <= 3x). Needs PostgreSQL and Redis (database 8 by default):
+the targets (<= 2 s, 0, < half the cold load, <= 3x). Needs PostgreSQL and Redis (database 8 by default):
 
     python bench/hotswap.py [--seconds 6] [--clients 4] [--workers 2] [--port 8850] [--cold-load-seconds 5]
 
@@ -41,7 +41,6 @@ import yaml
 SWITCH_TARGET_S = 2.0
 SWAP_WINDOW_S = 3.0  # the p99 during a swap is over the 3 s after it
 P99_RATIO_TARGET = 3.0
-MAX_LATENCY_TARGET_S = 1.0  # no request waits for a load (the cold one takes --cold-load-seconds)
 COLD_NAME = "bench-cold"
 WIDTHS = (52, 12, 12)
 
@@ -260,11 +259,13 @@ def report(results, web_seen, worker_seen, swaps, args) -> None:
         line(
             f"{label}: failed requests during the switch", f"{window_failed}", "0", harness.verdict(window_failed == 0)
         )
+        # A request that waited for the cold load would take all of it; half leaves room for a busy host.
+        max_latency = args.cold_load_seconds / 2
         line(
             f"{label}: slowest request during the switch",
             f"{slowest:.2f} s",
-            f"<= {MAX_LATENCY_TARGET_S:.0f} s",
-            harness.verdict(slowest <= MAX_LATENCY_TARGET_S),
+            f"< {max_latency:.1f} s",
+            harness.verdict(slowest < max_latency),
         )
     line("failed requests", f"{failed}", "0", harness.verdict(failed == 0))
     p50_steady = harness.percentile(steady, 50) * 1000
