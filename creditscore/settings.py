@@ -297,6 +297,9 @@ HF_TIMEOUT = env.float("HF_TIMEOUT", default=10.0)
 HF_LOAD_DEADLINE_SECONDS = env.float("HF_LOAD_DEADLINE_SECONDS", default=120.0)
 # How often (seconds) each process checks which version is active; the check is one cache read.
 MODEL_CHECK_INTERVAL = env.float("MODEL_CHECK_INTERVAL", default=1.0)
+# A process already serving a version loads the next one in a background thread, so no request waits
+# for a load; false loads it inside the request that notices the switch (the test suite, to see it at once).
+MODEL_SWITCH_IN_BACKGROUND = env.bool("MODEL_SWITCH_IN_BACKGROUND", default=True)
 # Four-eyes: the admin who loaded or asked for a version cannot also activate it.
 MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = env.bool("MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN", default=not DEBUG)
 # What a model must reach on its bundle's own labelled sample before it can be activated.

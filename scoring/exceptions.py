@@ -11,6 +11,13 @@ class NotAllowed(Exception):
     """The user may not do this to this object (for example, review another officer's case)."""
 
 
+class ActivationConflict(NotAllowed):
+    """Another activation of a model version committed while this one was being made; nothing changed."""
+
+    def __init__(self, message: str = "Another activation happened at the same time; reload and try again."):
+        super().__init__(message)
+
+
 class InvalidReview(Exception):
     """A review that breaks the rules (override without justification, ...); ``errors`` by field."""
 
@@ -19,7 +26,14 @@ class InvalidReview(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
-__all__ = ["BundleRejected", "InvalidApplication", "InvalidReview", "ModelUnavailable", "NotAllowed"]
+__all__ = [
+    "ActivationConflict",
+    "BundleRejected",
+    "InvalidApplication",
+    "InvalidReview",
+    "ModelUnavailable",
+    "NotAllowed",
+]
 
 
 # --- API -----------------------------------------------------------------

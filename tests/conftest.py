@@ -60,9 +60,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _isolated_registry(settings, tmp_path_factory):
-    """Each test starts with an empty model cache, checks the active version on every call,
-    and keeps artifacts and uploads out of the project folder."""
+    """Each test starts with an empty model cache, checks the active version on every call (loading a
+    new one inline), and keeps artifacts and uploads out of the project folder."""
     settings.MODEL_CHECK_INTERVAL = 0
+    # A switch is seen by the next call, not after a background load (tests of that load turn it back on).
+    settings.MODEL_SWITCH_IN_BACKGROUND = False
     settings.ARTIFACT_ROOT = tmp_path_factory.getbasetemp() / "artifacts"
     settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
     registry.reset()

@@ -22,6 +22,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 
 from scoring.exceptions import (
+    ActivationConflict,
     IdempotencyConflict,
     InvalidApplication,
     InvalidBatchFile,
@@ -126,6 +127,9 @@ def problem_exception_handler(exc, context):
         # A conflict with what the key already stands for (server state), not a malformed request: the same
         # body under a fresh key is accepted. 409 says so, as it does for the batch result of a running job.
         return _respond(409, str(exc), "idempotency-key-reused")
+    if isinstance(exc, ActivationConflict):
+        # Not a refusal of the user: someone else's activation won the race; the same request may succeed.
+        return _respond(409, str(exc), "activation-conflict")
     if isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(str(exc))
     elif isinstance(exc, ModelUnavailable):

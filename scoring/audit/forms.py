@@ -105,7 +105,7 @@ class AccessEventFilterForm(_CursorMixin, forms.Form):
 class LiveAtForm(forms.Form):
     at = forms.DateTimeField(
         label="Which model was live at",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
 

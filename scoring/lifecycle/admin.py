@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -38,6 +39,7 @@ def urls(model_admin) -> list:
 
     return [
         path("load/", wrap(lambda r: load_view(r, model_admin)), name="scoring_modelversion_load"),
+        path("load/status/", wrap(load_status_view), name="scoring_modelversion_load_status"),
         path("<int:pk>/validate/", wrap(validate_view), name="scoring_modelversion_validate"),
         path("<int:pk>/activate/", wrap(activate_view), name="scoring_modelversion_activate"),
         path("<int:pk>/rollback/", wrap(rollback_view), name="scoring_modelversion_rollback"),
@@ -62,15 +64,49 @@ def load_view(request, model_admin):
             load.refresh_from_db()
             _report_load(request, load)
             return redirect(reverse("admin:scoring_modelversion_load"))
+    recent = list(_recent_loads())
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": ModelVersion._meta,
         "title": "Load a model from the Hugging Face Hub",
         "form": form,
-        "loads": ModelLoad.objects.select_related("version", "requested_by")[:20],
+        "loads": recent,
+        "loads_running": any(load.state in _UNFINISHED for load in recent),
         "media": model_admin.media,
     }
     return TemplateResponse(request, "admin/scoring/modelversion/load.html", context)
+
+
+_UNFINISHED = (ModelLoad.State.QUEUED, ModelLoad.State.RUNNING)
+
+
+def _recent_loads():
+    return ModelLoad.objects.select_related("version", "requested_by")[:20]
+
+
+def load_status_view(request):
+    """Where the recent loads stand, for the load page to follow a running one without a manual refresh."""
+    _require_manager(request)
+    recent = list(_recent_loads())
+    return JsonResponse(
+        {
+            "running": any(load.state in _UNFINISHED for load in recent),
+            "loads": [
+                {
+                    "id": load.pk,
+                    "repo_id": load.repo_id,
+                    "revision": load.revision,
+                    "state": load.state,
+                    "state_display": load.get_state_display(),
+                    "finished": load.state not in _UNFINISHED,
+                    "version": load.version_id,
+                    "version_status": load.version.status if load.version else None,
+                    "error": load.error,
+                }
+                for load in recent
+            ],
+        }
+    )
 
 
 def _report_load(request, load: ModelLoad) -> None:
@@ -83,7 +119,9 @@ def _report_load(request, load: ModelLoad) -> None:
             request, level, f"{load.repo_id}@{load.revision} {verb} {load.version}: {load.version.get_status_display()}"
         )
     else:
-        messages.info(request, f"Load of {load.repo_id}@{load.revision} queued; refresh this page for its result.")
+        messages.info(
+            request, f"Load of {load.repo_id}@{load.revision} queued; this page shows its result when it ends."
+        )
 
 
 def _version_url(version: ModelVersion) -> str:
@@ -123,7 +161,7 @@ def rollback_view(request, pk: int):
         messages.error(request, f"{version} is not active: only the active version can be rolled back.")
         return redirect(_version_url(version))
     try:
-        activation = versions.roll_back(user=request.user)
+        activation = versions.roll_back(user=request.user, current=version)
     except (BundleRejected, NotAllowed) as exc:
         messages.error(request, str(exc))
         return redirect(_version_url(version))
@@ -136,7 +174,7 @@ def change_context(request, object_id) -> dict:
     version = ModelVersion.objects.filter(pk=object_id).first()
     if version is None:
         return {}
-    previous = versions.previous_version(version) if version.status == ModelVersion.Status.ACTIVE else None
+    previous = versions.rollback_target() if version.status == ModelVersion.Status.ACTIVE else None
     return {
         "can_manage_models": permissions.can_manage_models(request.user),
         "can_activate": version.status in (ModelVersion.Status.VALIDATED, ModelVersion.Status.RETIRED),

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scoring.engine import (
@@ -27,9 +27,10 @@ from scoring.engine import (
     bundle_file_hashes,
     load_bundle,
 )
-from scoring.exceptions import NotAllowed
+from scoring.exceptions import ActivationConflict, NotAllowed
 from scoring.lifecycle import registry
 from scoring.lifecycle.comparison import compare_with_active
+from scoring.lifecycle.registry import smoke_test
 from scoring.lifecycle.samples import read_sample, sample_checks, score_sample
 from scoring.models import ModelActivation, ModelVersion
 from scoring.monitoring import metrics
@@ -87,14 +88,6 @@ def store_files(path: Path, hashes: dict[str, str], folder: str) -> str:
         with source.open("rb") as fh:
             storage.save(target, File(fh, name=name))
     return folder
-
-
-def smoke_test(model: LoadedModel) -> None:
-    """The bundle's input example (or a made-up valid row) must validate and score within [0, 1]."""
-    application = model.validate(model.example_inputs())
-    probability = model.score_one(application.features).probability
-    if not 0.0 <= probability <= 1.0:
-        raise BundleRejected(f"The input example scored {probability}, outside [0, 1].")
 
 
 # --- validation ---------------------------------------------------------------------
@@ -196,50 +189,108 @@ def build_report(version: ModelVersion) -> tuple[dict[str, Any], str, LoadedMode
 # --- activation -------------------------------------------------------------------
 
 
-def activate(*, version: ModelVersion, user: AbstractBaseUser | None, note: str = "") -> ModelActivation:
+def activate(
+    *,
+    version: ModelVersion,
+    user: AbstractBaseUser | None,
+    note: str = "",
+    replacing: ModelVersion | None = None,
+) -> ModelActivation:
     """Put ``version`` live (four-eyes when configured); every process switches within MODEL_CHECK_INTERVAL.
 
-    ``user`` None is the system itself (``make run``'s demo set-up, tests), never a person.
+    ``user`` None is the system itself (``make run``'s demo set-up, tests), never a person. With
+    ``replacing``, the switch happens only if that version is still the active one (a roll back decided
+    on what the user saw). Two activations at the same moment: one wins, the other raises
+    ActivationConflict and changes nothing.
     """
     version.refresh_from_db()
     if version.status == ModelVersion.Status.ACTIVE:
         raise NotAllowed(f"{version} is already active.")
-    if version.status in (ModelVersion.Status.REJECTED, ModelVersion.Status.PENDING):
-        raise BundleRejected(f"{version} is {version.get_status_display().lower()} and cannot be activated.")
+    _check_activatable(version)
     if settings.MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN and user is not None:
         involved = {version.created_by_id, version.validated_by_id} - {None}
         if user.pk in involved:
             raise NotAllowed(
                 "Four-eyes rule: another model administrator must activate a version you loaded or validated."
             )
-    with transaction.atomic():
-        previous = (
-            ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk)
-        ).first()
-        if previous is not None:
-            previous.status = ModelVersion.Status.RETIRED
-            previous.save(update_fields=["status"])
-        version.status = ModelVersion.Status.ACTIVE
-        version.activated_at = timezone.now()
-        version.activated_by = user
-        version.save(update_fields=["status", "activated_at", "activated_by"])
-        # Tell every process once the switch is committed.
-        transaction.on_commit(lambda: registry.publish_active(version.pk))
-        activation = ModelActivation.objects.create(version=version, previous=previous, user=user, note=note)
+    try:
+        with transaction.atomic():
+            activation = _switch_active(version=version, user=user, note=note, replacing=replacing)
+    except IntegrityError as exc:
+        # The one-active-version constraint caught a concurrent activation that committed first: its
+        # row was not active yet when this one looked, so only the constraint can tell.
+        raise ActivationConflict() from exc
     log.info("model version %s activated by %s", version, user)
     return activation
 
 
-def previous_version(version: ModelVersion) -> ModelVersion | None:
-    """The version ``version`` replaced when it last went live."""
-    last = ModelActivation.objects.filter(version=version).select_related("previous").first()
-    return last.previous if last else None
+def _check_activatable(version: ModelVersion) -> None:
+    if version.status in (ModelVersion.Status.REJECTED, ModelVersion.Status.PENDING):
+        raise BundleRejected(f"{version} is {version.get_status_display().lower()} and cannot be activated.")
 
 
-def roll_back(*, user: AbstractBaseUser | None, note: str = "") -> ModelActivation:
-    """Activate the version the active one replaced (the same path as any activation)."""
-    current = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
-    target = previous_version(current) if current else None
-    if target is None:
+def _switch_active(
+    *, version: ModelVersion, user: AbstractBaseUser | None, note: str, replacing: ModelVersion | None
+) -> ModelActivation:
+    """Inside the activation's transaction: re-check under row locks, retire the active version, record."""
+    locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.status == ModelVersion.Status.ACTIVE:
+        raise ActivationConflict()  # the same version, activated by someone else meanwhile
+    _check_activatable(locked)
+    previous = (
+        ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk)
+    ).first()
+    if replacing is not None and (previous is None or previous.pk != replacing.pk):
+        raise ActivationConflict()
+    if previous is not None:
+        previous.status = ModelVersion.Status.RETIRED
+        previous.save(update_fields=["status"])
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = timezone.now()
+    version.activated_by = user
+    version.save(update_fields=["status", "activated_at", "activated_by"])
+    # Tell every process once the switch is committed.
+    transaction.on_commit(lambda: registry.publish_active(version.pk))
+    return ModelActivation.objects.create(version=version, previous=previous, user=user, note=note)
+
+
+def live_history() -> list[int]:
+    """The ids of the versions a roll back can return through, oldest first; the last one is live.
+
+    The activation history read as a stack: an activation pushes its version, except when it puts
+    back the version just under the top (a roll back, or the same thing done by hand), which pops.
+    An activation made when nothing was live (or whose previous version is not the top, which only
+    hand-edited history could give) starts a new stack.
+    """
+    stack: list[int] = []
+    for version_id, previous_id in ModelActivation.objects.order_by("id").values_list("version_id", "previous_id"):
+        if not stack or stack[-1] != previous_id:
+            stack = [previous_id] if previous_id is not None else []
+        if len(stack) >= 2 and stack[-2] == version_id:
+            stack.pop()
+        else:
+            stack.append(version_id)
+    return stack
+
+
+def rollback_target() -> ModelVersion | None:
+    """The version "Roll back to previous" would put live: the one under the live version on the stack."""
+    stack = live_history()
+    active_id = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first()
+    if len(stack) < 2 or stack[-1] != active_id:
+        return None
+    return ModelVersion.objects.filter(pk=stack[-2]).first()
+
+
+def roll_back(*, user: AbstractBaseUser | None, note: str = "", current: ModelVersion | None = None) -> ModelActivation:
+    """Undo the latest activation not yet undone (the same path as any activation).
+
+    ``current`` is the version the user saw live: if another activation happened since, nothing changes.
+    """
+    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    if current is not None and (active is None or active.pk != current.pk):
+        raise ActivationConflict()
+    target = rollback_target()
+    if active is None or target is None:
         raise NotAllowed("There is no previous version to roll back to.")
-    return activate(version=target, user=user, note=note or f"roll back from #{current.pk}")
+    return activate(version=target, user=user, note=note or f"roll back from #{active.pk}", replacing=active)

@@ -130,3 +130,43 @@ def test_officer_cannot_reach_the_lifecycle_pages(admin_client_for, officer, act
 
 def test_default_bundle_is_still_the_one_registered(active_version):
     assert active_version.source == ModelVersion.Source.LOCAL and DEFAULT_BUNDLE.exists()
+
+
+def test_the_load_page_follows_a_running_load_by_itself(admin_client_for, model_admin, active_version):
+    client = admin_client_for(model_admin)
+    load = ModelLoad.objects.create(repo_id="acme/slow", revision="main", requested_by=model_admin)
+    page = client.get(reverse("admin:scoring_modelversion_load")).content.decode()
+    status_url = reverse("admin:scoring_modelversion_load_status")
+    # With JavaScript the page polls the status endpoint; without it, the page refreshes itself.
+    assert f'data-status-url="{status_url}"' in page and "js/model-load-progress.js" in page
+    assert '<noscript><meta http-equiv="refresh"' in page
+    assert "refresh this page" not in page
+
+    status = client.get(status_url).json()
+    assert status["running"] is True
+    assert status["loads"][0] | {"error": ""} == {
+        "id": load.pk,
+        "repo_id": "acme/slow",
+        "revision": "main",
+        "state": "queued",
+        "state_display": "Queued",
+        "finished": False,
+        "version": None,
+        "version_status": None,
+        "error": "",
+    }
+
+    ModelLoad.objects.filter(pk=load.pk).update(state=ModelLoad.State.FAILED, error="The Hub could not be reached.")
+    status = client.get(status_url).json()
+    assert status["running"] is False and status["loads"][0]["finished"] is True
+    assert status["loads"][0]["error"] == "The Hub could not be reached."
+    page = client.get(reverse("admin:scoring_modelversion_load")).content.decode()
+    assert 'http-equiv="refresh"' not in page and "model-load-progress.js" not in page
+
+
+def test_the_load_status_is_for_model_admins_only(admin_client_for, auditor, active_version):
+    auditor.is_staff = True
+    auditor.save()
+    client = admin_client_for(auditor)
+    response = client.get(reverse("admin:scoring_modelversion_load_status"))
+    assert response.status_code == 403
