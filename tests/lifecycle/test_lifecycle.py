@@ -45,7 +45,7 @@ def test_it_loads_a_branch_pins_its_commit_and_validates(repo, model_admin):
     version = result.version
     assert version.status == ModelVersion.Status.VALIDATED
     assert version.hub_revision == "main" and version.hub_commit == repo["first"]
-    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
+    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json", "validation_sample.csv"}
     assert all(len(h) == 64 for h in version.file_hashes.values())
     report = version.validation_report
     assert report["ok"] and all(c["ok"] for c in report["checks"])
@@ -124,9 +124,9 @@ def test_schema_mismatch_is_rejected_with_the_reason(local_hub, hub_settings, tm
     hub_server.commit_folder(local_hub.root, "acme/schema", bundle_variant(tmp_path / "s", rename_feature=True))
     version = load("acme/schema").version
     assert version.status == ModelVersion.Status.REJECTED
-    assert "do not match the bundle's schema" in version.rejection_reason
+    assert "the model also takes ['duration_in_month']" in version.rejection_reason
     failed = [c["name"] for c in version.validation_report["checks"] if not c["ok"]]
-    assert failed == ["model features match the declared schema"]
+    assert failed == ["bundle meets the model contract"]
 
 
 def test_tampered_artifact_fails_validation_and_is_never_served(own_artifacts, repo, model_admin, settings, tmp_path):
@@ -250,8 +250,8 @@ def test_publish_model_round_trip(local_hub, hub_settings, settings, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub_settings, settings, tmp_path, capsys):
-    """The data scientist's round trip: mlflow.catboost.save_model -> publish_model -> load_model."""
+def test_publish_model_refuses_a_plain_mlflow_model_and_says_what_it_lacks(local_hub, hub_settings, settings, tmp_path):
+    """A data scientist's plain mlflow.catboost.save_model folder never reaches the Hub unprepared."""
     import mlflow.catboost
     import pandas as pd
     from catboost import CatBoostClassifier
@@ -267,13 +267,13 @@ def test_a_bundle_written_by_mlflow_publishes_loads_and_validates(local_hub, hub
     mlflow.catboost.save_model(model, str(out), signature=signature, input_example=frame.head(2))
 
     settings.HF_TOKEN = "scientist-token"
-    call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
-    call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main")
-    version = ModelVersion.objects.get(source_uri="acme/mlflow-model")
-    assert version.status == ModelVersion.Status.VALIDATED, version.rejection_reason
-    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
-    assert version.validation_report["reference"]["rows_scored"] == 250
-    assert "[ok] input example scores" in capsys.readouterr().out
+    with pytest.raises(CommandError) as refused:
+        call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
+    message = str(refused.value)
+    for item in ("threshold", "refer_band", "risk_bands", "features", "validation_sample"):
+        assert f"metadata.{item}: missing" in message
+    assert message.endswith("manage.py prepare_bundle DIR --sample CSV --target COLUMN")
+    assert hub_server.read_repo(local_hub.root, "acme/mlflow-model") is None
 
 
 def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):
