@@ -87,6 +87,20 @@ def test_score_one_gives_decision_band_and_plain_reasons(model, good):
     json.dumps([r.as_dict() for r in score.reasons])  # stored as JSON
 
 
+def test_reasons_name_a_category_by_its_label_and_keep_its_value(model, good):
+    application = good | {
+        "purpose": "car (new)",
+        "housing": "rent",
+        "status_of_existing_checking_account": "... < 0 DM",
+    }
+    reasons = model.score_one(model.validate(application).features, reason_count=17).reasons
+    purpose = next(r for r in reasons if r.feature == "purpose")
+    assert purpose.value == "car (new)"
+    assert purpose.sentence.startswith("Purpose of the loan: 'New car' ")
+    checking = next(r for r in reasons if r.feature == "status_of_existing_checking_account")
+    assert "'Overdrawn (below 0 DM)'" in checking.sentence
+
+
 def test_shap_contributions_add_up_to_the_raw_prediction(model):
     frame = pd.read_csv(DEFAULT_BUNDLE.parent.parent / "data" / "reference_sample.csv").head(50)
     validation = model.validate_frame(frame)
