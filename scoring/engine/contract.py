@@ -122,7 +122,8 @@ METADATA_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["file", "target", "bad_value"],
             "properties": {
-                "file": {"type": "string", "pattern": r"^[^/\\].*\.(csv|parquet)$"},
+                # CSV only: reading parquet needs pyarrow, which the app does not install.
+                "file": {"type": "string", "pattern": r"^[^/\\].*\.csv$"},
                 "target": _TEXT,
                 "bad_value": {"type": ["string", "integer", "boolean"]},
             },
@@ -533,10 +534,7 @@ def _sample_problems(
     if folder.resolve() not in path.parents or not path.is_file():
         return [f"validation sample {name!r}: missing from the bundle folder; ship the labelled sample with it."]
     try:
-        if name.endswith(".parquet"):
-            frame = pd.read_parquet(path).astype(str)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as exc:  # pandas raises parser, decode and engine errors of many kinds
         return [f"validation sample {name!r}: cannot be read ({exc})."]
     found = []

@@ -25,7 +25,7 @@ from huggingface_hub.errors import (
 
 # The files of an MLflow CatBoost bundle; nothing else in the repo is fetched.
 # The labelled validation sample is part of the bundle contract (docs/model-bundle.md): without it a bundle is refused.
-BUNDLE_FILES = ("MLmodel", "model.cb", "input_example.json", "validation_sample.csv", "validation_sample.parquet")
+BUNDLE_FILES = ("MLmodel", "model.cb", "input_example.json", "validation_sample.csv")
 
 
 class HubError(Exception):
