@@ -79,8 +79,13 @@ def setup(artifacts: Path):
     if not variant.exists():
         shutil.copytree(default, variant)
         mlmodel = yaml.safe_load((variant / "MLmodel").read_text())
-        mlmodel["metadata"]["threshold"] = 0.2
-        mlmodel["metadata"]["refer_band"]["upper"] = 0.2
+        metadata = mlmodel["metadata"]
+        # The band that ended at the old threshold moves with it: bands are cut at the threshold.
+        for band in metadata["risk_bands"]:
+            if band["upper"] == metadata["threshold"]:
+                band["upper"] = 0.2
+        metadata["threshold"] = 0.2
+        metadata["refer_band"]["upper"] = 0.2
         (variant / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
     for path in (default, variant):  # versions from an earlier run may point at a cleared store
         model = load_bundle(path)
