@@ -224,12 +224,11 @@ def refusal(problems: Sequence[str]) -> BundleRejected:
     """The exception for a bundle that misses the contract: every problem, then the command that fixes it."""
     lines = "\n".join(f"- {p}" for p in problems)
     count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
-    error = BundleRejected(
+    return BundleRejected(
         f"The bundle does not meet the creditscore model contract (docs/model-bundle.md), {count}:\n{lines}\n"
-        f"Complete it with: {FIX_COMMAND}"
+        f"Complete it with: {FIX_COMMAND}",
+        problems,
     )
-    error.problems = list(problems)
-    return error
 
 
 # --- files --------------------------------------------------------------------------

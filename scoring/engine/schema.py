@@ -29,7 +29,14 @@ DECLINE = "decline"
 
 
 class BundleRejected(Exception):
-    """The files given are not a usable model bundle; the message says why."""
+    """The files given are not a usable model bundle; the message says why.
+
+    ``problems``: each way the bundle misses the contract (docs/model-bundle.md), when that is the reason.
+    """
+
+    def __init__(self, message: str, problems: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = list(problems)
 
 
 @dataclass(frozen=True)

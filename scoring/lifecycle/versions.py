@@ -164,7 +164,7 @@ def build_report(version: ModelVersion) -> tuple[dict[str, Any], str, LoadedMode
         model = load_bundle(path)
     except BundleRejected as exc:
         # The engine checks the contract while loading; unless CatBoost or YAML could not read them, the files loaded.
-        problems = getattr(exc, "problems", None) or [str(exc)]
+        problems = exc.problems or [str(exc)]
         unreadable = [p for p in problems if "could not be loaded" in p or p.startswith("MLmodel:")]
         check("files load", not unreadable, "; ".join(unreadable))
         if not unreadable:
