@@ -75,8 +75,13 @@ def variant_bundle(default: Path, folder: Path, *, threshold: float, name: str =
     if not folder.exists():
         shutil.copytree(default, folder)
         mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
-        mlmodel["metadata"]["threshold"] = threshold
-        mlmodel["metadata"]["refer_band"]["upper"] = threshold
+        metadata = mlmodel["metadata"]
+        # The band that ended at the old threshold moves with it: bands are cut at the threshold.
+        for band in metadata["risk_bands"]:
+            if band["upper"] == metadata["threshold"]:
+                band["upper"] = threshold
+        metadata["threshold"] = threshold
+        metadata["refer_band"]["upper"] = threshold
         if name:
             mlmodel["metadata"]["name"] = name
         (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))

@@ -60,7 +60,9 @@ def feature_json_schema(feature) -> dict[str, Any]:
     if feature.kind == CATEGORICAL:
         schema["type"] = "string"
         if feature.choices:
+            # The value is what a request sends; the label is what a client shows (x-enumNames, aligned with enum).
             schema["enum"] = list(feature.choices)
+            schema["x-enumNames"] = [label for _, label in feature.labelled_choices]
         else:
             schema["maxLength"] = MAX_TEXT_LENGTH
     else:

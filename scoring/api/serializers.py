@@ -346,13 +346,18 @@ class ModelVersionSerializer(serializers.Serializer):
         return dict(obj.metadata.get("metrics") or {})
 
 
+class ChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="What `inputs` takes (and the model scores).")
+    label = serializers.CharField(help_text="What a person reads.")
+
+
 class FeatureSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=["categorical", "integer", "number"])
     label = serializers.CharField()
     help = serializers.CharField()
     section = serializers.CharField()
-    choices = serializers.ListField(child=serializers.CharField())
+    choices = ChoiceSerializer(many=True)
     min = serializers.FloatField(allow_null=True)
     max = serializers.FloatField(allow_null=True)
     unit = serializers.CharField()

@@ -47,7 +47,7 @@ def _field_for(feature: Feature) -> forms.Field:
         empty = "Prefer not to say" if feature.protected else "Choose…"
         if feature.choices:
             # Built in Python, not one template per <option>: the form page's main cost (bench/api.py --profile).
-            widget: forms.Widget = FastSelect(choices=[("", empty), *[(c, c) for c in feature.choices]])
+            widget: forms.Widget = FastSelect(choices=[("", empty), *feature.labelled_choices])
         else:
             widget = forms.TextInput(attrs={"maxlength": 200})
     else:

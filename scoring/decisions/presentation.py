@@ -140,6 +140,10 @@ class DecisionView:
 def _formatted(spec: dict[str, Any], value: object) -> str:
     if value is None or value == "":
         return "Not given"
+    # Choices carry display labels (schemas recorded before they did list bare values).
+    for choice in spec.get("choices") or ():
+        if isinstance(choice, dict) and choice.get("value") == value:
+            return str(choice.get("label") or value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     unit = spec.get("unit") or ""

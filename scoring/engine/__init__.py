@@ -8,7 +8,6 @@ The names below are the engine's public face for the rest of the app.
 """
 
 from scoring.engine.bundle import (
-    DEFAULT_THRESHOLD,
     FrameScores,
     LoadedModel,
     Score,
@@ -37,7 +36,6 @@ __all__ = [
     "APPROVE",
     "CATEGORICAL",
     "DECLINE",
-    "DEFAULT_THRESHOLD",
     "INTEGER",
     "MAX_TEXT_LENGTH",
     "NUMBER",

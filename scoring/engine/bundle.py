@@ -1,10 +1,11 @@
-"""Load a CatBoost model bundle (MLflow folder or bare model.cb) and score it: probability, decision, band, reasons.
+"""Load a CatBoost model bundle (an MLflow model directory) and score it: probability, decision, band, reasons.
 
 Pure code: it knows catboost, pandas, numpy and PyYAML, not Django, so it can be
 imported and tested without settings. A bundle is an MLflow model directory
 with the CatBoost flavor (``MLmodel`` + ``model.cb`` + optional
-``input_example.json``) or a bare ``model.cb``; our own schema, threshold and
-bands live in the MLmodel ``metadata`` mapping and fall back to defaults.
+``input_example.json``) and a labelled validation sample; our own schema,
+threshold and bands live in the MLmodel ``metadata`` mapping, checked against
+the contract (contract.py) on load, with no defaults for anything missing.
 """
 
 from __future__ import annotations
@@ -18,44 +19,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from catboost import CatBoostClassifier, Pool
 
-from scoring.engine import shap_tables
+from scoring.engine import contract, shap_tables
 from scoring.engine.explain import Reason, ReasonWriter
 from scoring.engine.schema import (
     APPROVE,
     CATEGORICAL,
     DECLINE,
     INTEGER,
-    NUMBER,
     REFER,
     BundleRejected,
     Feature,
-    humanise,
 )
 from scoring.engine.validation import Application, FrameValidation, validate_application, validate_frame
-
-DEFAULT_THRESHOLD = 0.5
-DEFAULT_BANDS = (
-    {"name": "A", "label": "Very low risk", "upper": 0.1},
-    {"name": "B", "label": "Low risk", "upper": 0.2},
-    {"name": "C", "label": "Moderate risk", "upper": 0.35},
-    {"name": "D", "label": "High risk", "upper": 0.5},
-    {"name": "E", "label": "Very high risk", "upper": 1.0},
-)
-# MLflow signature column types -> our feature kinds.
-_SIGNATURE_KINDS = {
-    "string": CATEGORICAL,
-    "str": CATEGORICAL,
-    "boolean": CATEGORICAL,
-    "long": INTEGER,
-    "integer": INTEGER,
-    "int": INTEGER,
-    "double": NUMBER,
-    "float": NUMBER,
-}
-
 
 # SHAP tables by model file sha256 (see shap_tables.py), shared by every load in the process.
 _SHAP_TABLES: dict[str, shap_tables.ShapTables | None] = {}
@@ -108,15 +85,11 @@ class LoadedModel:
         self._by_name = {f.name: f for f in features}
         self._reason_writer = ReasonWriter(features)
 
-        self.threshold = float(self.metadata.get("threshold", DEFAULT_THRESHOLD))
-        band = self.metadata.get("refer_band") or {}
-        self.refer_lower = float(band.get("lower", self.threshold))
-        if not 0.0 <= self.refer_lower <= self.threshold <= 1.0:
-            raise BundleRejected("The refer band must lie in [0, threshold] and the threshold in [0, 1].")
-        self.bands = [dict(b) for b in (self.metadata.get("risk_bands") or DEFAULT_BANDS)]
+        # The contract (contract.py) has checked the decision policy: no key here is optional.
+        self.threshold = float(self.metadata["threshold"])
+        self.refer_lower = float(self.metadata["refer_band"]["lower"])
+        self.bands = [dict(b) for b in self.metadata["risk_bands"]]
         uppers = [float(b["upper"]) for b in self.bands]
-        if uppers != sorted(uppers) or uppers[-1] < 1.0:
-            raise BundleRejected("Risk band upper bounds must increase and the last must be 1.0.")
         self._band_uppers = np.asarray(uppers[:-1])
         self._band_names = np.asarray([str(b["name"]) for b in self.bands], dtype=object)
 
@@ -281,52 +254,30 @@ class LoadedModel:
 
 
 def load_bundle(path: str | Path) -> LoadedModel:
-    """Load an MLflow CatBoost model directory (ours or MLflow's own) or a bare ``model.cb``."""
+    """Load an MLflow CatBoost model directory that meets the bundle contract (docs/model-bundle.md).
+
+    Anything less (a bare model.cb, a plain MLflow model without our metadata, a wrong item)
+    raises BundleRejected listing every problem at once: nothing is filled in with a default.
+    """
     path = Path(path)
-    if not path.exists():
-        raise BundleRejected(f"No bundle at {path}.")
-    if path.is_file():
-        return _load_bare(path, {"model.cb": file_sha256(path)})
-    mlmodel_path = path / "MLmodel"
-    if not mlmodel_path.exists():
-        if (path / "model.cb").exists():
-            return _load_bare(path / "model.cb", bundle_file_hashes(path))
-        raise BundleRejected("The bundle has neither an MLmodel file nor a model.cb.")
-    try:
-        # libyaml's safe loader when PyYAML has it: the pure-Python one takes ~0.25 s for our MLmodel.
-        text = mlmodel_path.read_text(encoding="utf-8")
-        mlmodel = (yaml.load(text, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(text)) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise BundleRejected(f"MLmodel is not valid YAML: {exc}") from exc
-    if not isinstance(mlmodel, dict):
-        raise BundleRejected("MLmodel must be a YAML mapping.")
-    flavor = (mlmodel.get("flavors") or {}).get("catboost")
-    if not isinstance(flavor, dict):
-        raise BundleRejected("MLmodel has no catboost flavor.")
-    if flavor.get("model_type", "CatBoostClassifier") != "CatBoostClassifier":
-        raise BundleRejected(f"Only CatBoostClassifier models can score applications, not {flavor['model_type']}.")
-    data_name = str(flavor.get("data") or "model.cb")
-    model_path = (path / data_name).resolve()
-    if path.resolve() not in model_path.parents or not model_path.is_file():
-        raise BundleRejected(f"The model file {data_name!r} named in MLmodel is missing.")
-    model = _read_model(model_path, str(flavor.get("save_format") or "cbm"))
-    metadata = mlmodel.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise BundleRejected("MLmodel metadata must be a mapping.")
+    if not path.is_dir():
+        raise BundleRejected(
+            f"No bundle directory at {path}: a bundle is an MLflow model directory (MLmodel, model.cb, "
+            f"validation sample), not a single file. Complete one with: {contract.FIX_COMMAND}"
+        )
+    mlmodel, model, problems = contract.inspect_bundle(path)
+    if problems or mlmodel is None or model is None:
+        raise contract.refusal(problems or ["the bundle could not be read."])
+    metadata = mlmodel["metadata"]
+    model_path, _ = contract.model_file(path, mlmodel)
     hashes = bundle_file_hashes(path)
-    input_example = _read_input_example(path, mlmodel)
-    if metadata.get("features"):
-        features = [Feature.from_metadata(raw) for raw in metadata["features"]]
-    else:
-        features = _features_from_signature(mlmodel.get("signature"), model)
-    protected = [Feature.from_metadata(raw, protected=True) for raw in metadata.get("protected_attributes") or ()]
     return LoadedModel(
         model=model,
-        features=features,
-        protected=protected,
+        features=[Feature.from_metadata(raw) for raw in metadata["features"]],
+        protected=[Feature.from_metadata(raw, protected=True) for raw in metadata.get("protected_attributes") or ()],
         metadata=metadata,
         sha256=hashes[model_path.relative_to(path.resolve()).as_posix()],
-        input_example=input_example,
+        input_example=_read_input_example(path, mlmodel),
         file_hashes=hashes,
     )
 
@@ -353,60 +304,6 @@ def bundle_digest(file_hashes: Mapping[str, str]) -> str:
     """sha256 over the sorted (path, sha256) list of a bundle's files."""
     lines = "".join(f"{name}\t{digest}\n" for name, digest in sorted(file_hashes.items()))
     return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def _read_model(model_path: Path, save_format: str) -> CatBoostClassifier:
-    model = CatBoostClassifier()
-    try:
-        model.load_model(str(model_path), format=save_format)
-    except Exception as exc:  # catboost raises its own CatBoostError and sometimes others on garbage
-        raise BundleRejected(f"{model_path.name} could not be loaded by CatBoost: {exc}") from exc
-    if not model.is_fitted():
-        raise BundleRejected(f"{model_path.name} holds no fitted model.")
-    return model
-
-
-def _load_bare(model_path: Path, hashes: dict[str, str]) -> LoadedModel:
-    model = _read_model(model_path, "cbm")
-    return LoadedModel(
-        model=model,
-        features=_features_from_model(model),
-        protected=[],
-        metadata={},
-        sha256=file_sha256(model_path),
-        file_hashes=hashes,
-    )
-
-
-def _features_from_model(model: CatBoostClassifier) -> list[Feature]:
-    cats = set(model.get_cat_feature_indices())
-    return [
-        Feature(name=name, kind=CATEGORICAL if i in cats else NUMBER, label=humanise(name))
-        for i, name in enumerate(model.feature_names_)
-    ]
-
-
-def _features_from_signature(signature: Any, model: CatBoostClassifier) -> list[Feature]:
-    """Schema from MLflow's signature (a JSON string of columns), else from the model itself."""
-    columns = None
-    if isinstance(signature, dict) and signature.get("inputs"):
-        try:
-            columns = json.loads(signature["inputs"])
-        except (TypeError, ValueError) as exc:
-            raise BundleRejected(f"The MLmodel signature inputs are not valid JSON: {exc}") from exc
-    if not columns:
-        return _features_from_model(model)
-    cats = {model.feature_names_[i] for i in model.get_cat_feature_indices()}
-    features = []
-    for column in columns:
-        name = str(column.get("name"))
-        kind = _SIGNATURE_KINDS.get(str(column.get("type")), NUMBER)
-        if name in cats:
-            kind = CATEGORICAL
-        elif kind == CATEGORICAL:
-            kind = NUMBER  # the model treats it as numeric whatever the signature says
-        features.append(Feature(name=name, kind=kind, label=humanise(name)))
-    return features
 
 
 def _read_input_example(path: Path, mlmodel: Mapping[str, Any]) -> dict[str, Any] | None:

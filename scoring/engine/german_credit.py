@@ -223,3 +223,76 @@ CHOICE_ORDER = {
 FEATURE_NAMES = [f["name"] for f in FEATURES]
 PROTECTED_NAMES = [f["name"] for f in PROTECTED_ATTRIBUTES]
 CATEGORICAL_FEATURES = [f["name"] for f in FEATURES if f["kind"] == "categorical"]
+
+# What an officer reads for each value the data (and so the model) holds: the data set's
+# coded wording ("... < 0 DM") is kept as the value the model scores, never shown as is.
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "status_of_existing_checking_account": {
+        "no checking account": "No current account",
+        "... < 0 DM": "Overdrawn (below 0 DM)",
+        "0 <= ... < 200 DM": "0 to 200 DM",
+        "... >= 200 DM / salary assignments for at least 1 year": "200 DM or more, or salary paid in for a year",
+    },
+    "credit_history": {
+        "all credits at this bank paid back duly": "All credits at this bank repaid on time",
+        "critical account/ other credits existing (not at this bank)": "Critical account or credits elsewhere",
+        "delay in paying off in the past": "Late repayments in the past",
+        "existing credits paid back duly till now": "Current credits repaid on time so far",
+        "no credits taken/ all credits paid back duly": "No credits taken, or all repaid on time",
+    },
+    "purpose": {
+        "business": "Business",
+        "car (new)": "New car",
+        "car (used)": "Used car",
+        "domestic appliances": "Domestic appliances",
+        "education": "Education",
+        "furniture/equipment": "Furniture or equipment",
+        "others": "Other",
+        "radio/television": "Radio or television",
+        "repairs": "Repairs",
+        "retraining": "Retraining",
+    },
+    "savings_account_and_bonds": {
+        "unknown/ no savings account": "No savings account, or not known",
+        "... < 100 DM": "Under 100 DM",
+        "100 <= ... < 500 DM": "100 to 500 DM",
+        "500 <= ... < 1000 DM": "500 to 1,000 DM",
+        "... >= 1000 DM": "1,000 DM or more",
+    },
+    "present_employment_since": {
+        "unemployed": "Unemployed",
+        "... < 1 year": "Less than 1 year",
+        "1 <= ... < 4 years": "1 to 4 years",
+        "4 <= ... < 7 years": "4 to 7 years",
+        "... >= 7 years": "7 years or more",
+    },
+    "other_debtors_or_guarantors": {
+        "co-applicant": "Co-applicant",
+        "guarantor": "Guarantor",
+        "none": "None",
+    },
+    "property": {
+        "building society savings agreement/ life insurance": "Building society savings or life insurance",
+        "car or other, not in attribute Savings account/bonds": "Car or other property",
+        "real estate": "Real estate",
+        "unknown / no property": "No property, or not known",
+    },
+    "other_installment_plans": {"bank": "At a bank", "none": "None", "stores": "At stores"},
+    "housing": {"for free": "Lives for free", "own": "Owns", "rent": "Rents"},
+    "job": {
+        "management/ self-employed/ highly qualified employee/ officer": (
+            "Management, self-employed or highly qualified"
+        ),
+        "skilled employee / official": "Skilled employee or official",
+        "unemployed/ unskilled - non-resident": "Unemployed or unskilled, non-resident",
+        "unskilled - resident": "Unskilled, resident",
+    },
+    "telephone": {"none": "None", "yes, registered under the customers name": "Yes, in the applicant's name"},
+    "personal_status_and_sex": {
+        "female : divorced/separated/married": "Female: divorced, separated or married",
+        "male : divorced/separated": "Male: divorced or separated",
+        "male : married/widowed": "Male: married or widowed",
+        "male : single": "Male: single",
+    },
+    "foreign_worker": {"no": "No", "yes": "Yes"},
+}

@@ -29,7 +29,14 @@ DECLINE = "decline"
 
 
 class BundleRejected(Exception):
-    """The files given are not a usable model bundle; the message says why."""
+    """The files given are not a usable model bundle; the message says why.
+
+    ``problems``: each way the bundle misses the contract (docs/model-bundle.md), when that is the reason.
+    """
+
+    def __init__(self, message: str, problems: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.problems = list(problems)
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class Feature:
     label: str
     help: str = ""
     section: str = ""
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()  # the values the model takes
+    choice_labels: tuple[str, ...] = ()  # what a person reads for each of them, in the same order
     min: float | None = None
     max: float | None = None
     unit: str = ""
@@ -53,13 +61,16 @@ class Feature:
         kind = str(raw.get("kind", NUMBER))
         if kind not in (CATEGORICAL, INTEGER, NUMBER):
             raise BundleRejected(f"Feature {name!r} has unknown kind {kind!r}.")
+        # The contract (contract.py) has checked the metadata: choices are {value, label} mappings.
+        choices = [(str(c["value"]), str(c["label"])) for c in raw.get("choices") or ()]
         return cls(
             name=name,
             kind=kind,
             label=str(raw.get("label") or humanise(name)),
             help=str(raw.get("help") or ""),
             section=str(raw.get("section") or ""),
-            choices=tuple(_choice_value(c) for c in raw.get("choices") or ()),
+            choices=tuple(value for value, _ in choices),
+            choice_labels=tuple(label for _, label in choices),
             min=_optional_float(raw.get("min")),
             max=_optional_float(raw.get("max")),
             unit=str(raw.get("unit") or ""),
@@ -73,23 +84,30 @@ class Feature:
             "label": self.label,
             "help": self.help,
             "section": self.section,
-            "choices": list(self.choices),
+            "choices": [{"value": v, "label": lbl} for v, lbl in self.labelled_choices],
             "min": self.min,
             "max": self.max,
             "unit": self.unit,
             "protected": self.protected,
         }
 
+    @property
+    def labelled_choices(self) -> list[tuple[str, str]]:
+        """(value, label) pairs; a Feature built in code without labels shows its values."""
+        return list(zip(self.choices, self.choice_labels or self.choices, strict=True))
+
+    def choice_label(self, value: object) -> str:
+        """The display text of a categorical value (the value itself when it is not a known choice)."""
+        for choice, label in self.labelled_choices:
+            if choice == value:
+                return label
+        return str(value)
+
     def format_value(self, value: object) -> str:
         if self.kind == CATEGORICAL:
-            return f"'{value}'"
+            return f"'{self.choice_label(value)}'"
         text = f"{value:g}" if isinstance(value, float) else str(value)
         return f"{text} {self.unit}".strip() if self.unit else text
-
-
-def _choice_value(choice: object) -> str:
-    """The value the model sees: contract version 2 writes ``{value, label}``, version 1 the bare value."""
-    return str(choice["value"]) if isinstance(choice, Mapping) else str(choice)
 
 
 def _optional_float(value: object) -> float | None:

@@ -24,6 +24,7 @@ from catboost import CatBoostClassifier, Pool
 
 from scoring.engine.german_credit import (
     CATEGORICAL_FEATURES,
+    CHOICE_LABELS,
     CHOICE_ORDER,
     FEATURE_NAMES,
     FEATURES,
@@ -33,10 +34,11 @@ from scoring.engine.german_credit import (
     SECTIONS,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the bundle contract version (scoring/engine/contract.py)
 MODEL_NAME = "german-credit-catboost"
 TARGET = "creditability"
 POSITIVE_CLASS = "bad"
+VALIDATION_SAMPLE = "validation_sample.csv"
 
 # The dataset's documented cost matrix: approving a bad applicant costs 5, declining a good one 1.
 COST_APPROVE_BAD = 5.0
@@ -177,20 +179,41 @@ def choose_refer_lower(p: np.ndarray, threshold: float, share: float) -> float:
     return _separating_value(float(below[wanted]), float(below[wanted - 1]))
 
 
-def choose_risk_bands(p: np.ndarray) -> list[dict[str, Any]]:
-    """Five bands A-E cut at the hold-out quintiles of the probability of default."""
-    uppers: list[float] = []
-    for q in (0.2, 0.4, 0.6, 0.8):
-        upper = round(float(np.quantile(p, q)), 3)
-        # Rounding can merge two quintiles of a coarse score; bands must still increase.
-        if uppers and upper <= uppers[-1]:
-            upper = round(uppers[-1] + 0.001, 3)
-        uppers.append(upper)
-    uppers.append(1.0)
+def choose_risk_bands(p: np.ndarray, *, threshold: float, refer_lower: float) -> list[dict[str, Any]]:
+    """Risk bands cut at the decision boundaries, so that no band holds two decisions.
+
+    Approvals (below the refer band) split at their hold-out median into "Very low" and "Low risk",
+    the refer band is "Moderate risk", and declines split at their median into "High" and
+    "Very high risk". A range with no room to split (or no rows) keeps one band.
+    """
+    p = np.asarray(p, dtype=float)
+    very_low, low, moderate, high, very_high = RISK_BAND_LABELS
+    cuts: list[tuple[float, str]] = []
+    if refer_lower > 0:
+        split = _inner_cut(p[p < refer_lower], 0.0, refer_lower)
+        cuts += [(split, very_low)] if split is not None else []
+        cuts.append((refer_lower, low))
+    if threshold > refer_lower:
+        cuts.append((threshold, moderate))
+    if threshold < 1.0:
+        split = _inner_cut(p[p >= threshold], threshold, 1.0)
+        cuts += [(split, high)] if split is not None else []
+        cuts.append((1.0, very_high))
     return [
-        {"name": name, "label": label, "upper": upper}
-        for name, label, upper in zip("ABCDE", RISK_BAND_LABELS, uppers, strict=True)
+        {"name": name, "label": label, "upper": upper} for name, (upper, label) in zip("ABCDEFG", cuts, strict=False)
     ]
+
+
+def _inner_cut(values: np.ndarray, low: float, high: float) -> float | None:
+    """A round number strictly inside (low, high) near the median of ``values``, or None."""
+    if not len(values):
+        return None
+    median = float(np.median(values))
+    for decimals in (3, 4):
+        cut = round(median, decimals)
+        if low < cut < high:
+            return cut
+    return None
 
 
 # --- reference distributions (for drift) ---------------------------------------------
@@ -266,7 +289,8 @@ def train_bundle(
 ) -> dict[str, Any]:
     """Train on a stratified split, calibrate the decision on the hold-out, write the bundle.
 
-    Writes ``MLmodel``, ``model.cb`` and ``input_example.json`` into ``out_dir`` and,
+    Writes ``MLmodel``, ``model.cb``, ``input_example.json`` and the hold-out as
+    ``validation_sample.csv`` (the bundle contract's labelled sample) into ``out_dir`` and,
     when ``reference_sample_path`` is given, the hold-out rows (all columns) as CSV.
     Returns the hold-out metrics.
     """
@@ -308,10 +332,11 @@ def train_bundle(
         "target": {"name": TARGET, "positive_class": POSITIVE_CLASS, "meaning": "probability of default"},
         "threshold": threshold,
         "refer_band": {"lower": refer_lower, "upper": threshold},
-        "risk_bands": choose_risk_bands(p_holdout),
+        "risk_bands": choose_risk_bands(p_holdout, threshold=threshold, refer_lower=refer_lower),
         "sections": SECTIONS,
         "features": [_described(spec, frame) for spec in FEATURES],
         "protected_attributes": [_described(spec, frame) for spec in PROTECTED_ATTRIBUTES],
+        "validation_sample": {"file": VALIDATION_SAMPLE, "target": TARGET, "bad_value": POSITIVE_CLASS},
         "reference": _reference(train, frame, p_holdout),
         "metrics": metrics,
         "training": {
@@ -332,10 +357,12 @@ def train_bundle(
         yaml.safe_dump(mlmodel, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8"
     )
 
+    # The hold-out ships in the bundle as its labelled validation sample: the model never saw it.
+    columns = [c for c in frame.columns if c in {*FEATURE_NAMES, *PROTECTED_NAMES, TARGET}]
+    holdout[columns].to_csv(out_dir / VALIDATION_SAMPLE, index=False, lineterminator="\n")
     if reference_sample_path is not None:
         reference_sample_path = Path(reference_sample_path)
         reference_sample_path.parent.mkdir(parents=True, exist_ok=True)
-        columns = [c for c in frame.columns if c in {*FEATURE_NAMES, *PROTECTED_NAMES, TARGET}]
         holdout[columns].to_csv(reference_sample_path, index=False, lineterminator="\n")
     return metrics
 
@@ -382,7 +409,12 @@ def category_order(frame: pd.DataFrame, name: str) -> list[str]:
 def _described(spec: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     described = dict(spec)
     if spec["kind"] == "categorical":
-        described["choices"] = category_order(frame, spec["name"])
+        labels = CHOICE_LABELS.get(spec["name"], {})
+        values = category_order(frame, spec["name"])
+        unlabelled = [v for v in values if v not in labels]
+        if unlabelled:
+            raise ValueError(f"{spec['name']} has values without a display label: {unlabelled}.")
+        described["choices"] = [{"value": v, "label": labels[v]} for v in values]
     return described
 
 

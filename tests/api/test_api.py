@@ -311,6 +311,10 @@ def test_the_active_model_describes_its_inputs(auditor_api, active_version):
     assert schema["additionalProperties"] is False
     purpose = schema["properties"]["purpose"]
     assert purpose["type"] == "string" and "car (new)" in purpose["enum"]
+    # Labels to show beside the values to send, aligned with enum; the feature list carries them too.
+    assert dict(zip(purpose["enum"], purpose["x-enumNames"], strict=True))["car (new)"] == "New car"
+    described = next(f for f in body["features"] if f["name"] == "purpose")
+    assert {"value": "car (new)", "label": "New car"} in described["choices"]
     assert schema["properties"]["credit_amount"] == schema["properties"]["credit_amount"] | {
         "type": "integer",
         "minimum": 100,

@@ -120,6 +120,8 @@ def test_form_is_built_from_the_active_models_schema(officer_client, active_vers
     assert "Between 100 and 100,000 DM." in form.find(id="id_credit_amount_help").get_text()
     purpose = form.find("select", {"name": "purpose"})
     assert [o["value"] for o in purpose.find_all("option")][1:] == list(model._by_name["purpose"].choices)
+    # The officer reads the label; the form sends the value the model was trained on.
+    assert ("car (new)", "New car") in [(o["value"], o.get_text()) for o in purpose.find_all("option")]
     legends = [legend.get_text(strip=True) for legend in form.find_all("legend")]
     sections = ["The loan", "The applicant", "Finances and assets", "Credit history"]
     assert legends == ["Application", *sections, "Fairness monitoring (optional)"]

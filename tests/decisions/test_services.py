@@ -100,6 +100,11 @@ def test_activation_retires_the_previous_version_and_is_recorded(model_admin, ac
     mlmodel = yaml.safe_load((bundle / "MLmodel").read_text())
     mlmodel["metadata"]["threshold"] = 0.9
     mlmodel["metadata"]["refer_band"] = {"lower": 0.8, "upper": 0.9}
+    mlmodel["metadata"]["risk_bands"] = [
+        {"name": "A", "label": "Low risk", "upper": 0.8},
+        {"name": "B", "label": "Moderate risk", "upper": 0.9},
+        {"name": "C", "label": "High risk", "upper": 1.0},
+    ]
     (bundle / "MLmodel").write_text(yaml.safe_dump(mlmodel))
     # the same weights with other metadata: a different version
     second = versions.register_bundle(path=bundle, name="stricter")

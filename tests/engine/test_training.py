@@ -105,6 +105,22 @@ def test_the_app_engine_loads_the_bundle_and_scores_its_example(bundles):
     assert 0.0 < scores.probabilities[0] < 1.0
 
 
+def test_a_trained_bundle_meets_the_contract_with_bands_cut_at_the_decisions(bundles):
+    from scoring.engine.contract import check_bundle
+
+    assert check_bundle(bundles["first"]) == []
+    metadata = _mlmodel(bundles["first"])["metadata"]
+    bands = {b["label"]: b["upper"] for b in metadata["risk_bands"]}
+    # Approvals are low risk, referrals moderate, declines high: no "low risk" band reaches a decline.
+    assert bands["Low risk"] == metadata["refer_band"]["lower"]
+    assert bands["Moderate risk"] == metadata["threshold"]
+    assert bands["Very low risk"] < bands["Low risk"] and metadata["threshold"] < bands["High risk"] < 1.0
+    sample = pd.read_csv(bundles["first"] / "validation_sample.csv")
+    assert sample.equals(pd.read_csv(bundles["sample"]))  # the hold-out, which the model never saw
+    labelled = {c["value"]: c["label"] for c in metadata["features"][3]["choices"]}
+    assert labelled["car (new)"] == "New car"
+
+
 def test_threshold_minimises_the_cost_on_the_holdout(bundles):
     y, p = _holdout_scores(bundles["first"])
     threshold = _mlmodel(bundles["first"])["metadata"]["threshold"]

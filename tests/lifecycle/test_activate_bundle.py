@@ -56,25 +56,23 @@ def test_without_four_eyes_one_admin_may_load_and_activate(settings, model_admin
     assert ModelVersion.objects.get().activated_by == model_admin
 
 
-def test_a_bundle_without_its_own_labelled_sample_is_recorded_as_rejected_and_not_activated(db, tmp_path):
+def test_a_bundle_without_its_validation_sample_is_refused_and_records_nothing(db, tmp_path):
     bundle = write_synthetic_bundle(tmp_path / "synthetic")
     mlmodel = yaml.safe_load((bundle / "MLmodel").read_text())
     del mlmodel["metadata"]["validation_sample"]
     (bundle / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
-    (bundle / "validation_sample.csv").unlink()
-    with pytest.raises(CommandError, match=r"Rejected: The metadata names no validation_sample.*prepare_bundle"):
+    with pytest.raises(CommandError, match=r"metadata\.validation_sample: missing"):
         call_command("activate_bundle", str(bundle))
-    version = ModelVersion.objects.get()
-    assert version.status == ModelVersion.Status.REJECTED
+    assert not ModelVersion.objects.exists()
     assert not ModelActivation.objects.exists()
 
 
-def test_a_bundle_naming_a_sample_it_does_not_ship_is_rejected(db, tmp_path):
+def test_a_bundle_naming_a_sample_it_does_not_ship_is_refused(db, tmp_path):
     bundle = write_synthetic_bundle(tmp_path / "synthetic")
     (bundle / "validation_sample.csv").unlink()
-    with pytest.raises(CommandError, match=r"validation sample 'validation_sample\.csv'"):
+    with pytest.raises(CommandError, match=r"validation sample 'validation_sample\.csv': missing"):
         call_command("activate_bundle", str(bundle))
-    assert ModelVersion.objects.get().status == ModelVersion.Status.REJECTED
+    assert not ModelVersion.objects.exists()
 
 
 def test_files_that_are_not_a_bundle_record_nothing(db, tmp_path):

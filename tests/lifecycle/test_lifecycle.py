@@ -131,9 +131,9 @@ def test_schema_mismatch_is_rejected_with_the_reason(local_hub, hub_settings, tm
     hub_server.commit_folder(local_hub.root, "acme/schema", bundle_variant(tmp_path / "s", rename_feature=True))
     version = load("acme/schema").version
     assert version.status == ModelVersion.Status.REJECTED
-    assert "do not match the bundle's schema" in version.rejection_reason
+    assert "the model also takes ['duration_in_month']" in version.rejection_reason
     failed = [c["name"] for c in version.validation_report["checks"] if not c["ok"]]
-    assert failed == ["model features match the declared schema"]
+    assert failed == ["bundle meets the model contract"]
 
 
 def test_tampered_artifact_fails_validation_and_is_never_served(own_artifacts, repo, model_admin, settings, tmp_path):
@@ -256,11 +256,18 @@ def test_publish_model_round_trip(local_hub, hub_settings, settings, tmp_path):
     assert version.threshold == pytest.approx(0.3)
 
 
+def test_publish_model_refuses_a_bundle_with_bands_that_contradict_the_threshold(local_hub, hub_settings, tmp_path):
+    bundle = bundle_variant(tmp_path / "pub")
+    text = (bundle / "MLmodel").read_text()
+    (bundle / "MLmodel").write_text(text.replace("label: High risk", "label: Low risk", 1))
+    with pytest.raises(CommandError, match=r"risk_bands\[D\]: labelled 'Low risk' but ends above the threshold"):
+        call_command("publish_model", str(bundle), "--repo", "acme/bands")
+    assert hub_server.read_repo(local_hub.root, "acme/bands") is None
+
+
 @pytest.mark.slow
-def test_a_plain_mlflow_model_publishes_loads_and_is_refused_for_want_of_its_own_sample(
-    local_hub, hub_settings, settings, tmp_path, capsys
-):
-    """The data scientist's round trip without prepare_bundle: mlflow.catboost.save_model -> publish -> load."""
+def test_publish_model_refuses_a_plain_mlflow_model_and_says_what_it_lacks(local_hub, hub_settings, settings, tmp_path):
+    """A data scientist's plain mlflow.catboost.save_model folder never reaches the Hub unprepared."""
     import mlflow.catboost
     import pandas as pd
     from catboost import CatBoostClassifier
@@ -276,15 +283,13 @@ def test_a_plain_mlflow_model_publishes_loads_and_is_refused_for_want_of_its_own
     mlflow.catboost.save_model(model, str(out), signature=signature, input_example=frame.head(2))
 
     settings.HF_TOKEN = "scientist-token"
-    call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
-    # A plain MLflow model ships no labelled sample of its own: it cannot be validated, so it is refused.
-    with pytest.raises(CommandError, match="validation_sample"):
-        call_command("load_model", "--repo", "acme/mlflow-model", "--revision", "main", "--activate")
-    version = ModelVersion.objects.get(source_uri="acme/mlflow-model")
-    assert version.status == ModelVersion.Status.REJECTED
-    assert set(version.file_hashes) == {"MLmodel", "model.cb", "input_example.json"}
-    assert "[FAILED] bundle ships a labelled validation sample" in capsys.readouterr().out
-    assert not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists()
+    with pytest.raises(CommandError) as refused:
+        call_command("publish_model", str(out), "--repo", "acme/mlflow-model")
+    message = str(refused.value)
+    for item in ("threshold", "refer_band", "risk_bands", "features", "validation_sample"):
+        assert f"metadata.{item}: missing" in message
+    assert message.endswith("manage.py prepare_bundle DIR --sample CSV --target COLUMN")
+    assert hub_server.read_repo(local_hub.root, "acme/mlflow-model") is None
 
 
 def test_an_unexpected_failure_is_recorded_on_the_load(repo, monkeypatch):

@@ -85,7 +85,7 @@ def test_rejected_version_shows_its_reason_and_no_activate_button(
     post_load(client, django_capture_on_commit_callbacks, repo_id="acme/admin-bad", revision="main")
     version = ModelVersion.objects.get(source_uri="acme/admin-bad")
     text = client.get(reverse("admin:scoring_modelversion_change", args=[version.pk])).content.decode()
-    assert "FAILED" in text and "schema" in text
+    assert "FAILED" in text and "model contract" in text
     assert ">Activate<" not in text
     response = client.post(reverse("admin:scoring_modelversion_activate", args=[version.pk]), follow=True)
     assert b"cannot be activated" in response.content

@@ -72,7 +72,8 @@ def bundle_variant(target: Path, *, threshold: str | None = None, rename_feature
     text = (target / "MLmodel").read_text()
     if threshold is not None:
         text = text.replace(f"threshold: {DEFAULT_THRESHOLD}", f"threshold: {threshold}", 1)
-        text = text.replace(f"upper: {DEFAULT_THRESHOLD}", f"upper: {threshold}", 1)
+        # The refer band and the risk band that end at the threshold move with it (the contract's band rule).
+        text = text.replace(f"upper: {DEFAULT_THRESHOLD}\n", f"upper: {threshold}\n")
     if rename_feature:
         text = text.replace("  - name: duration_in_month\n", "  - name: loan_duration_in_month\n", 1)
     (target / "MLmodel").write_text(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,12 @@ FEATURES = [
         "label": "Type of employment",
         "help": "The applicant's main source of income.",
         "section": "work",
-        "choices": ["salaried", "self-employed", "retired", "student"],
+        "choices": [
+            {"value": "salaried", "label": "Salaried"},
+            {"value": "self-employed", "label": "Self-employed"},
+            {"value": "retired", "label": "Retired"},
+            {"value": "student", "label": "Student"},
+        ],
     },
     {
         "name": "years_at_address",
@@ -38,6 +44,13 @@ FEATURES = [
         "section": "household",
     },
 ]
+# Bands cut at the refer band (0.45) and the threshold (0.6), as the bundle contract asks.
+RISK_BANDS = [
+    {"name": "A", "label": "Low risk", "upper": 0.45},
+    {"name": "B", "label": "Moderate risk", "upper": 0.6},
+    {"name": "C", "label": "High risk", "upper": 1.0},
+]
+SIGNATURE_TYPES = {"number": "double", "integer": "long", "categorical": "string"}
 SECTIONS = [{"name": "work", "label": "Work"}, {"name": "household", "label": "Household"}]
 PROTECTED = [
     {
@@ -46,19 +59,19 @@ PROTECTED = [
         "label": "Nationality",
         "help": "Recorded for fairness monitoring only.",
         "section": "monitoring",
-        "choices": ["domestic", "foreign"],
+        "choices": [{"value": "domestic", "label": "Domestic"}, {"value": "foreign", "label": "Foreign"}],
     }
 ]
 
 
 def write_synthetic_bundle(out: Path) -> Path:
-    """Train a 30-tree CatBoost model on made-up data and write it as an MLflow CatBoost directory."""
+    """Train a 30-tree CatBoost model on made-up data and write it as a contract-complete MLflow CatBoost directory."""
     rng = np.random.default_rng(7)
     n = 300
     frame = pd.DataFrame(
         {
             "monthly_income": rng.uniform(500, 9000, n).round(2),
-            "employment_type": rng.choice(FEATURES[1]["choices"], n),
+            "employment_type": rng.choice([c["value"] for c in FEATURES[1]["choices"]], n),
             "years_at_address": rng.integers(0, 30, n),
         }
     )
@@ -79,10 +92,18 @@ def write_synthetic_bundle(out: Path) -> Path:
         "flavors": {
             "catboost": {"data": "model.cb", "model_type": "CatBoostClassifier", "save_format": "cbm"},
         },
+        "signature": {
+            "inputs": json.dumps(
+                [{"type": SIGNATURE_TYPES[f["kind"]], "name": f["name"], "required": True} for f in FEATURES]
+            ),
+            "outputs": None,
+        },
         "metadata": {
+            "creditscore_schema": 2,
             "name": "synthetic-household-model",
             "threshold": 0.6,
             "refer_band": {"lower": 0.45, "upper": 0.6},
+            "risk_bands": RISK_BANDS,
             "sections": SECTIONS,
             "features": FEATURES,
             "protected_attributes": PROTECTED,
