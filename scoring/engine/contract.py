@@ -169,6 +169,8 @@ _MEANING = {
 _LOW_WORD = re.compile(r"\blow\b", re.IGNORECASE)
 _HIGH_WORD = re.compile(r"\bhigh\b", re.IGNORECASE)
 _NUMERIC_SIGNATURE_TYPES = {"long", "integer", "int", "double", "float"}
+# Every MLflow column type a feature may have: text and booleans are categories, the rest numbers.
+SIGNATURE_TYPES = frozenset({"string", "str", "boolean", *_NUMERIC_SIGNATURE_TYPES})
 
 
 def check_metadata(
@@ -182,7 +184,7 @@ def check_metadata(
     problems: list[str] = []
     mlmodel = _read_mlmodel(folder, problems)
     if model is None:
-        model = _read_classifier(folder, mlmodel, problems)
+        model = read_classifier(folder, mlmodel, problems)
     return problems + _metadata_problems(metadata, folder, mlmodel, model)
 
 
@@ -191,7 +193,7 @@ def inspect_bundle(folder: Path) -> tuple[dict[str, Any] | None, CatBoostClassif
     folder = Path(folder)
     problems: list[str] = []
     mlmodel = _read_mlmodel(folder, problems)
-    model = _read_classifier(folder, mlmodel, problems)
+    model = read_classifier(folder, mlmodel, problems)
     metadata = (mlmodel or {}).get("metadata")
     return mlmodel, model, problems + _metadata_problems(metadata, folder, mlmodel, model)
 
@@ -284,7 +286,8 @@ def model_file(folder: Path, mlmodel: Mapping[str, Any] | None) -> tuple[Path | 
     return (path if inside else None), str(flavor.get("save_format") or "cbm")
 
 
-def _read_classifier(folder: Path, mlmodel: Mapping[str, Any] | None, problems: list[str]) -> CatBoostClassifier | None:
+def read_classifier(folder: Path, mlmodel: Mapping[str, Any] | None, problems: list[str]) -> CatBoostClassifier | None:
+    """The fitted classifier MLmodel names (or a bare model.cb), or None with the reason added to ``problems``."""
     path, save_format = model_file(folder, mlmodel)
     if mlmodel is None:  # a bare model.cb: still read, so its features can be compared with any schema
         path = folder / "model.cb" if (folder / "model.cb").is_file() else None

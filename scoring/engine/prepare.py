@@ -24,7 +24,8 @@ import yaml
 from catboost import CatBoostClassifier, Pool
 
 from scoring.engine import training
-from scoring.engine.bundle import _SIGNATURE_KINDS, _read_model, load_bundle
+from scoring.engine.bundle import load_bundle
+from scoring.engine.contract import SIGNATURE_TYPES, read_classifier
 from scoring.engine.labels import read_labels
 from scoring.engine.sample_schema import (
     PreparationRefused,
@@ -166,10 +167,8 @@ def _read_source(folder: Path, problems: list[str]) -> _Source | None:
     if flavor.get("model_type", "CatBoostClassifier") != "CatBoostClassifier":
         problems.append(f"Only a CatBoostClassifier can score applications, not {flavor['model_type']}.")
         return None
-    try:
-        model = _read_model(folder / str(flavor.get("data") or "model.cb"), str(flavor.get("save_format") or "cbm"))
-    except (BundleRejected, OSError) as exc:
-        problems.append(str(exc))
+    model = read_classifier(folder, mlmodel, problems)
+    if model is None:
         return None
     columns, derived = _signature_columns(mlmodel, model, problems)
     return _Source(folder=folder, mlmodel=mlmodel, model=model, columns=columns, signature_written=derived)
@@ -191,7 +190,7 @@ def _signature_columns(
     declared = [str(c.get("name")) for c in columns]
     if declared != names:
         problems.append(f"The signature's columns {declared} are not the model's features {names} (in order).")
-    unknown = sorted({str(c.get("type")) for c in columns} - set(_SIGNATURE_KINDS))
+    unknown = sorted({str(c.get("type")) for c in columns} - SIGNATURE_TYPES)
     if unknown:
         problems.append(f"The signature has column types the app cannot take: {unknown}.")
     return columns, False

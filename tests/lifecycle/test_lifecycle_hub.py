@@ -18,7 +18,8 @@ from tests.support.lifecycle_fixtures import bundle_variant
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
-BUNDLE_FILES = {"MLmodel", "model.cb", "input_example.json"}
+# The fixed files and the labelled validation sample every complete bundle ships.
+BUNDLE_FILES = {"MLmodel", "model.cb", "input_example.json", "validation_sample.csv"}
 
 
 @pytest.fixture
