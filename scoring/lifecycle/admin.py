@@ -219,7 +219,7 @@ def render_checks(version: ModelVersion):
         )
     return format_html(
         '<table class="lifecycle-report"><thead><tr><th>Result</th><th>Check</th><th>Detail</th></tr></thead>'
-        "<tbody>{}</tbody></table>{}<p>Checked {}.</p>",
+        "<tbody>{}</tbody></table>{}<p>Checked: {}</p>",
         rows,
         summary,
         _when(report.get("checked_at")),
