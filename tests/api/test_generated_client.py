@@ -115,7 +115,8 @@ def test_a_generated_client_uses_every_operation(
     versions = call("models.model_list", auditor_c)
     assert versions.status_code == 200 and versions.parsed[0].sha256 == active_version.sha256
 
-    reload = call("models.models_reload_create", admin_c, body=models.ModelReload.from_dict({"repo": "acme/none"}))
+    body = models.ModelReloadRequest.from_dict({"repo": "acme/none"})
+    reload = call("models.models_reload_create", admin_c, body=body)
     assert reload.status_code == 502 and isinstance(reload.parsed, models.Problem)  # no such repo on the Hub
     assert reload.parsed.additional_properties["load"]["repo_id"] == "acme/none"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import jsonschema_rs
 import pytest
@@ -189,9 +190,9 @@ def test_a_hub_failure_is_a_502_problem_carrying_the_failed_load(
     api, model_admin, local_hub, hub_settings, monkeypatch
 ):
     """With tasks run at once (no broker), the load fails inside the request: a problem, never a bare body."""
-    from creditscore.celery import app
-
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    # Run the load task in the request, as eager Celery does; patched here rather than through the Celery
+    # app's conf, which another test may have swapped for its own app by the time this one runs.
+    monkeypatch.setattr(loads, "load_model_from_hub", SimpleNamespace(delay=lambda pk: loads.run_load(load_id=pk)))
     hub_server.commit_folder(local_hub.root, "acme/api-502", DEFAULT_BUNDLE)
     hub_server.misbehave(local_hub.root, "acme/api-502", answer=403)
     api.force_authenticate(model_admin)

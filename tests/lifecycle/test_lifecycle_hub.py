@@ -8,6 +8,7 @@ import tempfile
 import time
 
 import pytest
+import yaml
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -90,13 +91,10 @@ def test_only_the_declared_files_are_fetched_stored_and_recorded(local_hub, hub_
 
 
 def with_validation_sample(folder, name):
-    text = (folder / "MLmodel").read_text()
-    text = text.replace(
-        "metadata:\n",
-        f"metadata:\n  validation_sample:\n    file: {name}\n    target: creditability\n    bad_value: bad\n",
-        1,
-    )
-    (folder / "MLmodel").write_text(text)
+    """Point the bundle's metadata at the validation sample ``name`` (the file is left where it is)."""
+    mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
+    mlmodel["metadata"]["validation_sample"] = {"file": name, "target": "creditability", "bad_value": "bad"}
+    (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel, sort_keys=False))
 
 
 def test_the_validation_sample_the_metadata_names_is_fetched_too(local_hub, hub_settings, tmp_path):
@@ -116,7 +114,7 @@ def test_the_validation_sample_the_metadata_names_is_fetched_too(local_hub, hub_
 @pytest.mark.parametrize("name", ["../../../etc/passwd", "/etc/passwd", "data/../../x.csv"])
 def test_a_validation_sample_outside_the_bundle_is_refused(local_hub, hub_settings, own_artifacts, tmp_path, name):
     bundle = bundle_variant(tmp_path / "b")
-    with_validation_sample(bundle, f"'{name}'")
+    with_validation_sample(bundle, name)
     repo = f"acme/sample-escape-{abs(hash(name)) % 1000}"
     hub_server.commit_folder(local_hub.root, repo, bundle)
     result = load(repo)
