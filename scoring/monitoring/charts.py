@@ -18,6 +18,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 60, 30, 48, 46
+# A date label ("01 Dec") is 6 characters of 11-unit text: about 40 units wide in Chromium's sans-serif.
+# Labels are spaced at least this far apart (centre to centre) so neighbours keep a visible gap at any width:
+# the SVG scales text and spacing together, so what is clear in the viewBox is clear on a phone.
+DATE_LABEL_SPACING = 56
 _ids = itertools.count(1)
 
 
@@ -62,11 +66,21 @@ def line_chart(
     y_max: float | None = None,
     thresholds: Sequence[Threshold] = (),
     bars: bool = False,
+    counts: bool = False,
 ) -> SafeString:
-    """A time chart: one or more named lines (or bars for the first series) over dates; None leaves a gap."""
+    """A time chart: one or more named lines (or bars for the first series) over dates; None leaves a gap.
+
+    counts=True puts the y-axis ticks on whole numbers (a count of decisions has no 12.5).
+    """
     uid = f"chart{next(_ids)}"
     values = [v for _, ys in series for v in ys if v is not None]
-    top = y_max if y_max is not None else _nice_max(max([*values, *(t.value for t in thresholds), 0.0]))
+    highest = max([*values, *(t.value for t in thresholds), 0.0])
+    if counts:
+        y_ticks = _count_ticks(y_max if y_max is not None else highest)
+        top = y_ticks[-1]
+    else:
+        top = y_max if y_max is not None else _nice_max(highest)
+        y_ticks = [top * k / 4 for k in range(5)]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(x)
 
@@ -83,8 +97,7 @@ def line_chart(
         f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(described)}</desc>',
         f'<text class="chart-title" x="{LEFT}" y="20">{escape(title)}</text>',
     ]
-    for k in range(5):
-        v = top * k / 4
+    for v in y_ticks:
         y = py(v)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
@@ -94,9 +107,8 @@ def line_chart(
         f'<text class="axis-label" transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" '
         f'text-anchor="middle">{escape(y_label)}</text>'
     )
-    for i in sorted({0, n - 1, *range(0, n, max(1, n // 6))}) if n else []:
-        if n > 1 and i != n - 1 and n - 1 - i < max(1, n // 6) / 2:
-            continue  # keep the last date label clear of its neighbour
+    slot = plot_w / n if bars else plot_w / max(n - 1, 1)
+    for i in _date_label_indices(n, slot):
         parts.append(
             f'<text class="tick" x="{px(i):.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">{x[i]:%d %b}</text>'
         )
@@ -151,6 +163,28 @@ def line_chart(
     parts.append("</svg>")
     # Every text node and attribute value above comes from escape() or our own numbers.
     return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703
+
+
+def _date_label_indices(n: int, slot: float) -> list[int]:
+    """Which dates get a label: evenly spaced, counted back from the latest day, never closer than the spacing."""
+    if n <= 0:
+        return []
+    step = max(1, math.ceil(DATE_LABEL_SPACING / slot)) if slot > 0 else 1
+    return list(range(n - 1, -1, -step))[::-1]
+
+
+def _count_ticks(value: float) -> list[float]:
+    """At most five whole-number ticks from 0 that reach past value, on a 1-2-5 step."""
+    if value <= 0:
+        return [0.0, 1.0]
+    exponent = math.floor(math.log10(value / 4)) if value >= 4 else 0
+    step = 1
+    for multiplier in (1, 2, 5, 10):
+        step = multiplier * 10**exponent
+        if value / step <= 4:
+            break
+    count = math.ceil(value / step)
+    return [float(step * k) for k in range(count + 1)]
 
 
 def _segments(ys: Sequence[float | None]) -> list[list[tuple[int, float]]]:

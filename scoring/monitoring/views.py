@@ -33,7 +33,12 @@ def monitoring_page(request):
     x = [d.day for d in days]
     rate_charts = [
         charts.line_chart(
-            title="Daily volume", x=x, series=[("Decisions", [d.volume for d in days])], y_label="Decisions", bars=True
+            title="Daily volume",
+            x=x,
+            series=[("Decisions", [d.volume for d in days])],
+            y_label="Decisions",
+            bars=True,
+            counts=True,
         ),
         charts.line_chart(
             title="Approval and override rates",
