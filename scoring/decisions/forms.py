@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from scoring.decisions import references
 from scoring.decisions.widgets import FastSelect
 from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
+from scoring.engine.schema import unit_for
 from scoring.models import Decision, Review
 
 EXTERNAL_REF = "external_ref"
@@ -23,18 +24,19 @@ MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optio
 
 
 def describe_range(feature: Feature) -> str:
-    """'Between 100 and 100,000 DM.' from a feature's min, max and unit."""
-    unit = f" {feature.unit}" if feature.unit else ""
+    """'Between 100 and 100,000 DM.' from a feature's min, max and unit ('At least 1 month.')."""
 
-    def fmt(value: float) -> str:
-        return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+    def fmt(value: float, *, with_unit: bool = True) -> str:
+        number = f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+        unit = unit_for(value, feature.unit) if with_unit else ""
+        return f"{number} {unit}" if unit else number
 
     if feature.min is not None and feature.max is not None:
-        return f"Between {fmt(feature.min)} and {fmt(feature.max)}{unit}."
+        return f"Between {fmt(feature.min, with_unit=False)} and {fmt(feature.max)}."
     if feature.min is not None:
-        return f"At least {fmt(feature.min)}{unit}."
+        return f"At least {fmt(feature.min)}."
     if feature.max is not None:
-        return f"At most {fmt(feature.max)}{unit}."
+        return f"At most {fmt(feature.max)}."
     return ""
 
 
