@@ -81,6 +81,16 @@ class Section:
     fields: list[forms.BoundField] = field(default_factory=list)
 
 
+@dataclass
+class _SectionLayout:
+    """A section by field names, before the form's fields are bound."""
+
+    name: str
+    label: str
+    protected: bool = False
+    names: list[str] = field(default_factory=list)
+
+
 def _valid_reference(value: str) -> None:
     problem = references.reference_problem(value)
     if problem:
@@ -110,8 +120,10 @@ class ApplicationForm(forms.Form):
             raise ValueError(f"The model's schema uses reserved field names: {sorted(clashes)}")
         for feature in model.all_fields:
             self.fields[feature.name] = _field_for(feature)
-        # Reference first, then the model's fields in schema order, token last.
-        self.order_fields([EXTERNAL_REF, *(f.name for f in model.all_fields), FORM_TOKEN])
+        # Reference first, then the model's fields in the order the page shows them (section by section),
+        # token last: the error summary walks the fields, so it lists errors in the order they appear.
+        page_order = [name for section in self._section_layout() for name in section.names]
+        self.order_fields([EXTERNAL_REF, *page_order, FORM_TOKEN])
         for name, form_field in self.fields.items():
             if form_field.help_text:
                 form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
@@ -151,22 +163,25 @@ class ApplicationForm(forms.Form):
 
     def sections(self) -> list[Section]:
         """Fields grouped as the schema's sections say; protected attributes in their own group last."""
+        return [
+            Section(name=s.name, label=s.label, protected=s.protected, fields=[self[n] for n in s.names])
+            for s in self._section_layout()
+        ]
+
+    def _section_layout(self) -> list[_SectionLayout]:
         declared = {s["name"]: s for s in self.model.sections if s.get("name")}
-        groups: dict[str, Section] = {}
-        for name, section in declared.items():
-            groups[name] = Section(name=name, label=str(section.get("label") or name))
-        monitoring = Section(
-            name=MONITORING_SECTION["name"],
-            label=str(declared.get(MONITORING_SECTION["name"], MONITORING_SECTION)["label"]),
+        groups = {name: _SectionLayout(name, str(section.get("label") or name)) for name, section in declared.items()}
+        monitoring = _SectionLayout(
+            MONITORING_SECTION["name"],
+            str(declared.get(MONITORING_SECTION["name"], MONITORING_SECTION)["label"]),
             protected=True,
         )
-        other = Section(**OTHER_SECTION)
+        other = _SectionLayout(OTHER_SECTION["name"], OTHER_SECTION["label"])
         for feature in self.model.features:
-            groups.get(feature.section, other).fields.append(self[feature.name])
-        for feature in self.model.protected:
-            monitoring.fields.append(self[feature.name])
-        ordered = [g for name, g in groups.items() if g.fields and name != MONITORING_SECTION["name"]]
-        return [*ordered, *([other] if other.fields else []), *([monitoring] if monitoring.fields else [])]
+            groups.get(feature.section, other).names.append(feature.name)
+        monitoring.names.extend(feature.name for feature in self.model.protected)
+        ordered = [g for name, g in groups.items() if g.names and name != MONITORING_SECTION["name"]]
+        return [*ordered, *([other] if other.names else []), *([monitoring] if monitoring.names else [])]
 
 
 # --- one-time form tokens ------------------------------------------------------------
