@@ -260,6 +260,44 @@ class ReviewForm(forms.Form):
         for name, messages in errors.items():
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
+        self._mark_invalid()
+
+    def full_clean(self):
+        super().full_clean()
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        # The review form sits far down a long page: the first invalid field takes focus (without
+        # JavaScript too), and screen readers hear each field's error with it.
+        first = True
+        for name in self.fields:
+            if name not in self.errors:
+                continue
+            attrs = self.fields[name].widget.attrs
+            attrs["aria-invalid"] = "true"
+            if first:
+                attrs["autofocus"] = True
+                first = False
+
+    def error_links(self) -> list[ErrorLink]:
+        """The field errors in the order the form shows its fields, each pointing at its input."""
+        links = []
+        for name in self.fields:
+            if name in self.errors:
+                bound = self[name]
+                # A radio group's own id labels nothing; its first radio is where focus lands.
+                anchor = f"{bound.auto_id}_0" if isinstance(bound.field.widget, forms.RadioSelect) else bound.auto_id
+                links.append(ErrorLink(anchor=anchor, label=str(bound.label), errors=" ".join(self.errors[name])))
+        return links
+
+
+@dataclass(frozen=True)
+class ErrorLink:
+    """One line of an error summary: which field, what is wrong, where to jump."""
+
+    anchor: str
+    label: str
+    errors: str
 
 
 # --- history filters -----------------------------------------------------------------
@@ -286,4 +324,10 @@ class PredictionFilterForm(DateRangeMixin, forms.Form):
         label="Reviewed",
         required=False,
         choices=[("", "Any"), ("yes", "Reviewed"), ("no", "Not reviewed")],
+    )
+    reference = forms.CharField(
+        label="Reference",
+        required=False,
+        max_length=references.MAX_LENGTH,
+        help_text="The application reference or its beginning; capitals do not matter.",
     )
