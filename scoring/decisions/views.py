@@ -71,6 +71,8 @@ def home(request):
             "recent": recent,
             "open_referrals": referrals,
             "is_officer": permissions.is_officer(request.user),
+            # Not a navigation entry (the batch list links to it), so the page asks for it by itself.
+            "can_submit_batch": permissions.can_submit_batch(request.user),
         },
     )
 
