@@ -201,6 +201,7 @@ def prediction_mine(request):
             date_to=data["date_to"],
             decision=data["decision"] or None,
             reviewed=reviewed,
+            external_ref_prefix=data["reference"] or None,
         )
     qs = selectors.with_review_state(selectors.prediction_list(user=request.user, filters=filters))
     page = selectors.keyset_page(
