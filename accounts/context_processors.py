@@ -37,4 +37,4 @@ def navigation(request) -> dict[str, object]:
     for link in links:
         link["current"] = link["name"] == current
     roles = [permissions.ROLE_LABELS[r] for r in permissions.ROLES if r in permissions.roles_of(user)]
-    return {"nav_links": links, "nav_roles": roles, "batch_upload_link": _link("scoring:batch-new", "Upload a batch")}
+    return {"nav_links": links, "nav_roles": roles}

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from accounts.models import AccessEvent
 from scoring.decisions import selectors
-from scoring.models import ExportLog, ModelActivation
+from scoring.models import ExportLog, ModelActivation, Prediction
 
 
 def model_activation_list() -> QuerySet[ModelActivation]:
@@ -50,3 +50,24 @@ def access_event_list(*, filters: AccessEventFilters | None = None) -> QuerySet[
 
 def export_log_list() -> QuerySet[ExportLog]:
     return ExportLog.objects.select_related("user").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class ReceivedInputs:
+    """A decision's inputs as received, split into what the model scored and the fairness-monitoring answers."""
+
+    scored: dict[str, object]
+    monitoring: dict[str, object]
+
+
+def received_inputs_get(prediction: Prediction) -> ReceivedInputs:
+    """Each received field once: in ``monitoring`` if it is one of the model's protected attributes
+    (or was kept as one), else in ``scored``; values exactly as received."""
+    declared = prediction.model_version.metadata.get("protected_attributes") or ()
+    protected = {str(a.get("name")) for a in declared if isinstance(a, dict)} | set(prediction.protected or {})
+    given = prediction.given_inputs
+    scored = {name: value for name, value in given.items() if name not in protected}
+    monitoring = {name: value for name, value in given.items() if name in protected}
+    # A monitoring answer stored but absent from what was received (never expected) still shows, once.
+    monitoring.update({name: value for name, value in (prediction.protected or {}).items() if name not in given})
+    return ReceivedInputs(scored=scored, monitoring=monitoring)

@@ -87,7 +87,11 @@ def prediction_detail(request, pk: int):
     return render(
         request,
         "scoring/audit/prediction_detail.html",
-        {"prediction": prediction, "reviews": list(prediction.reviews.all())},
+        {
+            "prediction": prediction,
+            "reviews": list(prediction.reviews.all()),
+            "inputs": audit_selectors.received_inputs_get(prediction),
+        },
     )
 
 

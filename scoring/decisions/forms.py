@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from scoring.decisions import references
 from scoring.decisions.widgets import FastSelect
 from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
+from scoring.engine.schema import unit_for
 from scoring.models import Decision, Review
 
 EXTERNAL_REF = "external_ref"
@@ -23,18 +24,19 @@ MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optio
 
 
 def describe_range(feature: Feature) -> str:
-    """'Between 100 and 100,000 DM.' from a feature's min, max and unit."""
-    unit = f" {feature.unit}" if feature.unit else ""
+    """'Between 100 and 100,000 DM.' from a feature's min, max and unit ('At least 1 month.')."""
 
-    def fmt(value: float) -> str:
-        return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+    def fmt(value: float, *, with_unit: bool = True) -> str:
+        number = f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+        unit = unit_for(value, feature.unit) if with_unit else ""
+        return f"{number} {unit}" if unit else number
 
     if feature.min is not None and feature.max is not None:
-        return f"Between {fmt(feature.min)} and {fmt(feature.max)}{unit}."
+        return f"Between {fmt(feature.min, with_unit=False)} and {fmt(feature.max)}."
     if feature.min is not None:
-        return f"At least {fmt(feature.min)}{unit}."
+        return f"At least {fmt(feature.min)}."
     if feature.max is not None:
-        return f"At most {fmt(feature.max)}{unit}."
+        return f"At most {fmt(feature.max)}."
     return ""
 
 
@@ -79,6 +81,16 @@ class Section:
     fields: list[forms.BoundField] = field(default_factory=list)
 
 
+@dataclass
+class _SectionLayout:
+    """A section by field names, before the form's fields are bound."""
+
+    name: str
+    label: str
+    protected: bool = False
+    names: list[str] = field(default_factory=list)
+
+
 def _valid_reference(value: str) -> None:
     problem = references.reference_problem(value)
     if problem:
@@ -108,8 +120,10 @@ class ApplicationForm(forms.Form):
             raise ValueError(f"The model's schema uses reserved field names: {sorted(clashes)}")
         for feature in model.all_fields:
             self.fields[feature.name] = _field_for(feature)
-        # Reference first, then the model's fields in schema order, token last.
-        self.order_fields([EXTERNAL_REF, *(f.name for f in model.all_fields), FORM_TOKEN])
+        # Reference first, then the model's fields in the order the page shows them (section by section),
+        # token last: the error summary walks the fields, so it lists errors in the order they appear.
+        page_order = [name for section in self._section_layout() for name in section.names]
+        self.order_fields([EXTERNAL_REF, *page_order, FORM_TOKEN])
         for name, form_field in self.fields.items():
             if form_field.help_text:
                 form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
@@ -149,22 +163,25 @@ class ApplicationForm(forms.Form):
 
     def sections(self) -> list[Section]:
         """Fields grouped as the schema's sections say; protected attributes in their own group last."""
+        return [
+            Section(name=s.name, label=s.label, protected=s.protected, fields=[self[n] for n in s.names])
+            for s in self._section_layout()
+        ]
+
+    def _section_layout(self) -> list[_SectionLayout]:
         declared = {s["name"]: s for s in self.model.sections if s.get("name")}
-        groups: dict[str, Section] = {}
-        for name, section in declared.items():
-            groups[name] = Section(name=name, label=str(section.get("label") or name))
-        monitoring = Section(
-            name=MONITORING_SECTION["name"],
-            label=str(declared.get(MONITORING_SECTION["name"], MONITORING_SECTION)["label"]),
+        groups = {name: _SectionLayout(name, str(section.get("label") or name)) for name, section in declared.items()}
+        monitoring = _SectionLayout(
+            MONITORING_SECTION["name"],
+            str(declared.get(MONITORING_SECTION["name"], MONITORING_SECTION)["label"]),
             protected=True,
         )
-        other = Section(**OTHER_SECTION)
+        other = _SectionLayout(OTHER_SECTION["name"], OTHER_SECTION["label"])
         for feature in self.model.features:
-            groups.get(feature.section, other).fields.append(self[feature.name])
-        for feature in self.model.protected:
-            monitoring.fields.append(self[feature.name])
-        ordered = [g for name, g in groups.items() if g.fields and name != MONITORING_SECTION["name"]]
-        return [*ordered, *([other] if other.fields else []), *([monitoring] if monitoring.fields else [])]
+            groups.get(feature.section, other).names.append(feature.name)
+        monitoring.names.extend(feature.name for feature in self.model.protected)
+        ordered = [g for name, g in groups.items() if g.names and name != MONITORING_SECTION["name"]]
+        return [*ordered, *([other] if other.names else []), *([monitoring] if monitoring.names else [])]
 
 
 # --- one-time form tokens ------------------------------------------------------------
@@ -243,6 +260,44 @@ class ReviewForm(forms.Form):
         for name, messages in errors.items():
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
+        self._mark_invalid()
+
+    def full_clean(self):
+        super().full_clean()
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        # The review form sits far down a long page: the first invalid field takes focus (without
+        # JavaScript too), and screen readers hear each field's error with it.
+        first = True
+        for name in self.fields:
+            if name not in self.errors:
+                continue
+            attrs = self.fields[name].widget.attrs
+            attrs["aria-invalid"] = "true"
+            if first:
+                attrs["autofocus"] = True
+                first = False
+
+    def error_links(self) -> list[ErrorLink]:
+        """The field errors in the order the form shows its fields, each pointing at its input."""
+        links = []
+        for name in self.fields:
+            if name in self.errors:
+                bound = self[name]
+                # A radio group's own id labels nothing; its first radio is where focus lands.
+                anchor = f"{bound.auto_id}_0" if isinstance(bound.field.widget, forms.RadioSelect) else bound.auto_id
+                links.append(ErrorLink(anchor=anchor, label=str(bound.label), errors=" ".join(self.errors[name])))
+        return links
+
+
+@dataclass(frozen=True)
+class ErrorLink:
+    """One line of an error summary: which field, what is wrong, where to jump."""
+
+    anchor: str
+    label: str
+    errors: str
 
 
 # --- history filters -----------------------------------------------------------------
@@ -269,4 +324,10 @@ class PredictionFilterForm(DateRangeMixin, forms.Form):
         label="Reviewed",
         required=False,
         choices=[("", "Any"), ("yes", "Reviewed"), ("no", "Not reviewed")],
+    )
+    reference = forms.CharField(
+        label="Reference",
+        required=False,
+        max_length=references.MAX_LENGTH,
+        help_text="The application reference or its beginning; capitals do not matter.",
     )

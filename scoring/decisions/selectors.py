@@ -40,6 +40,8 @@ class PredictionFilters:
     channel: str | None = None
     batch_job_id: int | None = None
     external_ref: str | None = None
+    # "My decisions" search: references starting with this, whatever the capitals.
+    external_ref_prefix: str | None = None
     overridden: bool | None = None
     reviewed: bool | None = None
 
@@ -75,6 +77,8 @@ def prediction_list(*, user, filters: PredictionFilters | None = None) -> QueryS
         qs = qs.filter(batch_job_id=f.batch_job_id)
     if f.external_ref:
         qs = qs.filter(external_ref=f.external_ref.strip())
+    if f.external_ref_prefix:
+        qs = qs.filter(external_ref__istartswith=f.external_ref_prefix)
     if f.overridden is not None:
         overridden = ProbedExists(Review.objects.filter(prediction=OuterRef("pk"), overridden=True))
         qs = qs.filter(overridden) if f.overridden else qs.exclude(overridden)

@@ -71,6 +71,8 @@ def home(request):
             "recent": recent,
             "open_referrals": referrals,
             "is_officer": permissions.is_officer(request.user),
+            # Not a navigation entry (the batch list links to it), so the page asks for it by itself.
+            "can_submit_batch": permissions.can_submit_batch(request.user),
         },
     )
 
@@ -199,6 +201,7 @@ def prediction_mine(request):
             date_to=data["date_to"],
             decision=data["decision"] or None,
             reviewed=reviewed,
+            external_ref_prefix=data["reference"] or None,
         )
     qs = selectors.with_review_state(selectors.prediction_list(user=request.user, filters=filters))
     page = selectors.keyset_page(

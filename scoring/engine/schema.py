@@ -107,7 +107,19 @@ class Feature:
         if self.kind == CATEGORICAL:
             return f"'{self.choice_label(value)}'"
         text = f"{value:g}" if isinstance(value, float) else str(value)
-        return f"{text} {self.unit}".strip() if self.unit else text
+        unit = unit_for(value, self.unit)
+        return f"{text} {unit}" if unit else text
+
+
+# Bundles name a unit in the plural ("months"); one of them reads "1 month". Units not listed
+# here ("DM", "%") read the same for any amount.
+_SINGULAR_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year", "persons": "person"}
+
+
+def unit_for(amount: object, unit: str) -> str:
+    """The unit as written beside ``amount``: singular for exactly one of a countable unit."""
+    is_one = not isinstance(amount, bool) and isinstance(amount, int | float) and amount == 1
+    return _SINGULAR_UNITS.get(unit, unit) if is_one else unit
 
 
 def _optional_float(value: object) -> float | None:

@@ -34,6 +34,7 @@ RULES: dict[str, tuple] = {
     "health-live": (200, 200, 200, 200, 200),
     "health-ready": (200, 200, 200, 200, 200),
     "prometheus-metrics": (401, 401, 401, 401, 401),  # a bearer token (or an allowed address), not a user
+    "favicon": (302, 302, 302, 302, 302),  # a redirect to the static icon, for everyone
     # officer web app
     "scoring:application-new": (LOGIN, 200, 200, 403, 403),
     "scoring:prediction-mine": (LOGIN, 200, 200, 403, 403),

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from scoring.decisions import selectors, services
 from scoring.lifecycle import registry, versions
-from scoring.models import Channel, Prediction, Review
-from tests.support.applications import as_post, inputs_by_decision
+from scoring.models import Prediction, Review
+from tests.support.applications import as_post, decided, inputs_by_decision
 from tests.support.synthetic_bundle import write_synthetic_bundle
 
 NEW = reverse("scoring:application-new")
@@ -43,12 +43,6 @@ def open_form(client) -> tuple[BeautifulSoup, str]:
 def submit(client, inputs: dict[str, object], **extra) -> object:
     _, token = open_form(client)
     return client.post(NEW, {**as_post(inputs), "form_token": token, **extra})
-
-
-def decided(officer, decision: str, **kwargs) -> Prediction:
-    return services.score_application(
-        user=officer, inputs=inputs_by_decision()[decision], channel=Channel.WEB, **kwargs
-    )
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ from functools import cache
 import pandas as pd
 from django.conf import settings
 
+from scoring.decisions import services
 from scoring.engine import load_bundle
+from scoring.models import Channel, Prediction
 from tests.support import DEFAULT_BUNDLE
 
 
@@ -29,3 +31,10 @@ def inputs_by_decision() -> dict[str, dict[str, object]]:
 
 def as_post(inputs: dict[str, object]) -> dict[str, str]:
     return {k: str(v) for k, v in inputs.items()}
+
+
+def decided(officer, decision: str, **kwargs) -> Prediction:
+    """A decision of the kind asked for, made by ``officer`` through the web channel."""
+    return services.score_application(
+        user=officer, inputs=inputs_by_decision()[decision], channel=Channel.WEB, **kwargs
+    )
