@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import types
 from datetime import timedelta
 
@@ -238,3 +241,12 @@ def test_a_window_of_zero_days_turns_the_check_off(officer_api, active_version, 
     settings.DUPLICATE_WINDOW_DAYS = 0
     assert score(officer_api, {"inputs": example_inputs}).status_code == 201
     assert score(officer_api, {"inputs": example_inputs}).status_code == 201
+
+
+def test_a_negative_window_is_refused_at_start_up():
+    env = {**os.environ, "DUPLICATE_WINDOW_DAYS": "-1", "DJANGO_SETTINGS_MODULE": "creditscore.settings"}
+    run = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True, check=False
+    )
+    assert run.returncode != 0
+    assert "DUPLICATE_WINDOW_DAYS must be 0 (no check) or more days." in run.stderr
