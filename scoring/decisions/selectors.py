@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Exists, F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -236,11 +236,15 @@ def recent_duplicates(*, user, applications: Sequence[tuple[str, Mapping[str, ob
         return [None] * len(applications)
     refs = {ref for ref, _ in applications if ref}
     features = [dict(f) for _, f in applications]
-    same = Q(features__in=features)
+    same = Q(features_value__in=features)
     if refs:
         same |= Q(external_ref__in=refs)
     candidates = (
-        Prediction.objects.filter(same, user=user, created_at__gte=timezone.now() - timedelta(days=days))
+        Prediction.objects.filter(user=user, created_at__gte=timezone.now() - timedelta(days=days))
+        # The column keeps the text as written (json, not jsonb, on PostgreSQL: no equality operator); as
+        # jsonb, key order and spacing do not matter. Only this officer's recent rows are converted.
+        .annotate(features_value=Cast("features", JSONField()))
+        .filter(same)
         .order_by("-created_at", "-id")
         .only("id", "created_at", "external_ref", "features", "idempotency_key")
     )
