@@ -87,7 +87,8 @@ def main() -> int:
     results = []
     for workers, threads in layouts:
         with _Gunicorn(env, workers, threads, workdir) as server:
-            score = _request("/api/v1/score", json.dumps({"inputs": example}), key)
+            # The same application each time: force records every one instead of a duplicate 409.
+            score = _request("/api/v1/score", json.dumps({"inputs": example, "force": True}), key)
             noop = _request("/bench/noop", json.dumps({"inputs": example}), None)
             _load(server.port, score, clients=args.clients, seconds=2.0)  # warm: every worker loads the model
             alone = _load(server.port, score, clients=1, seconds=min(5.0, seconds))
@@ -164,7 +165,7 @@ def _profile(key: str, example: dict, requests: int) -> None:
 
     # The host gunicorn is reached at, so production settings' ALLOWED_HOSTS accept the test client.
     client = Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="127.0.0.1")
-    body = json.dumps({"inputs": example})
+    body = json.dumps({"inputs": example, "force": True})  # the same application each time: record each
     for _ in range(20):
         response = client.post("/api/v1/score", body, content_type="application/json")
         if response.status_code not in (200, 201):

@@ -61,12 +61,15 @@ def main() -> None:
             raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
         return elapsed
 
-    post("/api/v1/score", {"inputs": example})  # warm-up: loads the model
+    # The same few applications again and again: force records each instead of a duplicate 409.
+    post("/api/v1/score", {"inputs": example, "force": True})  # warm-up: loads the model
     singles = [
-        post("/api/v1/score", {"inputs": example | {"duration_in_month": 6 + i % 60}}) for i in range(args.single)
+        post("/api/v1/score", {"inputs": example | {"duration_in_month": 6 + i % 60}, "force": True})
+        for i in range(args.single)
     ]
     applications = [
-        {"inputs": example | {"duration_in_month": 6 + i % 60}, "external_ref": f"B-{i}"} for i in range(args.many)
+        {"inputs": example | {"duration_in_month": 6 + i % 60}, "external_ref": f"B-{i}", "force": True}
+        for i in range(args.many)
     ]
     manys = [post("/api/v1/score/many", {"applications": applications}) for _ in range(args.repeat)]
 

@@ -283,6 +283,11 @@ DEFAULT_BUNDLE_DIR = BASE_DIR / "scoring" / "bundles" / "default"
 REFERENCE_SAMPLE_PATH = BASE_DIR / "scoring" / "data" / "reference_sample.csv"
 # How many reasons a decision lists (an adverse-action notice lists four).
 SCORING_REASON_COUNT = env.int("SCORING_REASON_COUNT", default=4)
+# Days within which scoring an application the officer already decided (same reference or same inputs)
+# asks before recording it again; 0 turns the check off.
+DUPLICATE_WINDOW_DAYS = env.int("DUPLICATE_WINDOW_DAYS", default=30)
+if DUPLICATE_WINDOW_DAYS < 0:  # not quietly "off": 0 says that
+    raise ImproperlyConfigured("DUPLICATE_WINDOW_DAYS must be 0 (no check) or more days.")
 # Decisions must be kept at least this long (months); nothing in the app deletes earlier.
 RETENTION_MONTHS = env.int("RETENTION_MONTHS", default=25)
 

@@ -43,6 +43,18 @@ class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused by the same user for a different request."""
 
 
+class DuplicateApplication(Exception):
+    """The officer already decided this application (same reference or same validated inputs) recently.
+
+    ``existing`` is that decision; nothing new was recorded. The caller may score again on purpose.
+    """
+
+    def __init__(self, existing):
+        self.existing = existing
+        day = existing.created_at.date().isoformat()
+        super().__init__(f"Already decided as #{existing.pk} on {day}.")
+
+
 # --- Batch scoring ------------------------------------------------------
 
 
@@ -58,4 +70,4 @@ class BatchJobFinished(Exception):
     """The batch job has already finished, so it cannot be cancelled."""
 
 
-__all__ += ["BatchJobFinished", "InvalidBatchFile"]
+__all__ += ["BatchJobFinished", "DuplicateApplication", "IdempotencyConflict", "InvalidBatchFile"]

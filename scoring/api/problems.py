@@ -17,12 +17,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.urls import reverse
+from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 
 from scoring.exceptions import (
     ActivationConflict,
+    DuplicateApplication,
     IdempotencyConflict,
     InvalidApplication,
     InvalidBatchFile,
@@ -107,6 +109,16 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def existing_decision(prediction, request) -> dict:
+    """Where a client finds the decision a duplicate repeats: its id, its URL and when it was made."""
+    path = reverse("api:prediction-detail", args=[prediction.pk])
+    return {
+        "id": prediction.pk,
+        "url": request.build_absolute_uri(path) if request is not None else path,
+        "created_at": serializers.DateTimeField().to_representation(prediction.created_at),
+    }
+
+
 def prefixed(errors: dict[str, list[str]], prefix: str) -> dict[str, list[str]]:
     return {f"{prefix}.{name}": list(messages) for name, messages in errors.items()}
 
@@ -127,6 +139,12 @@ def problem_exception_handler(exc, context):
         # A conflict with what the key already stands for (server state), not a malformed request: the same
         # body under a fresh key is accepted. 409 says so, as it does for the batch result of a running job.
         return _respond(409, str(exc), "idempotency-key-reused")
+    if isinstance(exc, DuplicateApplication):
+        # Nothing is wrong with the request; what it would record exists already. The same body with
+        # "force": true records it again, so 409 (a conflict with stored state), not 400.
+        body = problem(409, f'{exc} Send "force": true to score it again.', kind="duplicate-application")
+        body["existing"] = existing_decision(exc.existing, context.get("request"))
+        return ProblemResponse(body)
     if isinstance(exc, ActivationConflict):
         # Not a refusal of the user: someone else's activation won the race; the same request may succeed.
         return _respond(409, str(exc), "activation-conflict")

@@ -110,6 +110,15 @@ class ApplicationInputsFieldExtension(OpenApiSerializerFieldExtension):
         return active_inputs_schema()
 
 
+def _problem_schema(response: dict, ref: dict) -> dict:
+    """A problem the operation describes in more detail (a duplicate's ``existing``) first, else the plain one."""
+    declared = [c.get("schema") for c in response.get("content", {}).values() if c.get("schema")]
+    if declared and declared[0] != ref:
+        # anyOf, not oneOf: the specific problem is also a plain one.
+        return {"anyOf": [declared[0], ref]}
+    return ref
+
+
 def postprocess_schema(result, generator, request, public):
     """Document the problem responses of every operation, forbid unknown request fields, state the rules."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
@@ -123,7 +132,7 @@ def postprocess_schema(result, generator, request, public):
                 responses.setdefault(code, {"description": description})
             for code, response in responses.items():
                 if int(code) >= 400:  # every error is a problem document, whatever the operation's success type
-                    response["content"] = {"application/problem+json": {"schema": ref}}
+                    response["content"] = {"application/problem+json": {"schema": _problem_schema(response, ref)}}
     for name, schema in components.items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False

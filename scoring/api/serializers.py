@@ -77,10 +77,28 @@ class ReferenceField(serializers.CharField):
         return data
 
 
+class JsonBooleanField(serializers.BooleanField):
+    """true or false as JSON booleans only: DRF's BooleanField would also take "yes", 1 or "off"."""
+
+    default_error_messages = {"invalid": "Expected true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class ScoreRequestSerializer(StrictSerializer):
     inputs = ApplicationInputsField()
     external_ref = ReferenceField(
         required=False, default="", help_text="Your reference for the application. " + references.RULE_TEXT
+    )
+    force = JsonBooleanField(
+        required=False,
+        default=False,
+        help_text="Score and record even if you decided the same application (same `external_ref`, or the "
+        "same inputs once validated) within the last `DUPLICATE_WINDOW_DAYS` days; without it, that is a 409 "
+        "naming the existing decision.",
     )
 
 
@@ -300,11 +318,31 @@ class PredictionPageSerializer(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
 
 
+class ExistingDecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="The decision in `/api/v1/predictions/{id}`.")
+    created_at = serializers.DateTimeField()
+
+
+class DuplicateProblemSerializer(serializers.Serializer):
+    """The 409 answer to an application the client decided recently (``scoring.api.problems``)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    existing = ExistingDecisionSerializer()
+
+
 class ScoreManyItemSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position in the request's `applications`.")
     prediction = PredictionSerializer(allow_null=True)
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="Field -> messages."
+    )
+    duplicate_of = ExistingDecisionSerializer(
+        allow_null=True,
+        help_text="For an item not scored because you decided it recently (see `force`): that decision.",
     )
 
 

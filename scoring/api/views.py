@@ -14,9 +14,10 @@ from accounts import permissions
 from scoring.api import schema as api_schema
 from scoring.api import serializers as s
 from scoring.api.base import ApiView
-from scoring.api.problems import PayloadTooLarge, flatten_errors
+from scoring.api.problems import PayloadTooLarge, existing_decision, flatten_errors
 from scoring.decisions import selectors, services
 from scoring.engine import InvalidApplication
+from scoring.exceptions import DuplicateApplication
 from scoring.lifecycle import registry
 from scoring.models import Channel, ModelVersion, Prediction
 
@@ -71,7 +72,12 @@ class ScoreApi(BaseApi):
         responses={
             201: s.PredictionSerializer,
             200: OpenApiResponse(s.PredictionSerializer, description="Replay of an earlier request with this key."),
-            409: OpenApiResponse(description="The Idempotency-Key was already used for a different request."),
+            409: OpenApiResponse(
+                s.DuplicateProblemSerializer,
+                description="You decided this application (same `external_ref` or same inputs) within the last "
+                "`DUPLICATE_WINDOW_DAYS` days: `existing` names that decision; send `force: true` to score "
+                "again. Also: the Idempotency-Key was already used for a different request (no `existing`).",
+            ),
         },
     )
     def post(self, request):
@@ -81,7 +87,11 @@ class ScoreApi(BaseApi):
         data = serializer.validated_data
         if key is None:
             prediction = services.score_application(
-                user=request.user, inputs=data["inputs"], channel=Channel.API, external_ref=data["external_ref"]
+                user=request.user,
+                inputs=data["inputs"],
+                channel=Channel.API,
+                external_ref=data["external_ref"],
+                check_duplicates=not data["force"],
             )
             created = True
         else:
@@ -91,6 +101,7 @@ class ScoreApi(BaseApi):
                 channel=Channel.API,
                 external_ref=data["external_ref"],
                 idempotency_key=key,
+                check_duplicates=not data["force"],
             )
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return Response(
@@ -108,7 +119,8 @@ class ScoreManyApi(BaseApi):
         operation_id="score_many",
         summary="Score many applications at once",
         description="Up to `API_SCORE_MANY_LIMIT` (default 1,000) applications, scored together. Each item gets "
-        "its prediction or its field errors; valid items are stored even when others are invalid. "
+        "its prediction or its field errors; valid items are stored even when others are invalid. An item you "
+        "decided recently is not scored again unless it says `force: true`: it gets `duplicate_of`. "
         "Larger inputs get a 413: submit them as a batch job (`/api/v1/batch-jobs`).",
         request=s.ScoreManyRequestSerializer,
         responses={200: s.ScoreManyResponseSerializer},
@@ -126,27 +138,42 @@ class ScoreManyApi(BaseApi):
         # One serializer instance for every item and one for every result: DRF builds a serializer's
         # fields on first use, and doing that 1,000 times costs more than the scoring itself.
         item_serializer = s.ScoreRequestSerializer()
-        parsed: list[tuple[int, dict, str]] = []
+        parsed: list[tuple[int, dict, str, bool]] = []
         results: list[dict] = [{} for _ in items]
         for index, item in enumerate(items):
             try:
                 data = item_serializer.run_validation(item)
             except ValidationError as exc:
-                results[index] = {"index": index, "prediction": None, "errors": flatten_errors(exc.detail)}
+                results[index] = {
+                    "index": index,
+                    "prediction": None,
+                    "errors": flatten_errors(exc.detail),
+                    "duplicate_of": None,
+                }
             else:
-                parsed.append((index, data["inputs"], data["external_ref"]))
+                parsed.append((index, data["inputs"], data["external_ref"], data["force"]))
         outcomes = services.score_applications(
-            user=request.user, applications=[(inputs, ref) for _, inputs, ref in parsed], channel=Channel.API
+            user=request.user,
+            applications=[(inputs, ref) for _, inputs, ref, _ in parsed],
+            channel=Channel.API,
+            check_duplicates=[not force for *_, force in parsed],
         )
-        scored = [(index, outcome) for (index, _, _), outcome in zip(parsed, outcomes, strict=True)]
-        predictions = [outcome for _, outcome in scored if not isinstance(outcome, InvalidApplication)]
+        scored = [(index, outcome) for (index, *_), outcome in zip(parsed, outcomes, strict=True)]
+        predictions = [outcome for _, outcome in scored if isinstance(outcome, Prediction)]
         rendered = iter([s.prediction_data(p) for p in predictions])
         for index, outcome in scored:
             if isinstance(outcome, InvalidApplication):
                 errors = {f"inputs.{k}" if k != "inputs" else k: v for k, v in outcome.errors.items()}
-                results[index] = {"index": index, "prediction": None, "errors": errors}
+                results[index] = {"index": index, "prediction": None, "errors": errors, "duplicate_of": None}
+            elif isinstance(outcome, DuplicateApplication):
+                results[index] = {
+                    "index": index,
+                    "prediction": None,
+                    "errors": {"force": [f'{outcome} Send "force": true to score it again.']},
+                    "duplicate_of": existing_decision(outcome.existing, request),
+                }
             else:
-                results[index] = {"index": index, "prediction": next(rendered), "errors": None}
+                results[index] = {"index": index, "prediction": next(rendered), "errors": None, "duplicate_of": None}
         scored = sum(1 for r in results if r["prediction"] is not None)
         return Response({"scored": scored, "rejected": len(results) - scored, "results": results})
 

@@ -18,7 +18,9 @@ from scoring.models import Decision, Review
 EXTERNAL_REF = "external_ref"
 FORM_TOKEN = "form_token"  # noqa: S105 - a field name, not a secret
 # Field names the form uses for itself; a schema feature may not take them.
-RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, "csrfmiddlewaretoken"})
+# The decision the officer was shown as a duplicate and chose to score again anyway.
+CONFIRM_DUPLICATE = "confirm_duplicate"
+RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, CONFIRM_DUPLICATE, "csrfmiddlewaretoken"})
 OTHER_SECTION = {"name": "", "label": "Other details"}
 MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optional)"}
 
@@ -110,20 +112,23 @@ class ApplicationForm(forms.Form):
         help_text="Optional: your own reference for this application (for example from the loan system).",
     )
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    confirm_duplicate = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, model: LoadedModel, **kwargs):
         super().__init__(*args, **kwargs)
         self.model = model
         self.application = None
+        self.duplicate_of = None
         clashes = RESERVED_NAMES & {f.name for f in model.all_fields}
         if clashes:
             raise ValueError(f"The model's schema uses reserved field names: {sorted(clashes)}")
         for feature in model.all_fields:
             self.fields[feature.name] = _field_for(feature)
         # Reference first, then the model's fields in the order the page shows them (section by section),
-        # token last: the error summary walks the fields, so it lists errors in the order they appear.
+        # token and duplicate confirmation last: the error summary walks the fields, so it lists errors
+        # in the order they appear.
         page_order = [name for section in self._section_layout() for name in section.names]
-        self.order_fields([EXTERNAL_REF, *page_order, FORM_TOKEN])
+        self.order_fields([EXTERNAL_REF, *page_order, FORM_TOKEN, CONFIRM_DUPLICATE])
         for name, form_field in self.fields.items():
             if form_field.help_text:
                 form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
@@ -155,6 +160,12 @@ class ApplicationForm(forms.Form):
         except InvalidApplication as exc:
             self.add_engine_errors(exc.errors)
         return cleaned
+
+    def warn_duplicate(self, existing) -> None:
+        """Show the decision this application repeats; submitting again with it confirmed scores anyway."""
+        self.duplicate_of = existing
+        self.data = self.data.copy()
+        self.data[CONFIRM_DUPLICATE] = str(existing.pk)
 
     def add_engine_errors(self, errors: dict[str, list[str]]) -> None:
         for name, messages in errors.items():

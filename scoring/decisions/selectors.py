@@ -7,11 +7,14 @@ a filter means the same thing everywhere. Pages are cut by keyset on
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
+from django.conf import settings
+from django.db.models import Exists, F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -223,6 +226,43 @@ def review_list(*, prediction: Prediction) -> QuerySet[Review]:
 def prediction_with_key(*, user, idempotency_key: str) -> Prediction | None:
     """The decision this user already made under an idempotency key (a replayed form or request), if any."""
     return Prediction.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
+def recent_duplicates(*, user, applications: Sequence[tuple[str, Mapping[str, object]]]) -> list[Prediction | None]:
+    """For each (reference, validated features), this officer's latest decision of the same application, if any.
+
+    The same application is the same non-blank reference, or the same validated features (the canonical
+    values the model scored, so "1,000" typed in the form and 1000 sent to the API are one application),
+    decided in the last ``DUPLICATE_WINDOW_DAYS`` days; 0 turns the check off. One query for all of them.
+    """
+    days = settings.DUPLICATE_WINDOW_DAYS
+    if days <= 0 or not applications:
+        return [None] * len(applications)
+    refs = {ref for ref, _ in applications if ref}
+    features = [dict(f) for _, f in applications]
+    same = Q(features_value__in=features)
+    if refs:
+        same |= Q(external_ref__in=refs)
+    candidates = (
+        Prediction.objects.filter(user=user, created_at__gte=timezone.now() - timedelta(days=days))
+        # The column keeps the text as written (json, not jsonb, on PostgreSQL: no equality operator); as
+        # jsonb, key order and spacing do not matter. Only this officer's recent rows are converted.
+        .annotate(features_value=Cast("features", JSONField()))
+        .filter(same)
+        .order_by("-created_at", "-id")
+        .only("id", "created_at", "external_ref", "features", "idempotency_key")
+    )
+    by_ref: dict[str, Prediction] = {}
+    by_features: dict[str, Prediction] = {}
+    for prediction in candidates:  # newest first: the first one seen is the one to show
+        if prediction.external_ref:
+            by_ref.setdefault(prediction.external_ref, prediction)
+        by_features.setdefault(_canonical(prediction.features), prediction)
+    return [(by_ref.get(ref) if ref else None) or by_features.get(_canonical(f)) for ref, f in applications]
+
+
+def _canonical(features: Mapping[str, object]) -> str:
+    return json.dumps(features, sort_keys=True, separators=(",", ":"))
 
 
 # --- Auditor history: summaries, exports, model timeline, access log ----------

@@ -19,8 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 from psycopg import sql
 
+from scoring.decisions import selectors
 from scoring.engine import InvalidApplication, frame_from_records
-from scoring.exceptions import IdempotencyConflict, InvalidReview, NotAllowed
+from scoring.exceptions import DuplicateApplication, IdempotencyConflict, InvalidReview, NotAllowed
 from scoring.lifecycle import registry
 from scoring.models import (
     Channel,
@@ -42,14 +43,23 @@ def score_application(
     channel: Channel | str,
     external_ref: str = "",
     idempotency_key: str | None = None,
+    check_duplicates: bool = False,
 ) -> Prediction:
     """Validate, score, explain and record one application; no decision leaves without its row.
 
-    Raises InvalidApplication (nothing is written) or ModelUnavailable.
+    With ``check_duplicates``, an application this officer decided recently (selectors.recent_duplicates)
+    raises DuplicateApplication instead of being recorded twice; the officer or client asks again to
+    record it anyway. Raises InvalidApplication (nothing is written) or ModelUnavailable.
     """
     started = time.perf_counter()
     active = registry.get_active()
     application = active.model.validate(inputs, text=_typed_as_text(channel))
+    if check_duplicates:
+        [existing] = selectors.recent_duplicates(
+            user=user, applications=[((external_ref or "").strip(), application.features)]
+        )
+        if existing is not None:
+            raise DuplicateApplication(existing)
     score = active.model.score_one(application.features, reason_count=settings.SCORING_REASON_COUNT)
     engine_seconds = time.perf_counter() - started
     prediction = Prediction(
@@ -259,20 +269,32 @@ def score_application_once(
     channel: Channel | str,
     idempotency_key: str,
     external_ref: str = "",
+    check_duplicates: bool = False,
 ) -> tuple[Prediction, bool]:
     """Score once per (user, idempotency key): a repeat returns the stored prediction and ``False``.
 
     The unique constraint decides between concurrent requests, not a check-then-insert:
     the loser's insert fails and it returns the winner's row. Reusing a key for a
-    different request raises IdempotencyConflict.
+    different request raises IdempotencyConflict. A replay is not a duplicate: it is checked first.
     """
     stored = _idempotent_replay(user=user, key=idempotency_key, inputs=inputs, external_ref=external_ref)
     if stored is not None:
         return stored, False
     try:
         prediction = score_application(
-            user=user, inputs=inputs, channel=channel, external_ref=external_ref, idempotency_key=idempotency_key
+            user=user,
+            inputs=inputs,
+            channel=channel,
+            external_ref=external_ref,
+            idempotency_key=idempotency_key,
+            check_duplicates=check_duplicates,
         )
+    except DuplicateApplication as exc:
+        if exc.existing.idempotency_key != idempotency_key:
+            raise
+        # A concurrent request with this key won between the replay check and the duplicate check.
+        stored = _idempotent_replay(user=user, key=idempotency_key, inputs=inputs, external_ref=external_ref)
+        return stored, False
     except IntegrityError:
         stored = _idempotent_replay(user=user, key=idempotency_key, inputs=inputs, external_ref=external_ref)
         if stored is None:
@@ -299,23 +321,35 @@ def score_applications(
     user: AbstractBaseUser,
     applications: Sequence[tuple[Mapping[str, object], str]],
     channel: Channel | str,
-) -> list[Prediction | InvalidApplication]:
+    check_duplicates: Sequence[bool] | None = None,
+) -> list[Prediction | InvalidApplication | DuplicateApplication]:
     """Score many (inputs, external_ref) pairs at once; one result per item, in order.
 
-    Each item is validated on its own (an invalid one becomes its InvalidApplication);
+    Each item is validated on its own (an invalid one becomes its InvalidApplication); an item whose
+    ``check_duplicates`` flag is set and that this officer decided recently becomes its DuplicateApplication;
     the valid ones are scored in one vectorised call and stored with one bulk insert,
     together with their daily counts, in one transaction.
     """
     started = time.perf_counter()
     active = registry.get_active()
     model = active.model
-    results: list[Prediction | InvalidApplication | None] = [None] * len(applications)
+    results: list[Prediction | InvalidApplication | DuplicateApplication | None] = [None] * len(applications)
     valid: list[tuple[int, object]] = []
     for index, (inputs, _ref) in enumerate(applications):
         try:
             valid.append((index, model.validate(inputs, text=_typed_as_text(channel))))
         except InvalidApplication as exc:
             results[index] = exc
+    if check_duplicates is not None:
+        checked = [(index, application) for index, application in valid if check_duplicates[index]]
+        found = selectors.recent_duplicates(
+            user=user,
+            applications=[((applications[i][1] or "").strip(), a.features) for i, a in checked],
+        )
+        for (index, _), existing in zip(checked, found, strict=True):
+            if existing is not None:
+                results[index] = DuplicateApplication(existing)
+        valid = [(index, application) for index, application in valid if results[index] is None]
     if valid:
         frame = frame_from_records(model, [application.features for _, application in valid])
         scores = model.score_frame(frame, reasons_for="all", reason_count=settings.SCORING_REASON_COUNT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,7 +26,13 @@ from scoring.decisions.forms import (
     issue_form_token,
 )
 from scoring.decisions.presentation import DecisionView
-from scoring.exceptions import InvalidApplication, InvalidReview, ModelUnavailable, NotAllowed
+from scoring.exceptions import (
+    DuplicateApplication,
+    InvalidApplication,
+    InvalidReview,
+    ModelUnavailable,
+    NotAllowed,
+)
 from scoring.lifecycle import registry
 from scoring.models import Channel, Decision, Prediction
 
@@ -102,13 +110,12 @@ def application_new(request):
         form.data["form_token"] = issue_form_token(request.session)
     elif form.is_valid():
         try:
-            prediction = services.score_application(
-                user=request.user,
-                inputs=form.inputs(),
-                channel=Channel.WEB,
-                external_ref=form.cleaned_data["external_ref"],
-                idempotency_key=idempotency_key_for(token),
-            )
+            prediction = _score_form(request.user, form, token)
+        except DuplicateApplication as exc:
+            if exc.existing.idempotency_key == idempotency_key_for(token):
+                # A second click that raced past the token check and found the first one's decision.
+                return redirect("scoring:prediction-detail", pk=exc.existing.pk)
+            form.warn_duplicate(exc.existing)
         except InvalidApplication as exc:  # the model changed between showing and checking the form
             form.add_engine_errors(exc.errors)
         except ModelUnavailable as exc:
@@ -124,6 +131,30 @@ def application_new(request):
             return redirect("scoring:prediction-detail", pk=prediction.pk)
     # 200 as Django forms do: the page is the answer (errors next to fields), not a failed request.
     return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
+
+
+def _score_form(user, form: ApplicationForm, token: str) -> Prediction:
+    """Score the form, warning first about a recent decision of the same application.
+
+    The officer confirms by submitting again: the warning's hidden field names the decision they were
+    shown, so what they confirmed is that one; a different earlier decision (the inputs were changed
+    to match another) warns again.
+    """
+    score = partial(
+        services.score_application,
+        user=user,
+        inputs=form.inputs(),
+        channel=Channel.WEB,
+        external_ref=form.cleaned_data["external_ref"],
+        idempotency_key=idempotency_key_for(token),
+    )
+    confirmed = form.cleaned_data.get("confirm_duplicate")
+    try:
+        return score(check_duplicates=True)
+    except DuplicateApplication as exc:
+        if confirmed is None or exc.existing.pk != confirmed:
+            raise
+    return score(check_duplicates=False)
 
 
 def _decision_made_with(user, token: str) -> Prediction | None:

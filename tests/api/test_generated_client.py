@@ -89,10 +89,14 @@ def test_a_generated_client_uses_every_operation(
     refused = call("score.score", officer_c, body=models.ScoreRequest.from_dict({"inputs": {"purpose": "yacht"}}))
     assert refused.status_code == 400 and isinstance(refused.parsed, models.Problem)
 
+    duplicate = call("score.score", officer_c, body=models.ScoreRequest.from_dict({"inputs": inputs}))
+    assert duplicate.status_code == 409 and isinstance(duplicate.parsed, models.DuplicateProblem)
+    assert duplicate.parsed.existing.id == scored.parsed.id
+
     many = call(
         "score.score_many",
         officer_c,
-        body=models.ScoreManyRequest.from_dict({"applications": [{"inputs": inputs}, None]}),
+        body=models.ScoreManyRequest.from_dict({"applications": [{"inputs": inputs, "force": True}, None]}),
     )
     assert many.status_code == 200 and isinstance(many.parsed, models.ScoreManyResponse)
     assert (many.parsed.scored, many.parsed.rejected) == (1, 1)

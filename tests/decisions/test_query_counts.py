@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from scoring.decisions import services
+from scoring.engine import InvalidApplication
 from scoring.lifecycle import registry
 from scoring.models import Channel, Prediction
 from tests.support.applications import as_post
@@ -50,8 +51,32 @@ def steady_state(settings, active_version, example_inputs):
 
 
 def _first_decision_of_the_day(user, inputs):
-    """Create today's aggregate rows, so the measured request updates them as almost every request does."""
-    services.score_application(user=user, inputs=inputs, channel=Channel.API)
+    """Create today's aggregate rows, so the measured request updates them as almost every request does.
+
+    With another application of the same decision and band: the same one again would be a duplicate.
+    """
+    services.score_application(user=user, inputs=_neighbour(inputs), channel=Channel.API)
+
+
+def _neighbour(inputs: dict[str, object]) -> dict[str, object]:
+    """An application one unit away in a number, decided the same way and in the same band."""
+    model = registry.get_active().model
+
+    def outcome(values):
+        score = model.score_one(model.validate(values, text=False).features)
+        return score.decision, score.risk_band
+
+    wanted = outcome(inputs)
+    for name, value in inputs.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            for step in (1, -1):
+                candidate = {**inputs, name: value + step}
+                try:
+                    if outcome(candidate) == wanted:
+                        return candidate
+                except InvalidApplication:
+                    continue
+    raise AssertionError("no neighbouring application with the same outcome")
 
 
 # Recording a decision: on PostgreSQL one statement inserts it and adds it to its three aggregate
@@ -70,12 +95,14 @@ else:
 RECORD_TRANSACTION = 2
 
 
-def test_api_score_costs_two_round_trips_on_postgresql(officer_api, steady_state, django_assert_num_queries):
+def test_api_score_costs_three_round_trips_on_postgresql(officer_api, steady_state, django_assert_num_queries):
     body = json.dumps({"inputs": steady_state})
     # The first request of the day creates the aggregate rows and notes when the token was last used.
-    assert officer_api.post("/api/v1/score", body, content_type="application/json").status_code == 201
+    first = json.dumps({"inputs": _neighbour(steady_state)})
+    assert officer_api.post("/api/v1/score", first, content_type="application/json").status_code == 201
     expected = [
         "SELECT accounts_apitoken",  # the token, its user and the user's roles
+        "SELECT scoring_prediction",  # did this officer decide the same application recently?
         *RECORD,  # the decision and its counts
     ]
     with django_assert_num_queries(len(expected) + RECORD_TRANSACTION) as captured:
@@ -87,7 +114,7 @@ def test_api_score_costs_two_round_trips_on_postgresql(officer_api, steady_state
 
 def test_form_submit_scores_with_a_fixed_number_of_queries(client, officer, steady_state, django_assert_num_queries):
     _first_decision_of_the_day(officer, steady_state)
-    services.score_application(user=officer, inputs=steady_state, channel=Channel.WEB)
+    services.score_application(user=officer, inputs=_neighbour(steady_state), channel=Channel.WEB)
     client.force_login(officer)
     page = client.get(reverse("scoring:application-new")).content.decode()
     token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
@@ -96,6 +123,7 @@ def test_form_submit_scores_with_a_fixed_number_of_queries(client, officer, stea
         "SELECT auth_user",
         "SELECT auth_group",
         "SELECT scoring_prediction",  # was this form already scored (double submit)?
+        "SELECT scoring_prediction",  # did this officer decide the same application recently?
         *RECORD,
         "UPDATE django_session",  # the used form token is forgotten
     ]

@@ -110,7 +110,7 @@ def test_a_cold_switch_while_requests_are_in_flight_fails_none_and_keeps_them_fa
         def client():
             while not stop.is_set():
                 started = time.monotonic()
-                status, body = call(f"{base}/api/v1/score", {"inputs": example_inputs}, auth)
+                status, body = call(f"{base}/api/v1/score", {"inputs": example_inputs, "force": True}, auth)
                 results.append((started, status, body, time.monotonic() - started))
 
         def prober():
