@@ -107,7 +107,8 @@ def setup(artifacts: Path):
     cold_version = versions.register_bundle(path=cold, name=COLD_NAME)
     registry.publish_active(old.pk)
     key = harness.api_token(harness.user("bench-officer", OFFICER), name="hot swap bench")
-    example = {"inputs": registry.get_loaded(old).example_inputs()}
+    # The same application again and again: force records each instead of a duplicate 409.
+    example = {"inputs": registry.get_loaded(old).example_inputs(), "force": True}
     return old, new, cold_version, "Token " + key, example
 
 

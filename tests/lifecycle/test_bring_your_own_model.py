@@ -48,6 +48,12 @@ def published(tmp_path_factory, local_hub):
     return repos, plain
 
 
+@pytest.fixture(autouse=True)
+def _no_duplicate_warning(settings):
+    """These tests score the same application through each channel on purpose."""
+    settings.DUPLICATE_WINDOW_DAYS = 0
+
+
 def go_live(repo: str) -> ModelVersion:
     load = loads.load_from_hub(repo_id=repo, user=None)
     assert load.state == ModelLoad.State.DONE, load.error
