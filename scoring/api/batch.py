@@ -142,7 +142,9 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        raise NotImplementedError("The result view streams its own CSV.")
+        if isinstance(data, str):  # CSV text handed over whole
+            return data.encode(self.charset)
+        raise TypeError("CsvRenderer renders CSV text only; the result view streams its own CSV.")
 
 
 class BatchJobResultApi(ApiView):

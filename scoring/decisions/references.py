@@ -28,7 +28,7 @@ ALLOWED_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 _CLASS = "[" + "".join(f"\\u{low:04X}-\\u{high:04X}" for low, high in ALLOWED_RANGES) + "]"
-# The schema's pattern: ECMA-262 syntax that Python's re reads the same way (\uXXXX escapes, one class).
+# The schema's pattern: ECMA-262 syntax that Python's re reads the same way (four-hex-digit \u escapes, one class).
 PATTERN = f"^{_CLASS}*$"
 _ALLOWED = re.compile(f"{_CLASS}*")
 
