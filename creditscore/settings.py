@@ -285,6 +285,14 @@ REFERENCE_SAMPLE_PATH = BASE_DIR / "scoring" / "data" / "reference_sample.csv"
 SCORING_REASON_COUNT = env.int("SCORING_REASON_COUNT", default=4)
 # Days within which scoring an application the officer already decided (same reference or same inputs)
 # asks before recording it again; 0 turns the check off.
+# The lender as applicants and printed copies name it (adverse-action notices, print headers).
+LENDER_NAME = env.str("LENDER_NAME", default="Creditscore Demo Bank")
+LENDER_ADDRESS = env.str("LENDER_ADDRESS", default="1 Example Street, 10115 Berlin, Germany")
+# Officers may override a decision alone up to this probability of default; above it (and any change
+# of their own override) a credit manager approves first.
+OVERRIDE_PD_LIMIT = env.float("OVERRIDE_PD_LIMIT", default=0.30)
+if not 0.0 <= OVERRIDE_PD_LIMIT <= 1.0:
+    raise ImproperlyConfigured("OVERRIDE_PD_LIMIT is a probability between 0 and 1.")
 DUPLICATE_WINDOW_DAYS = env.int("DUPLICATE_WINDOW_DAYS", default=30)
 if DUPLICATE_WINDOW_DAYS < 0:  # not quietly "off": 0 says that
     raise ImproperlyConfigured("DUPLICATE_WINDOW_DAYS must be 0 (no check) or more days.")
