@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 
 from scoring.engine.schema import BundleRejected
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MLMODEL = "MLmodel"
 FIX_COMMAND = "manage.py prepare_bundle DIR --sample CSV --target COLUMN"
 
@@ -33,6 +33,13 @@ _CHOICE = {
     "type": "object",
     "required": ["value", "label"],
     "properties": {"value": {"type": "string", "minLength": 1}, "label": _TEXT},
+    "additionalProperties": False,
+}
+# A reason code and the statement an applicant can be given, for one direction of a feature.
+_REASON = {
+    "type": "object",
+    "required": ["code", "statement"],
+    "properties": {"code": _TEXT, "statement": _TEXT},
     "additionalProperties": False,
 }
 _FEATURE = {
@@ -49,6 +56,12 @@ _FEATURE = {
         "min": {"type": ["number", "null"]},
         "max": {"type": ["number", "null"]},
         "actionable": {"type": "boolean"},
+        "reasons": {
+            "type": "object",
+            "required": ["raises", "lowers"],
+            "properties": {"raises": _REASON, "lowers": _REASON},
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
     # A categorical input needs its list of values; a numeric one has a range, not choices.
@@ -69,7 +82,7 @@ _REFERENCE_ENTRY = {
 
 METADATA_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://creditscore.invalid/schemas/bundle-metadata-2.json",
+    "$id": "https://creditscore.invalid/schemas/bundle-metadata-3.json",
     "title": "creditscore metadata of an MLflow CatBoost model (MLmodel `metadata`)",
     "type": "object",
     "required": [
@@ -116,7 +129,8 @@ METADATA_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
             },
         },
-        "features": {"type": "array", "minItems": 1, "items": _FEATURE},
+        # Model features carry their reasons; protected attributes never give one.
+        "features": {"type": "array", "minItems": 1, "items": {"allOf": [_FEATURE, {"required": ["reasons"]}]}},
         "protected_attributes": {"type": "array", "items": _FEATURE},
         "validation_sample": {
             "type": "object",
@@ -148,7 +162,9 @@ _VALIDATOR = Draft202012Validator(METADATA_SCHEMA)
 
 # What each required item is, said where it is missing so the refusal doubles as instructions.
 _MEANING = {
-    "creditscore_schema": f"set it to {SCHEMA_VERSION}, the contract version this app reads",
+    "creditscore_schema": (
+        f"set it to {SCHEMA_VERSION}, the contract version this app reads (version 3 adds each feature's reasons)"
+    ),
     "name": "a short name for the model",
     "threshold": "the probability of default at or above which an application is declined",
     "refer_band": "{lower, upper}: probabilities from lower up to the threshold are referred to a person",
@@ -164,6 +180,14 @@ _MEANING = {
     "lower": "the lowest probability that is referred",
     "upper": "the band's highest probability (exclusive)",
     "kind": "categorical, integer or number",
+    "reasons": (
+        "{raises: {code, statement}, lowers: {code, statement}}: the reason given when the feature's value "
+        "raised, or lowered, the risk of default"
+    ),
+    "raises": "{code, statement}: the reason given when the value raised the risk of default",
+    "lowers": "{code, statement}: the reason given when the value lowered the risk of default",
+    "code": "the reason code, such as SAVINGS_LOW; features may share one",
+    "statement": "the reason as an applicant reads it, such as 'Insufficient savings'",
 }
 # Band labels that promise a low (high) risk: never on a band holding declines (approvals).
 _LOW_WORD = re.compile(r"\blow\b", re.IGNORECASE)

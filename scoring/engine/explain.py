@@ -1,10 +1,11 @@
-"""Reason codes from SHAP values: each row's strongest contributions in plain words, for one row or a million.
+"""Reason codes from SHAP values: each row's strongest contributions as coded statements, for one row or a million.
 
-Pure code (numpy only). A declined application lists what pushed it towards
-default, largest first (an adverse-action notice); any other decision lists the
-strongest pushes either way. The ranking is one vectorised sort over all rows;
-the words are built once per (feature, value, direction) and reused, so a batch
-of declines costs a dictionary lookup per reason rather than a sentence each.
+Pure code (numpy only). A declined application lists the principal reasons an adverse-action
+notice gives: only features whose value raised the risk of default, strongest first, one per
+reason code, at most four. Any other decision lists the strongest pushes either way, each
+with the statement of its direction. The ranking is one vectorised sort over all rows; the
+words are built once per (feature, value, direction) and reused, so a batch of declines costs
+a dictionary lookup per reason rather than a sentence each.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ class Describable(Protocol):
     name: str
     label: str
 
-    def format_value(self, value: object) -> str: ...
+    def value_text(self, value: object) -> str: ...
+
+    def reason_for(self, raised: bool) -> tuple[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,9 @@ class Reason:
     label: str
     value: object
     contribution: float
-    sentence: str
+    code: str
+    statement: str
+    sentence: str  # the statement with the value that drove it, as officers read it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +49,8 @@ class Reason:
             "label": self.label,
             "value": self.value,
             "contribution": self.contribution,
+            "code": self.code,
+            "statement": self.statement,
             "sentence": self.sentence,
         }
 
@@ -77,29 +84,52 @@ class ReasonWriter:
 
     def __init__(self, features: Sequence[Describable]):
         self.features = list(features)
+        # Each feature's reason code per direction: [lowered, raised].
+        self._codes = [(f.reason_for(False)[0], f.reason_for(True)[0]) for f in self.features]
 
-    def reason(self, index: int, value: object, contribution: float) -> Reason:
+    def reason(self, index: int, value: object, contribution: float, raised: bool) -> Reason:
         f = self.features[index]
         value = plain(value)
-        direction = "raised" if contribution > 0 else "lowered"
+        code, statement = f.reason_for(raised)
         return Reason(
             feature=f.name,
             label=f.label,
             value=value,
             contribution=float(np.round(contribution, 6)),
-            sentence=f"{f.label}: {f.format_value(value)} {direction} the risk of default.",
+            code=code,
+            statement=statement,
+            sentence=f"{statement} \u2014 {f.value_text(value)}",
         )
+
+    def _picked(self, order: list[int], raised: list[bool], count: int) -> list[int]:
+        """Positions in ``order`` of a row's reasons: the strongest of each code, at most ``count``."""
+        seen: set[str] = set()
+        kept: list[int] = []
+        for k, i in enumerate(order):
+            if i < 0 or len(kept) == count:
+                break
+            code = self._codes[i][raised[k]]
+            if code not in seen:
+                seen.add(code)
+                kept.append(k)
+        return kept
 
     def objects(
         self, contributions: np.ndarray, columns: Sequence[Sequence[object]], decisions: Sequence[str], count: int
     ) -> list[list[Reason]]:
         """Reasons per row; ``columns[i][r]`` is row r's value of feature i."""
         decline = np.asarray(decisions, dtype=object) == DECLINE
-        order = top_contributions(contributions, decline, count)
-        return [
-            [self.reason(i, columns[i][r], contributions[r, i]) for i in picked if i >= 0]
-            for r, picked in enumerate(order.tolist())
-        ]
+        order = top_contributions(contributions, decline, contributions.shape[1])
+        raised = np.take_along_axis(contributions, np.maximum(order, 0), axis=1) > 0
+        rows = []
+        for r, (picked, up) in enumerate(zip(order.tolist(), raised.tolist(), strict=True)):
+            rows.append(
+                [
+                    self.reason(picked[k], columns[picked[k]][r], contributions[r, picked[k]], up[k])
+                    for k in self._picked(picked, up, count)
+                ]
+            )
+        return rows
 
     def json_lines(
         self, contributions: np.ndarray, columns: Sequence[np.ndarray], decisions: Sequence[str], count: int
@@ -110,27 +140,28 @@ class ReasonWriter:
         direction) is put into words once; a row's text is then its pieces around its numbers.
         """
         decline = np.asarray(decisions, dtype=object) == DECLINE
-        order = top_contributions(contributions, decline, count)
-        rounded = np.round(np.take_along_axis(contributions, np.maximum(order, 0), axis=1), 6).tolist()
+        order = top_contributions(contributions, decline, contributions.shape[1])
+        ranked = np.take_along_axis(contributions, np.maximum(order, 0), axis=1)
+        rounded = np.round(ranked, 6).tolist()
+        raised = (ranked > 0).tolist()
         values = [np.asarray(c).tolist() for c in columns]
         pieces: dict[tuple[int, object, bool], tuple[str, str]] = {}
         lines: list[str] = []
-        for r, (picked, numbers) in enumerate(zip(order.tolist(), rounded, strict=True)):
+        for r, (picked, numbers, up) in enumerate(zip(order.tolist(), rounded, raised, strict=True)):
             parts = []
-            for i, c in zip(picked, numbers, strict=True):
-                if i < 0:
-                    break
-                key = (i, values[i][r], c > 0)
+            for k in self._picked(picked, up, count):
+                i = picked[k]
+                key = (i, values[i][r], up[k])
                 piece = pieces.get(key)
                 if piece is None:
-                    piece = pieces[key] = self._piece(i, values[i][r], c)
-                parts.append(piece[0] + repr(c) + piece[1])
+                    piece = pieces[key] = self._piece(i, values[i][r], up[k])
+                parts.append(piece[0] + repr(numbers[k]) + piece[1])
             lines.append("[" + ", ".join(parts) + "]")
         return lines
 
-    def _piece(self, index: int, value: object, contribution: float) -> tuple[str, str]:
+    def _piece(self, index: int, value: object, raised: bool) -> tuple[str, str]:
         """The JSON of a reason split around its contribution: the text before it and after it."""
         marker = "__contribution__"
-        text = json.dumps(self.reason(index, value, contribution).as_dict() | {"contribution": marker})
+        text = json.dumps(self.reason(index, value, 0.0, raised).as_dict() | {"contribution": marker})
         before, after = text.split(json.dumps(marker), 1)
         return before, after

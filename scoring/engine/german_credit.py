@@ -77,15 +77,9 @@ FEATURES: list[dict[str, Any]] = [
     },
     {
         "name": "installment_rate_in_percentage_of_disposable_income",
-        "kind": "integer",
-        "label": "Instalment as % of disposable income",
-        "unit": "",
-        "min": 1,
-        "max": 4,
-        "help": (
-            "Band 1 to 4 as coded in the source data. The corrected code table "
-            "(Grömping 2019) reads 1 = 35% or more, 2 = 25 to 35%, 3 = 20 to 25%, 4 = under 20%."
-        ),
+        "kind": "categorical",
+        "label": "Instalment as share of disposable income",
+        "help": "The monthly instalment as a percentage of the applicant's disposable income.",
         "section": "loan",
     },
     {
@@ -97,15 +91,9 @@ FEATURES: list[dict[str, Any]] = [
     },
     {
         "name": "present_residence_since",
-        "kind": "integer",
-        "label": "Years at present residence",
-        "unit": "",
-        "min": 1,
-        "max": 4,
-        "help": (
-            "Band 1 to 4 as coded in the source data. The corrected code table "
-            "(Grömping 2019) reads 1 = under 1 year, 2 = 1 to 4 years, 3 = 4 to 7 years, 4 = 7 years or more."
-        ),
+        "kind": "categorical",
+        "label": "Time at present residence",
+        "help": "How long the applicant has lived at the present address.",
         "section": "applicant",
     },
     {
@@ -131,12 +119,9 @@ FEATURES: list[dict[str, Any]] = [
     },
     {
         "name": "number_of_existing_credits_at_this_bank",
-        "kind": "integer",
+        "kind": "categorical",
         "label": "Existing credits at this bank",
-        "unit": "",
-        "min": 1,
-        "max": 10,
-        "help": "Credits the applicant already has at this bank. The training data has 1 to 4; more are scored like 4.",
+        "help": "How many credits the applicant already has at this bank, including this one.",
         "section": "history",
     },
     {
@@ -148,14 +133,9 @@ FEATURES: list[dict[str, Any]] = [
     },
     {
         "name": "number_of_people_being_liable_to_provide_maintenance_for",
-        "kind": "integer",
+        "kind": "categorical",
         "label": "People financially dependent",
-        "unit": "",
-        "min": 1,
-        "max": 10,
-        "help": (
-            "People the applicant is liable to support. The training data has only 1 or 2; more are scored like 2."
-        ),
+        "help": "How many people the applicant is liable to support.",
         "section": "applicant",
     },
     {
@@ -195,6 +175,26 @@ PROTECTED_ATTRIBUTES: list[dict[str, Any]] = [
     },
 ]
 
+# Four fields are band codes 1-4 (or 1-2) in the source file. Training recodes them into these
+# values, following the corrected code table of Groemping (2019, "South German Credit Data:
+# Correcting a Widely Used Data Set"); the CSV itself stays as published.
+BAND_CODES: dict[str, dict[int, str]] = {
+    "installment_rate_in_percentage_of_disposable_income": {
+        4: "under_20_pct",
+        3: "20_to_25_pct",
+        2: "25_to_35_pct",
+        1: "35_pct_or_more",
+    },
+    "present_residence_since": {
+        1: "under_1_year",
+        2: "1_to_4_years",
+        3: "4_to_7_years",
+        4: "7_years_or_more",
+    },
+    "number_of_existing_credits_at_this_bank": {1: "1", 2: "2_or_3", 3: "4_or_5", 4: "6_or_more"},
+    "number_of_people_being_liable_to_provide_maintenance_for": {2: "0_to_2", 1: "3_or_more"},
+}
+
 # Ordered categories are listed in their natural order so that a form's drop-down reads
 # low to high; every other categorical lists its values alphabetically.
 CHOICE_ORDER = {
@@ -218,6 +218,8 @@ CHOICE_ORDER = {
         "4 <= ... < 7 years",
         "... >= 7 years",
     ],
+    # The band codes low to high (dict order above).
+    **{name: list(codes.values()) for name, codes in BAND_CODES.items()},
 }
 
 FEATURE_NAMES = [f["name"] for f in FEATURES]
@@ -287,6 +289,25 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
         "unemployed/ unskilled - non-resident": "Unemployed or unskilled, non-resident",
         "unskilled - resident": "Unskilled, resident",
     },
+    "installment_rate_in_percentage_of_disposable_income": {
+        "under_20_pct": "Under 20 %",
+        "20_to_25_pct": "20 to 25 %",
+        "25_to_35_pct": "25 to 35 %",
+        "35_pct_or_more": "35 % or more",
+    },
+    "present_residence_since": {
+        "under_1_year": "Less than 1 year",
+        "1_to_4_years": "1 to 4 years",
+        "4_to_7_years": "4 to 7 years",
+        "7_years_or_more": "7 years or more",
+    },
+    "number_of_existing_credits_at_this_bank": {
+        "1": "1",
+        "2_or_3": "2 or 3",
+        "4_or_5": "4 or 5",
+        "6_or_more": "6 or more",
+    },
+    "number_of_people_being_liable_to_provide_maintenance_for": {"0_to_2": "0 to 2", "3_or_more": "3 or more"},
     "telephone": {"none": "None", "yes, registered under the customers name": "Yes, in the applicant's name"},
     "personal_status_and_sex": {
         "female : divorced/separated/married": "Female: divorced, separated or married",
@@ -295,4 +316,79 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
         "male : single": "Male: single",
     },
     "foreign_worker": {"no": "No", "yes": "Yes"},
+}
+
+
+# The reason-code library: for each model feature, the code and the applicant-grade statement
+# given when its value raised the risk of default, and when it lowered it. Statements follow
+# the sample reasons of Regulation B (ECOA); several features may share a code.
+REASONS: dict[str, dict[str, dict[str, str]]] = {
+    "status_of_existing_checking_account": {
+        "raises": {"code": "CHECKING_LOW", "statement": "Balance of checking account too low"},
+        "lowers": {"code": "CHECKING_GOOD", "statement": "Balance of checking account sufficient"},
+    },
+    "duration_in_month": {
+        "raises": {"code": "DURATION_LONG", "statement": "Duration of credit requested too long"},
+        "lowers": {"code": "DURATION_SHORT", "statement": "Duration of credit requested is short"},
+    },
+    "credit_history": {
+        "raises": {"code": "HISTORY_DELINQUENT", "statement": "Delinquent past or present credit obligations"},
+        "lowers": {"code": "HISTORY_GOOD", "statement": "Good record of repaying credit"},
+    },
+    "purpose": {
+        "raises": {"code": "PURPOSE_RISK", "statement": "Purpose of credit carries a higher risk"},
+        "lowers": {"code": "PURPOSE_SAFE", "statement": "Purpose of credit carries a lower risk"},
+    },
+    "credit_amount": {
+        "raises": {"code": "AMOUNT_HIGH", "statement": "Amount of credit requested too high"},
+        "lowers": {"code": "AMOUNT_SUITED", "statement": "Amount of credit requested is suitable"},
+    },
+    "savings_account_and_bonds": {
+        "raises": {"code": "SAVINGS_LOW", "statement": "Insufficient savings"},
+        "lowers": {"code": "SAVINGS_GOOD", "statement": "Sufficient savings"},
+    },
+    "present_employment_since": {
+        "raises": {"code": "EMPLOYMENT_SHORT", "statement": "Length of employment too short"},
+        "lowers": {"code": "EMPLOYMENT_STABLE", "statement": "Length of employment sufficient"},
+    },
+    "installment_rate_in_percentage_of_disposable_income": {
+        "raises": {"code": "OBLIGATIONS_HIGH", "statement": "Excessive obligations in relation to income"},
+        "lowers": {"code": "OBLIGATIONS_LOW", "statement": "Instalment affordable in relation to income"},
+    },
+    "other_debtors_or_guarantors": {
+        "raises": {"code": "GUARANTOR_NONE", "statement": "No suitable guarantor or co-applicant"},
+        "lowers": {"code": "GUARANTOR_GOOD", "statement": "Guarantor or co-applicant supports the credit"},
+    },
+    "present_residence_since": {
+        "raises": {"code": "RESIDENCE_SHORT", "statement": "Too short a period of residence"},
+        "lowers": {"code": "RESIDENCE_LONG", "statement": "Long period of residence"},
+    },
+    "property": {
+        "raises": {"code": "COLLATERAL_LOW", "statement": "Insufficient collateral"},
+        "lowers": {"code": "COLLATERAL_GOOD", "statement": "Sufficient collateral"},
+    },
+    "other_installment_plans": {
+        "raises": {"code": "OBLIGATIONS_HIGH", "statement": "Excessive obligations in relation to income"},
+        "lowers": {"code": "OTHER_CREDIT_NONE", "statement": "No instalment credit elsewhere"},
+    },
+    "housing": {
+        "raises": {"code": "HOUSING", "statement": "Housing situation does not support the credit"},
+        "lowers": {"code": "HOUSING_GOOD", "statement": "Housing situation supports the credit"},
+    },
+    "number_of_existing_credits_at_this_bank": {
+        "raises": {"code": "CREDITS_WITH_US", "statement": "Number of credits with us does not support the credit"},
+        "lowers": {"code": "CREDITS_WITH_US_GOOD", "statement": "Number of credits with us supports the credit"},
+    },
+    "job": {
+        "raises": {"code": "OCCUPATION", "statement": "Type of occupation does not support the credit"},
+        "lowers": {"code": "OCCUPATION_GOOD", "statement": "Type of occupation supports the credit"},
+    },
+    "number_of_people_being_liable_to_provide_maintenance_for": {
+        "raises": {"code": "DEPENDANTS", "statement": "Number of dependants does not support the credit"},
+        "lowers": {"code": "DEPENDANTS_GOOD", "statement": "Number of dependants supports the credit"},
+    },
+    "telephone": {
+        "raises": {"code": "TELEPHONE", "statement": "Telephone listing does not support the credit"},
+        "lowers": {"code": "TELEPHONE_GOOD", "statement": "Telephone listing supports the credit"},
+    },
 }

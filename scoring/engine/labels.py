@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 TOP_KEYS = {"name", "description", "sections", "fields", "protected_attributes"}
-FIELD_KEYS = {"label", "help", "unit", "section", "min", "max", "choices"}
+FIELD_KEYS = {"label", "help", "unit", "section", "min", "max", "choices", "reasons"}
+REASON_DIRECTIONS = {"raises", "lowers"}
 
 
 class _OneKeyOnceLoader(yaml.SafeLoader):
@@ -119,8 +120,28 @@ def _fields(raw: Any, sections: set[str], problems: list[str]) -> dict[str, dict
             isinstance(choices, dict) and all(isinstance(v, str) and v for v in choices.values())
         ):
             problems.append(f"{where}.choices: expected a mapping of value to its display label (text).")
+        _reasons(spec.get("reasons"), f"{where}.reasons", problems)
         fields[str(name)] = dict(spec)
     return fields
+
+
+def _reasons(raw: Any, where: str, problems: list[str]) -> None:
+    """``reasons: {raises: {code, statement}, lowers: {code, statement}}``; either direction may be left out."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping with the keys {sorted(REASON_DIRECTIONS)}.")
+        return
+    _unknown(raw, REASON_DIRECTIONS, where, problems)
+    for direction in sorted(REASON_DIRECTIONS & set(raw)):
+        reason = raw[direction]
+        ok = (
+            isinstance(reason, dict)
+            and set(reason) == {"code", "statement"}
+            and all(isinstance(v, str) and v.strip() for v in reason.values())
+        )
+        if not ok:
+            problems.append(f"{where}.{direction}: expected {{code: ..., statement: ...}}, both non-empty text.")
 
 
 def _unknown(raw: Mapping[str, Any], allowed: set[str], where: str, problems: list[str]) -> None:

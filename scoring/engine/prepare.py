@@ -36,7 +36,7 @@ from scoring.engine.sample_schema import (
 )
 from scoring.engine.schema import BundleRejected
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SAMPLE_FILE = "validation_sample.csv"
 EXAMPLE_FILE = "input_example.json"
 DEFAULT_REFER_SHARE = 0.15

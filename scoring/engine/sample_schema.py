@@ -19,7 +19,16 @@ from catboost import CatBoostClassifier
 
 from scoring.engine.labels import Labels
 from scoring.engine.numbers import parse_number_texts
-from scoring.engine.schema import CATEGORICAL, INTEGER, MAX_TEXT_LENGTH, NUMBER, humanise
+from scoring.engine.schema import (
+    CATEGORICAL,
+    INTEGER,
+    LOWERS,
+    MAX_TEXT_LENGTH,
+    NUMBER,
+    RAISES,
+    generated_reasons,
+    humanise,
+)
 
 MIN_ROWS = 100
 MIN_PER_CLASS = 10
@@ -194,6 +203,7 @@ class _Builder:
         self.default_choice_labels: list[str] = []
         self.ranges: list[str] = []
         self.many_choices: list[str] = []
+        self.generated_reasons: list[str] = []
 
     def field(self, name: str, kind: str, *, protected: bool = False) -> dict[str, Any]:
         given = self.labels.fields.get(name, {})
@@ -217,7 +227,21 @@ class _Builder:
                 self.problems.append(f"labels fields.{name}.choices: {name!r} is a number, it has no choices.")
             spec["unit"] = given.get("unit") or ""
             spec["min"], spec["max"] = self._range(name, kind, given, required=not protected)
+        if not protected:
+            spec["reasons"] = self._reasons(name, spec["label"], given.get("reasons") or {})
         return spec
+
+    def _reasons(self, name: str, label: str, given: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        """The YAML's reasons; a direction it lacks gets a statement made from the label, listed for review."""
+        generated = generated_reasons(name, label)
+        reasons = {}
+        for direction in (RAISES, LOWERS):
+            if direction in given:
+                reasons[direction] = {"code": given[direction]["code"], "statement": given[direction]["statement"]}
+            else:
+                reasons[direction] = generated[direction]
+                self.generated_reasons.append(f"{name} ({direction}): {generated[direction]['statement']!r}")
+        return reasons
 
     def _first_section(self) -> str:
         return self.labels.sections[0]["name"] if self.labels.sections else DEFAULT_SECTION["name"]
@@ -305,6 +329,11 @@ class _Builder:
             notes.append(f"Default choice labels (the value itself) for some choices of: {names}.")
         if self.ranges:
             notes.append(f"Allowed ranges: {'; '.join(self.ranges)}.")
+        if self.generated_reasons:
+            notes.append(
+                "Reasons generated from the label (review them, and give applicant-grade statements under "
+                f"fields.<column>.reasons in --labels): {'; '.join(self.generated_reasons)}."
+            )
         if self.many_choices:
             notes.append(f"More than {MANY_CHOICES} choices (an identifier?): {', '.join(self.many_choices)}.")
         return notes

@@ -5,6 +5,7 @@ Pure code, no Django: the bundle loader, validation, the forms and the API schem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ CATEGORICAL = "categorical"
 INTEGER = "integer"
 NUMBER = "number"
 MAX_TEXT_LENGTH = 200
+RAISES = "raises"
+LOWERS = "lowers"
 
 
 class InvalidApplication(Exception):
@@ -54,6 +57,9 @@ class Feature:
     max: float | None = None
     unit: str = ""
     protected: bool = False
+    # (code, statement) given when the value raised, and when it lowered, the risk of default.
+    raises: tuple[str, str] = ("", "")
+    lowers: tuple[str, str] = ("", "")
 
     @classmethod
     def from_metadata(cls, raw: Mapping[str, Any], *, protected: bool = False) -> Feature:
@@ -63,10 +69,12 @@ class Feature:
             raise BundleRejected(f"Feature {name!r} has unknown kind {kind!r}.")
         # The contract (contract.py) has checked the metadata: choices are {value, label} mappings.
         choices = [(str(c["value"]), str(c["label"])) for c in raw.get("choices") or ()]
+        label = str(raw.get("label") or humanise(name))
+        reasons = {**generated_reasons(name, label), **(raw.get("reasons") or {})}
         return cls(
             name=name,
             kind=kind,
-            label=str(raw.get("label") or humanise(name)),
+            label=label,
             help=str(raw.get("help") or ""),
             section=str(raw.get("section") or ""),
             choices=tuple(value for value, _ in choices),
@@ -75,10 +83,12 @@ class Feature:
             max=_optional_float(raw.get("max")),
             unit=str(raw.get("unit") or ""),
             protected=protected,
+            raises=(str(reasons[RAISES]["code"]), str(reasons[RAISES]["statement"])),
+            lowers=(str(reasons[LOWERS]["code"]), str(reasons[LOWERS]["statement"])),
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        described = {
             "name": self.name,
             "kind": self.kind,
             "label": self.label,
@@ -90,6 +100,20 @@ class Feature:
             "unit": self.unit,
             "protected": self.protected,
         }
+        if not self.protected:  # protected attributes are never a reason
+            described["reasons"] = {
+                direction: dict(zip(("code", "statement"), self.reason_for(direction == RAISES), strict=True))
+                for direction in (RAISES, LOWERS)
+            }
+        return described
+
+    def reason_for(self, raised: bool) -> tuple[str, str]:
+        """(code, statement) of the reason this feature gives; generated from the label when none is declared."""
+        code, statement = self.raises if raised else self.lowers
+        if code and statement:
+            return code, statement
+        generated = generated_reasons(self.name, self.label)[RAISES if raised else LOWERS]
+        return generated["code"], generated["statement"]
 
     @property
     def labelled_choices(self) -> list[tuple[str, str]]:
@@ -110,6 +134,15 @@ class Feature:
         unit = unit_for(value, self.unit)
         return f"{text} {unit}" if unit else text
 
+    def value_text(self, value: object) -> str:
+        """The value as a person reads it: a choice's label, or the number (thousands separated) with its unit."""
+        if self.kind == CATEGORICAL:
+            return self.choice_label(value)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        text = f"{value:,g}" if isinstance(value, float) else f"{value:,}" if number else str(value)
+        unit = unit_for(value, self.unit)
+        return f"{text} {unit}" if unit else text
+
 
 # Bundles name a unit in the plural ("months"); one of them reads "1 month". Units not listed
 # here ("DM", "%") read the same for any amount.
@@ -120,6 +153,15 @@ def unit_for(amount: object, unit: str) -> str:
     """The unit as written beside ``amount``: singular for exactly one of a countable unit."""
     is_one = not isinstance(amount, bool) and isinstance(amount, int | float) and amount == 1
     return _SINGULAR_UNITS.get(unit, unit) if is_one else unit
+
+
+def generated_reasons(name: str, label: str) -> dict[str, dict[str, str]]:
+    """Reasons made from a feature's label, for a bundle that declares none; a person should review them."""
+    code = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") or "FEATURE"
+    return {
+        RAISES: {"code": f"{code}_RAISES", "statement": f"{label} does not support the credit"},
+        LOWERS: {"code": f"{code}_LOWERS", "statement": f"{label} supports the credit"},
+    }
 
 
 def _optional_float(value: object) -> float | None:

@@ -23,6 +23,7 @@ import yaml
 from catboost import CatBoostClassifier, Pool
 
 from scoring.engine.german_credit import (
+    BAND_CODES,
     CATEGORICAL_FEATURES,
     CHOICE_LABELS,
     CHOICE_ORDER,
@@ -30,11 +31,12 @@ from scoring.engine.german_credit import (
     FEATURES,
     PROTECTED_ATTRIBUTES,
     PROTECTED_NAMES,
+    REASONS,
     RISK_BAND_LABELS,
     SECTIONS,
 )
 
-SCHEMA_VERSION = 2  # the bundle contract version (scoring/engine/contract.py)
+SCHEMA_VERSION = 3  # the bundle contract version (scoring/engine/contract.py)
 MODEL_NAME = "german-credit-catboost"
 TARGET = "creditability"
 POSITIVE_CLASS = "bad"
@@ -65,11 +67,16 @@ DATA_DESCRIPTION = "Statlog German Credit (UCI, Hofmann 1994, doi:10.24432/C5NC7
 
 
 def load_data(data_path: Path) -> pd.DataFrame:
-    """Read the German Credit CSV and check it has every column the bundle describes."""
+    """Read the German Credit CSV, check it has every column the bundle describes, recode the band codes."""
     frame = pd.read_csv(data_path)
     missing = [c for c in [*FEATURE_NAMES, *PROTECTED_NAMES, TARGET] if c not in frame.columns]
     if missing:
         raise ValueError(f"{data_path} lacks the columns {missing}.")
+    for name, codes in BAND_CODES.items():
+        unknown = sorted(set(frame[name].tolist()) - set(codes))
+        if unknown:
+            raise ValueError(f"{name} has the band codes {unknown}, not among {sorted(codes)}.")
+        frame[name] = frame[name].map(codes)
     for spec in [*FEATURES, *PROTECTED_ATTRIBUTES]:
         name = spec["name"]
         # Categorical values are strings for CatBoost; pandas may infer another dtype.
@@ -415,6 +422,8 @@ def _described(spec: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
         if unlabelled:
             raise ValueError(f"{spec['name']} has values without a display label: {unlabelled}.")
         described["choices"] = [{"value": v, "label": labels[v]} for v in values]
+    if spec["name"] in REASONS:
+        described["reasons"] = {direction: dict(reason) for direction, reason in REASONS[spec["name"]].items()}
     return described
 
 

@@ -56,7 +56,7 @@ def _edited(tmp_path: Path, edit: Callable[[dict], None]) -> Path:
 def test_the_bundled_model_meets_the_contract():
     assert check_bundle(DEFAULT_BUNDLE) == []
     model = load_bundle(DEFAULT_BUNDLE)
-    assert model.metadata["creditscore_schema"] == 2
+    assert model.metadata["creditscore_schema"] == 3
     assert model.metadata["validation_sample"] == {
         "file": "validation_sample.csv",
         "target": "creditability",
@@ -179,10 +179,10 @@ OLD_BANDS = [
 
 
 def test_a_low_risk_band_holding_declines_is_refused(tmp_path):
-    # The bands the bundled model shipped with: "Low risk" up to 0.195 over a threshold of 0.1837.
+    # The bands the bundled model shipped with: "Low risk" up to 0.195 over a threshold of 0.1695.
     message = _refusal(_edited(tmp_path, _set("risk_bands", OLD_BANDS)))
-    assert "no band ends at the threshold 0.1837" in message
-    assert "no band ends at the refer_band.lower 0.1075" in message
+    assert "no band ends at the threshold 0.1695" in message
+    assert "no band ends at the refer_band.lower 0.1096" in message
     assert "metadata.risk_bands[B]: labelled 'Low risk' but ends above the threshold" in message
 
 
@@ -191,13 +191,13 @@ def test_a_low_risk_band_holding_declines_is_refused(tmp_path):
     [
         # Cut at the threshold and refer band, but the top band still promises low risk.
         (
-            [("A", "Low risk", 0.1075), ("B", "Moderate risk", 0.1837), ("C", "Lower risk", 0.5), ("D", "Low", 1.0)],
+            [("A", "Low risk", 0.1096), ("B", "Moderate risk", 0.1695), ("C", "Lower risk", 0.5), ("D", "Low", 1.0)],
             "metadata.risk_bands[D]: labelled 'Low' but ends above the threshold",
         ),
-        ([("A", "Low risk", 0.1075), ("B", "Moderate risk", 0.1837), ("C", "High risk", 0.9)], "must end at 1.0"),
-        ([("A", "Low risk", 0.1837), ("B", "Moderate risk", 0.1075), ("C", "High", 1.0)], "must strictly increase"),
-        ([("A", "High risk", 0.1075), ("B", "Moderate", 0.1837), ("C", "Very high", 1.0)], "holds approvals only"),
-        ([("A", "Low", 0.1075), ("A", "Moderate", 0.1837), ("C", "High", 1.0)], "band names must be unique"),
+        ([("A", "Low risk", 0.1096), ("B", "Moderate risk", 0.1695), ("C", "High risk", 0.9)], "must end at 1.0"),
+        ([("A", "Low risk", 0.1695), ("B", "Moderate risk", 0.1096), ("C", "High", 1.0)], "must strictly increase"),
+        ([("A", "High risk", 0.1096), ("B", "Moderate", 0.1695), ("C", "Very high", 1.0)], "holds approvals only"),
+        ([("A", "Low", 0.1096), ("A", "Moderate", 0.1695), ("C", "High", 1.0)], "band names must be unique"),
     ],
 )
 def test_bands_inconsistent_with_the_decision_are_refused(tmp_path, bands, named):
@@ -207,13 +207,13 @@ def test_bands_inconsistent_with_the_decision_are_refused(tmp_path, bands, named
 
 def test_bands_cut_at_the_threshold_and_refer_band_are_accepted(tmp_path):
     bands = [
-        {"name": "A", "label": "Low risk", "upper": 0.1075},
-        {"name": "B", "label": "Moderate risk", "upper": 0.1837},
+        {"name": "A", "label": "Low risk", "upper": 0.1096},
+        {"name": "B", "label": "Moderate risk", "upper": 0.1695},
         {"name": "C", "label": "High risk", "upper": 1.0},
     ]
     model = load_bundle(_edited(tmp_path, _set("risk_bands", bands)))
-    assert list(model.band([0.05, 0.1075, 0.15, 0.1837, 0.9])) == ["A", "B", "B", "C", "C"]
-    assert list(model.decide([0.05, 0.1075, 0.15, 0.1837, 0.9])) == [
+    assert list(model.band([0.05, 0.1096, 0.15, 0.1695, 0.9])) == ["A", "B", "B", "C", "C"]
+    assert list(model.decide([0.05, 0.1096, 0.15, 0.1695, 0.9])) == [
         "approve",
         "refer",
         "refer",

@@ -50,7 +50,8 @@ def test_validate_names_every_bad_field_at_once(model, good):
     bad["duration_in_month"] = "twelve"
     bad["credit_amount"] = 10**9
     bad["housing"] = "castle"
-    bad["installment_rate_in_percentage_of_disposable_income"] = 2.5
+    bad["installment_rate_in_percentage_of_disposable_income"] = 2
+    bad["present_residence_since"] = 2.5
     bad["telephone"] = 7.5
     bad["favourite_colour"] = "blue"
     bad["age_in_years"] = float("nan")
@@ -61,7 +62,8 @@ def test_validate_names_every_bad_field_at_once(model, good):
     assert errors["duration_in_month"] == ["Expected a whole number, not a string: send a JSON number, without quotes."]
     assert errors["credit_amount"][0].startswith("Must be at most")
     assert "not one of the allowed choices" in errors["housing"][0]
-    assert errors["installment_rate_in_percentage_of_disposable_income"] == ["Expected a whole number."]
+    assert errors["installment_rate_in_percentage_of_disposable_income"] == ["Expected text."]
+    assert errors["present_residence_since"] == ["Expected text."]
     assert errors["telephone"] == ["Expected text."]
     assert errors["favourite_colour"] == ["Unknown field."]
     assert errors["age_in_years"] == ["Expected a whole number."]
@@ -81,9 +83,10 @@ def test_score_one_gives_decision_band_and_plain_reasons(model, good):
     assert score.risk_band in {b["name"] for b in model.bands}
     assert 1 <= len(score.reasons) <= 4
     first = score.reasons[0]
-    assert first.label in {f.label for f in model.features}
-    assert first.sentence.startswith(f"{first.label}: ")
-    assert first.sentence.endswith("the risk of default.")
+    feature = next(f for f in model.features if f.name == first.feature)
+    assert first.label == feature.label
+    assert (first.code, first.statement) == feature.reason_for(first.contribution > 0)
+    assert first.sentence == f"{first.statement} \u2014 {feature.value_text(first.value)}"
     json.dumps([r.as_dict() for r in score.reasons])  # stored as JSON
 
 
@@ -96,9 +99,9 @@ def test_reasons_name_a_category_by_its_label_and_keep_its_value(model, good):
     reasons = model.score_one(model.validate(application).features, reason_count=17).reasons
     purpose = next(r for r in reasons if r.feature == "purpose")
     assert purpose.value == "car (new)"
-    assert purpose.sentence.startswith("Purpose of the loan: 'New car' ")
+    assert purpose.sentence.endswith(" \u2014 New car")
     checking = next(r for r in reasons if r.feature == "status_of_existing_checking_account")
-    assert "'Overdrawn (below 0 DM)'" in checking.sentence
+    assert checking.sentence.endswith(" \u2014 Overdrawn (below 0 DM)")
 
 
 def test_shap_contributions_add_up_to_the_raw_prediction(model):
@@ -118,7 +121,8 @@ def test_decline_reasons_only_raise_risk(model):
     for i in declined:
         reasons = scores.reasons[i]
         assert reasons and all(r.contribution > 0 for r in reasons)
-        assert all("raised" in r.sentence for r in reasons)
+        raised = {f.name: f.raises for f in model.features}
+        assert all((r.code, r.statement) == raised[r.feature] for r in reasons)
     for i in np.flatnonzero(scores.decisions != "decline"):
         assert scores.reasons[i] is None  # reasons for many rows are only required for declines
 

@@ -286,7 +286,7 @@ def test_reference_distributions_cover_every_field_and_show_no_drift_on_the_samp
 def test_validation_sample_and_input_example_are_shipped(labelled, plain):
     out, _ = labelled
     metadata = metadata_of(out)
-    assert metadata["creditscore_schema"] == 2
+    assert metadata["creditscore_schema"] == 3
     assert metadata["validation_sample"] == {"file": "validation_sample.csv", "target": TARGET, "bad_value": "1"}
     shipped = pd.read_csv(out / "validation_sample.csv", dtype=str, keep_default_na=False)
     assert list(shipped.columns) == [*FEATURES, PROTECTED, TARGET]

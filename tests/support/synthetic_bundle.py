@@ -20,6 +20,10 @@ FEATURES = [
         "max": 50000,
         "help": "Income after tax, averaged over the last three months.",
         "section": "household",
+        "reasons": {
+            "raises": {"code": "INCOME_LOW", "statement": "Income insufficient for amount of credit requested"},
+            "lowers": {"code": "INCOME_GOOD", "statement": "Income sufficient for amount of credit requested"},
+        },
     },
     {
         "name": "employment_type",
@@ -33,6 +37,10 @@ FEATURES = [
             {"value": "retired", "label": "Retired"},
             {"value": "student", "label": "Student"},
         ],
+        "reasons": {
+            "raises": {"code": "EMPLOYMENT_TYPE", "statement": "Temporary or irregular employment"},
+            "lowers": {"code": "EMPLOYMENT_TYPE_GOOD", "statement": "Regular employment"},
+        },
     },
     {
         "name": "years_at_address",
@@ -42,6 +50,10 @@ FEATURES = [
         "min": 0,
         "max": 60,
         "section": "household",
+        "reasons": {
+            "raises": {"code": "RESIDENCE_SHORT", "statement": "Too short a period of residence"},
+            "lowers": {"code": "RESIDENCE_LONG", "statement": "Long period of residence"},
+        },
     },
 ]
 # Bands cut at the refer band (0.45) and the threshold (0.6), as the bundle contract asks.
@@ -99,7 +111,7 @@ def write_synthetic_bundle(out: Path) -> Path:
             "outputs": None,
         },
         "metadata": {
-            "creditscore_schema": 2,
+            "creditscore_schema": 3,
             "name": "synthetic-household-model",
             "threshold": 0.6,
             "refer_band": {"lower": 0.45, "upper": 0.6},
