@@ -86,6 +86,26 @@ class ReasonWriter:
         self.features = list(features)
         # Each feature's reason code per direction: [lowered, raised].
         self._codes = [(f.reason_for(False)[0], f.reason_for(True)[0]) for f in self.features]
+        # How many reasons deduplication can drop from a row: only that many are ranked beyond ``count``.
+        every = [code for pair in self._codes for code in pair]
+        self._spare = len(every) - len(set(every))
+        ids = {code: n for n, code in enumerate(dict.fromkeys(every))}
+        self._code_ids = np.array([[ids[low], ids[high]] for low, high in self._codes], dtype=np.int64).reshape(-1, 2)
+
+    def _ranked(
+        self, contributions: np.ndarray, decisions: Sequence[str], count: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's candidate feature indexes, strongest first (-1 padded), their contributions, and
+        which rows have two candidates of one code (only those need deduplicating)."""
+        decline = np.asarray(decisions, dtype=object) == DECLINE
+        order = top_contributions(contributions, decline, min(count + self._spare, contributions.shape[1]))
+        ranked = np.take_along_axis(contributions, np.maximum(order, 0), axis=1)
+        if not self._spare:
+            return order, ranked, np.zeros(len(order), dtype=bool)
+        ids = self._code_ids[np.maximum(order, 0), (ranked > 0).astype(np.int64)]
+        ids = np.where(order < 0, -1 - np.arange(order.shape[1]), ids)  # padding never matches
+        shared = (np.diff(np.sort(ids, axis=1), axis=1) == 0).any(axis=1)
+        return order, ranked, shared
 
     def reason(self, index: int, value: object, contribution: float, raised: bool) -> Reason:
         f = self.features[index]
@@ -118,15 +138,15 @@ class ReasonWriter:
         self, contributions: np.ndarray, columns: Sequence[Sequence[object]], decisions: Sequence[str], count: int
     ) -> list[list[Reason]]:
         """Reasons per row; ``columns[i][r]`` is row r's value of feature i."""
-        decline = np.asarray(decisions, dtype=object) == DECLINE
-        order = top_contributions(contributions, decline, contributions.shape[1])
-        raised = np.take_along_axis(contributions, np.maximum(order, 0), axis=1) > 0
+        order, ranked, shared = self._ranked(contributions, decisions, count)
+        raised = ranked > 0
         rows = []
         for r, (picked, up) in enumerate(zip(order.tolist(), raised.tolist(), strict=True)):
             rows.append(
                 [
                     self.reason(picked[k], columns[picked[k]][r], contributions[r, picked[k]], up[k])
-                    for k in self._picked(picked, up, count)
+                    for k in (self._picked(picked, up, count) if shared[r] else range(min(count, len(picked))))
+                    if picked[k] >= 0
                 ]
             )
         return rows
@@ -139,9 +159,8 @@ class ReasonWriter:
         ``columns[i]`` holds feature i's value for each row. Each distinct (feature, value,
         direction) is put into words once; a row's text is then its pieces around its numbers.
         """
-        decline = np.asarray(decisions, dtype=object) == DECLINE
-        order = top_contributions(contributions, decline, contributions.shape[1])
-        ranked = np.take_along_axis(contributions, np.maximum(order, 0), axis=1)
+        order, ranked, shared = self._ranked(contributions, decisions, count)
+        dedupe = shared.tolist()
         rounded = np.round(ranked, 6).tolist()
         raised = (ranked > 0).tolist()
         values = [np.asarray(c).tolist() for c in columns]
@@ -149,8 +168,10 @@ class ReasonWriter:
         lines: list[str] = []
         for r, (picked, numbers, up) in enumerate(zip(order.tolist(), rounded, raised, strict=True)):
             parts = []
-            for k in self._picked(picked, up, count):
+            for k in self._picked(picked, up, count) if dedupe[r] else range(min(count, len(picked))):
                 i = picked[k]
+                if i < 0:
+                    break
                 key = (i, values[i][r], up[k])
                 piece = pieces.get(key)
                 if piece is None:

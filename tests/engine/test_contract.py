@@ -237,3 +237,37 @@ def test_a_signature_that_is_not_json_is_named(tmp_path):
         mlmodel["signature"]["inputs"] = "[not json"
 
     assert "MLmodel signature.inputs: not a JSON list of named columns" in _refusal(_edited(tmp_path, broken))
+
+
+def _without_reasons(mlmodel: dict) -> None:
+    del mlmodel["metadata"]["features"][5]["reasons"]  # savings_account_and_bonds
+
+
+def _empty_statement(mlmodel: dict) -> None:
+    mlmodel["metadata"]["features"][1]["reasons"]["raises"]["statement"] = ""
+
+
+def _no_lowering_code(mlmodel: dict) -> None:
+    del mlmodel["metadata"]["features"][1]["reasons"]["lowers"]["code"]
+
+
+@pytest.mark.parametrize(
+    "edit, named",
+    [
+        (_without_reasons, "metadata.features[savings_account_and_bonds].reasons: missing; {raises: {code, statement}"),
+        (_empty_statement, "metadata.features[duration_in_month].reasons.raises.statement: '' should be non-empty"),
+        (_no_lowering_code, "metadata.features[duration_in_month].reasons.lowers.code: missing; the reason code"),
+        (_set("creditscore_schema", 2), "metadata.creditscore_schema: is 2; set it to 3"),
+    ],
+)
+def test_every_feature_needs_its_reasons(tmp_path, edit, named):
+    message = _refusal(_edited(tmp_path, edit))
+    assert named in message
+    assert message.endswith(FIX_COMMAND)
+
+
+def test_features_may_share_a_reason_code():
+    metadata = load_bundle(DEFAULT_BUNDLE).metadata
+    codes = [f["reasons"]["raises"]["code"] for f in metadata["features"]]
+    assert len(codes) == 17 and len(set(codes)) < len(codes)  # two kinds of obligations share one
+    assert all(f["reasons"]["raises"]["statement"] and f["reasons"]["lowers"]["statement"] for f in metadata["features"])

@@ -158,6 +158,37 @@ def test_the_report_says_which_labels_are_defaults(labelled, unlabelled):
     assert field(metadata, "home_ownership")["choices"][0] == {"value": "mortgage", "label": "mortgage"}
 
 
+def test_reasons_come_from_the_yaml_and_the_missing_ones_are_generated_and_reported(labelled, unlabelled):
+    folder, report = labelled
+    metadata = metadata_of(folder)
+    assert field(metadata, "loan_amount")["reasons"] == {
+        "raises": {"code": "AMOUNT_HIGH", "statement": "Amount of credit requested too high"},
+        "lowers": {"code": "AMOUNT_SUITED", "statement": "Amount of credit requested is suitable"},
+    }
+    term = field(metadata, "term_months")["reasons"]
+    assert term["raises"] == {"code": "TERM_LONG", "statement": "Duration of credit requested too long"}
+    assert term["lowers"] == {"code": "TERM_MONTHS_LOWERS", "statement": "Loan term supports the credit"}
+    assert "reasons" not in field(metadata, PROTECTED)
+    line = next(line for line in report.splitlines() if line.startswith("Reasons generated from the label"))
+    assert "term_months (lowers): 'Loan term supports the credit'" in line
+    assert "loan_amount" not in line and "term_months (raises)" not in line
+    # Without a labels file every feature's reasons are generated, and every one is listed for review.
+    _, without = unlabelled
+    line = next(line for line in without.splitlines() if line.startswith("Reasons generated from the label"))
+    assert all(f"{name} (raises)" in line and f"{name} (lowers)" in line for name in FEATURES)
+    loaded = load_bundle(unlabelled[0])
+    assert all(f.raises[0] and f.raises[1] and f.lowers[0] and f.lowers[1] for f in loaded.features)
+
+
+def test_malformed_reasons_in_the_yaml_are_refused(plain, tmp_path):
+    labels = tmp_path / "labels.yaml"
+    reasons = {"raises": {"code": "", "statement": "Too long"}, "later": {"code": "X", "statement": "Y"}}
+    labels.write_text(yaml.safe_dump({"fields": {"term_months": {"reasons": reasons}}}), encoding="utf-8")
+    message = refusal(plain.folder, "--sample", plain.sample, "--target", TARGET, "--labels", labels)
+    assert "labels fields.term_months.reasons has unknown keys ['later']" in message
+    assert "labels fields.term_months.reasons.raises: expected {code: ..., statement: ...}, both non-empty" in message
+
+
 def test_numeric_ranges_hold_the_sample_widened_and_yaml_ranges_win(labelled, plain):
     metadata = metadata_of(labelled[0])
     sample = sample_of(plain)

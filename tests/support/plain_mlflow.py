@@ -43,8 +43,25 @@ LABELS = {
     "name": "acme-personal-loans",
     "sections": [{"name": "loan", "label": "The loan"}, {"name": "applicant", "label": "The applicant"}],
     "fields": {
-        "loan_amount": {"label": "Loan amount", "unit": "EUR", "section": "loan", "help": "Amount requested."},
-        "term_months": {"label": "Loan term", "unit": "months", "section": "loan", "min": 6, "max": 96},
+        "loan_amount": {
+            "label": "Loan amount",
+            "unit": "EUR",
+            "section": "loan",
+            "help": "Amount requested.",
+            "reasons": {
+                "raises": {"code": "AMOUNT_HIGH", "statement": "Amount of credit requested too high"},
+                "lowers": {"code": "AMOUNT_SUITED", "statement": "Amount of credit requested is suitable"},
+            },
+        },
+        "term_months": {
+            "label": "Loan term",
+            "unit": "months",
+            "section": "loan",
+            "min": 6,
+            "max": 96,
+            # The other direction is left to prepare_bundle, which generates and reports it.
+            "reasons": {"raises": {"code": "TERM_LONG", "statement": "Duration of credit requested too long"}},
+        },
         "annual_income": {"label": "Annual income", "unit": "EUR", "section": "applicant"},
         "home_ownership": {
             "label": "Home ownership",
