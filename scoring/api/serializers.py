@@ -218,7 +218,13 @@ class ReasonSerializer(serializers.Serializer):
     label = serializers.CharField()
     value = ReasonValueField()
     contribution = serializers.FloatField(help_text="SHAP value in log-odds: positive raised the risk.")
-    sentence = serializers.CharField()
+    code = serializers.CharField(
+        allow_null=True, help_text="The reason code from the model's library; null on decisions recorded before codes."
+    )
+    statement = serializers.CharField(
+        help_text="The reason as an applicant reads it, such as 'Insufficient savings' (older decisions: the sentence)."
+    )
+    sentence = serializers.CharField(help_text="The statement with the value that drove it, as officers read it.")
 
 
 class ModelVersionRefSerializer(serializers.Serializer):
@@ -295,6 +301,8 @@ def prediction_data(prediction) -> dict:
                 "label": str(r["label"]),
                 "value": r["value"],
                 "contribution": float(r["contribution"]),
+                "code": None if r.get("code") is None else str(r["code"]),
+                "statement": str(r.get("statement") or r["sentence"]),
                 "sentence": str(r["sentence"]),
             }
             for r in prediction.reasons

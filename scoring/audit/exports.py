@@ -115,8 +115,9 @@ def _export_sql(rows: QuerySet[Prediction]) -> tuple[sql.Composed, tuple]:
     # json_to_recordset reads each reason once (json_array_elements + ->> would parse every element twice);
     # a set-returning function scan feeds the aggregate in array order.
     reasons = sql.SQL(
-        "(SELECT string_agg(COALESCE(NULLIF(r.sentence, ''), NULLIF(r.label, ''), r.feature, ''), ' | ') "
-        "FROM json_to_recordset(p.reasons) AS r(sentence text, label text, feature text))"
+        "(SELECT string_agg(COALESCE(NULLIF(r.code, '') || ': ', '') "
+        "|| COALESCE(NULLIF(r.sentence, ''), NULLIF(r.label, ''), r.feature, ''), ' | ') "
+        "FROM json_to_recordset(p.reasons) AS r(code text, sentence text, label text, feature text))"
     )
     cells = [
         "p.id",
@@ -235,6 +236,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _reason_text(reason: object) -> str:
+    """``CODE: statement — value`` (decisions recorded before reason codes: their sentence)."""
     if isinstance(reason, dict):
-        return str(reason.get("sentence") or reason.get("label") or reason.get("feature") or "")
+        text = str(reason.get("sentence") or reason.get("label") or reason.get("feature") or "")
+        return f"{reason['code']}: {text}" if reason.get("code") else text
     return str(reason)

@@ -8,8 +8,37 @@ from typing import Any
 
 from scoring.models import Decision, Prediction, Review
 
-# An adverse-action notice lists at most four reasons for a decline.
+# A decline gives at most four principal reasons (the engine records no more).
 DECLINE_REASON_COUNT = 4
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    """One recorded reason as a page shows it: the statement and the value that drove it."""
+
+    code: str
+    statement: str
+    value: str  # empty for decisions recorded before reason codes: their statement already holds it
+    contribution: float | None
+
+
+def reason_rows(reasons: list[dict[str, Any]], schema: dict[str, Any]) -> list[ReasonRow]:
+    """Recorded reasons in words: a choice shows its label, a number its unit; older rows their sentence."""
+    specs = {f.get("name"): f for f in schema.get("features") or () if isinstance(f, dict)}
+    rows = []
+    for r in reasons:
+        if not isinstance(r, dict):
+            rows.append(ReasonRow("", str(r), "", None))
+            continue
+        contribution = r.get("contribution")
+        contribution = float(contribution) if isinstance(contribution, int | float) else None
+        if r.get("statement"):
+            value = _formatted(specs.get(r.get("feature")) or {}, r.get("value"))
+            rows.append(ReasonRow(str(r.get("code") or ""), str(r["statement"]), value, contribution))
+        else:
+            text = r.get("sentence") or r.get("label") or r.get("feature") or ""
+            rows.append(ReasonRow("", str(text), "", contribution))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -86,11 +115,16 @@ class DecisionView:
         return ""
 
     @property
-    def reasons(self) -> list[dict[str, Any]]:
+    def reasons(self) -> list[ReasonRow]:
         reasons = list(self.prediction.reasons or [])
         if self.prediction.decision == Decision.DECLINE:
-            return reasons[:DECLINE_REASON_COUNT]
-        return reasons
+            reasons = reasons[:DECLINE_REASON_COUNT]
+        return reason_rows(reasons, self.schema)
+
+    @property
+    def coded_reasons(self) -> bool:
+        """Whether the reasons are statements from the model's library (not older free sentences)."""
+        return any(r.code for r in self.reasons)
 
     @property
     def latest_review(self) -> Review | None:

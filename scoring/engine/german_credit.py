@@ -191,8 +191,13 @@ BAND_CODES: dict[str, dict[int, str]] = {
         3: "4_to_7_years",
         4: "7_years_or_more",
     },
-    "number_of_existing_credits_at_this_bank": {1: "1", 2: "2_or_3", 3: "4_or_5", 4: "6_or_more"},
-    "number_of_people_being_liable_to_provide_maintenance_for": {2: "0_to_2", 1: "3_or_more"},
+    "number_of_existing_credits_at_this_bank": {
+        1: "1_credit",
+        2: "2_or_3_credits",
+        3: "4_or_5_credits",
+        4: "6_or_more_credits",
+    },
+    "number_of_people_being_liable_to_provide_maintenance_for": {2: "0_to_2_people", 1: "3_or_more_people"},
 }
 
 # Ordered categories are listed in their natural order so that a form's drop-down reads
@@ -302,12 +307,15 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
         "7_years_or_more": "7 years or more",
     },
     "number_of_existing_credits_at_this_bank": {
-        "1": "1",
-        "2_or_3": "2 or 3",
-        "4_or_5": "4 or 5",
-        "6_or_more": "6 or more",
+        "1_credit": "1",
+        "2_or_3_credits": "2 or 3",
+        "4_or_5_credits": "4 or 5",
+        "6_or_more_credits": "6 or more",
     },
-    "number_of_people_being_liable_to_provide_maintenance_for": {"0_to_2": "0 to 2", "3_or_more": "3 or more"},
+    "number_of_people_being_liable_to_provide_maintenance_for": {
+        "0_to_2_people": "0 to 2",
+        "3_or_more_people": "3 or more",
+    },
     "telephone": {"none": "None", "yes, registered under the customers name": "Yes, in the applicant's name"},
     "personal_status_and_sex": {
         "female : divorced/separated/married": "Female: divorced, separated or married",

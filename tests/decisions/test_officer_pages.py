@@ -186,9 +186,17 @@ def test_a_valid_application_is_scored_once_and_shown(officer_client, officer, a
     assert f"{prediction.probability * 100:.1f} %" in text
     assert prediction.risk_band in banner.get_text()
     assert "High risk" in text or "Very high risk" in text or "Moderate risk" in text
-    reasons = [li.get_text(strip=True) for li in page.find("ol", {"class": "reasons"}).find_all("li")]
+    items = page.find("ol", {"class": "reasons"}).find_all("li")
+    reasons = [li.get_text(" ", strip=True) for li in items]
+    # Each reason is the library's statement with the value that drove it, as the officer entered it.
     assert reasons == [r["sentence"] for r in prediction.reasons][:4]
     assert 1 <= len(reasons) <= 4
+    library = {f["name"]: f["reasons"]["raises"] for f in active_version.metadata["features"]}
+    for li, recorded in zip(items, prediction.reasons, strict=False):
+        assert li.find(class_="reason-statement").get_text() == library[recorded["feature"]]["statement"]
+    checking = next(li for li in items if "Balance of checking account too low" in li.get_text())
+    assert checking.find(class_="reason-value").get_text() == "\u2014 Overdrawn (below 0 DM)"
+    assert "adverse-action notice" not in text
     assert "Main reasons for the decline" in text
     assert f"#{active_version.pk}" in text and "LN-2024-001" in text
     # The full input is echoed with the schema's labels and units.
