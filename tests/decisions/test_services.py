@@ -98,11 +98,11 @@ def test_activation_retires_the_previous_version_and_is_recorded(model_admin, ac
     bundle = tmp_path / "b2"
     shutil.copytree(DEFAULT_BUNDLE, bundle)
     mlmodel = yaml.safe_load((bundle / "MLmodel").read_text())
-    mlmodel["metadata"]["threshold"] = 0.9
-    mlmodel["metadata"]["refer_band"] = {"lower": 0.8, "upper": 0.9}
+    mlmodel["metadata"]["threshold"] = 0.8
+    mlmodel["metadata"]["refer_band"] = {"lower": 0.7, "upper": 0.8}
     mlmodel["metadata"]["risk_bands"] = [
-        {"name": "A", "label": "Low risk", "upper": 0.8},
-        {"name": "B", "label": "Moderate risk", "upper": 0.9},
+        {"name": "A", "label": "Low risk", "upper": 0.7},
+        {"name": "B", "label": "Moderate risk", "upper": 0.8},
         {"name": "C", "label": "High risk", "upper": 1.0},
     ]
     (bundle / "MLmodel").write_text(yaml.safe_dump(mlmodel))
@@ -116,7 +116,7 @@ def test_activation_retires_the_previous_version_and_is_recorded(model_admin, ac
     assert (activation.previous, activation.version, activation.user) == (active_version, second, model_admin)
     assert ModelActivation.objects.count() == 2
     assert registry.get_active().version == second
-    assert registry.get_active().model.threshold == 0.9
+    assert registry.get_active().model.threshold == 0.8
 
 
 def test_database_allows_only_one_active_version(active_version):
