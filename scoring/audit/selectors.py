@@ -6,7 +6,7 @@ so a filter means the same thing on the officer's, the auditor's and the API's l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db.models import QuerySet
@@ -58,6 +58,24 @@ class ReceivedInputs:
 
     scored: dict[str, object]
     monitoring: dict[str, object]
+    labels: dict[str, str] = field(default_factory=dict)  # field name -> its label
+    choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> value -> label
+
+    def rows(self, values: dict[str, object]) -> list[tuple[str, str, str, str]]:
+        """(name, label, value as received, its choice label or "") for each field of ``values``."""
+        out = []
+        for name, value in values.items():
+            shown = self.choice_labels.get(name, {}).get(value) if isinstance(value, str) else None
+            out.append((name, self.labels.get(name, name), str(value), shown if shown not in (None, value) else ""))
+        return out
+
+    @property
+    def scored_rows(self) -> list[tuple[str, str, str, str]]:
+        return self.rows(self.scored)
+
+    @property
+    def monitoring_rows(self) -> list[tuple[str, str, str, str]]:
+        return self.rows(self.monitoring)
 
 
 def received_inputs_get(prediction: Prediction) -> ReceivedInputs:
@@ -70,4 +88,16 @@ def received_inputs_get(prediction: Prediction) -> ReceivedInputs:
     monitoring = {name: value for name, value in given.items() if name in protected}
     # A monitoring answer stored but absent from what was received (never expected) still shows, once.
     monitoring.update({name: value for name, value in (prediction.protected or {}).items() if name not in given})
-    return ReceivedInputs(scored=scored, monitoring=monitoring)
+    metadata = prediction.model_version.metadata or {}
+    fields = [f for f in [*(metadata.get("features") or ()), *declared] if isinstance(f, dict) and f.get("name")]
+    return ReceivedInputs(
+        scored=scored,
+        monitoring=monitoring,
+        labels={str(f["name"]): str(f.get("label") or f["name"]) for f in fields},
+        choice_labels={
+            str(f["name"]): {
+                str(c.get("value")): str(c.get("label")) for c in f.get("choices") or () if isinstance(c, dict)
+            }
+            for f in fields
+        },
+    )

@@ -225,8 +225,15 @@ def test_detail_shows_inputs_model_reasons_and_reviews(client, auditor, history,
     assert active_version.sha256 in body
     assert f"{prediction.threshold:.4f}" in body
     assert "Guarantor offered a house as collateral." in body
-    assert escape(prediction.reasons[0]["sentence"]) in body
-    assert "credit_amount" in body and "7882" in body
+    # Each reason: its code, its statement and the value that drove it.
+    first = prediction.reasons[0]
+    assert f"<code>{first['code']}</code> {escape(first['sentence'])}" in body
+    # Inputs by their label; a choice shows its label beside the value as received.
+    assert "Loan amount" in body and "7882" in body
+    residence = prediction.given_inputs["present_residence_since"]
+    labels = {"under_1_year": "Less than 1 year", "1_to_4_years": "1 to 4 years"}
+    labels |= {"4_to_7_years": "4 to 7 years", "7_years_or_more": "7 years or more"}
+    assert f"{labels[residence]} <code>{residence}</code>" in body
     assert client.get(reverse("audit:prediction-detail", args=[999999])).status_code == 404
 
 
@@ -248,6 +255,9 @@ def test_export_streams_one_row_per_decision_with_reviews_summarised(client, aud
     assert overridden["overridden"] == "yes" and overridden["final_decision"] == "approve"
     assert overridden["review_count"] == "1" and overridden["last_review_by"] == "officer"
     assert overridden["decision"] == "decline" and overridden["model_sha256"]
+    # Reasons: "CODE: statement \u2014 value", in order, separated by " | ".
+    recorded = history["declines"][0].reasons
+    assert overridden["reasons"] == " | ".join(f"{r['code']}: {r['sentence']}" for r in recorded)
     untouched = next(r for r in rows if r["id"] == str(history["other"].pk))
     assert untouched["review_count"] == "0" and untouched["final_decision"] == "decline"
 
