@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 def published(tmp_path_factory, local_hub):
     """The three bundles, each committed to its own repo on the local Hub stand-in."""
     base = tmp_path_factory.mktemp("own-models")
-    call_command("train_model", out=base / "trained", iterations=60, stdout=io.StringIO())
+    call_command("train_model", out=base / "trained", iterations=100, stdout=io.StringIO())
     plain = write_plain_model(base / "lender")
     call_command(
         "prepare_bundle",
