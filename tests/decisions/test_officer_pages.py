@@ -125,6 +125,52 @@ def test_form_is_built_from_the_active_models_schema(officer_client, active_vers
     assert not monitoring.find(attrs={"required": True})
 
 
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        (
+            "installment_rate_in_percentage_of_disposable_income",
+            [
+                ("under_20_pct", "Under 20 %"),
+                ("20_to_25_pct", "20 to 25 %"),
+                ("25_to_35_pct", "25 to 35 %"),
+                ("35_pct_or_more", "35 % or more"),
+            ],
+        ),
+        (
+            "present_residence_since",
+            [
+                ("under_1_year", "Less than 1 year"),
+                ("1_to_4_years", "1 to 4 years"),
+                ("4_to_7_years", "4 to 7 years"),
+                ("7_years_or_more", "7 years or more"),
+            ],
+        ),
+        (
+            "number_of_existing_credits_at_this_bank",
+            [
+                ("1_credit", "1"),
+                ("2_or_3_credits", "2 or 3"),
+                ("4_or_5_credits", "4 or 5"),
+                ("6_or_more_credits", "6 or more"),
+            ],
+        ),
+        (
+            "number_of_people_being_liable_to_provide_maintenance_for",
+            [("0_to_2_people", "0 to 2"), ("3_or_more_people", "3 or more")],
+        ),
+    ],
+)
+def test_band_coded_fields_are_drop_downs_of_what_an_officer_knows_low_to_high(
+    officer_client, active_version, name, options
+):
+    page, _ = open_form(officer_client)
+    select = page.find("select", {"name": name})
+    assert [(o["value"], o.get_text(strip=True)) for o in select.find_all("option") if o["value"]] == options
+    # The help says what the field means, not a code table.
+    assert "Band" not in page.find(id=f"id_{name}_help").get_text()
+
+
 def _in_section_order(model):
     order = [s["name"] for s in model.sections]
     return [
