@@ -1,4 +1,4 @@
-"""The German Credit data set's fields as loan officers see them: labels, help, sections, ranges.
+"""The German Credit data set's fields as loan officers see them: labels, help, sections, choices, reasons.
 
 Training writes these into the bundle's metadata; the app's forms read them from there.
 """

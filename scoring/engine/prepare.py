@@ -1,4 +1,4 @@
-"""Turn a plain MLflow CatBoost model directory and a labelled sample into a complete (contract version 2) bundle.
+"""Turn a plain MLflow CatBoost model directory and a labelled sample into a complete (contract version 3) bundle.
 
 Pure code, no Django: ``manage.py prepare_bundle`` wraps it. The feature schema comes from the
 model's signature and the sample (``sample_schema``), labels from an optional YAML
