@@ -253,11 +253,12 @@ class LoadedModel:
 # --- loading ------------------------------------------------------------------------
 
 
-def load_bundle(path: str | Path) -> LoadedModel:
+def load_bundle(path: str | Path, *, registered: bool = False) -> LoadedModel:
     """Load an MLflow CatBoost model directory that meets the bundle contract (docs/model-bundle.md).
 
     Anything less (a bare model.cb, a plain MLflow model without our metadata, a wrong item)
     raises BundleRejected listing every problem at once: nothing is filled in with a default.
+    ``registered``: the stored files of a registered version, which may meet the earlier contract.
     """
     path = Path(path)
     if not path.is_dir():
@@ -265,7 +266,7 @@ def load_bundle(path: str | Path) -> LoadedModel:
             f"No bundle directory at {path}: a bundle is an MLflow model directory (MLmodel, model.cb, "
             f"validation sample), not a single file. Complete one with: {contract.FIX_COMMAND}"
         )
-    mlmodel, model, problems = contract.inspect_bundle(path)
+    mlmodel, model, problems = contract.inspect_bundle(path, registered=registered)
     if problems or mlmodel is None or model is None:
         raise contract.refusal(problems or ["the bundle could not be read."])
     metadata = mlmodel["metadata"]

@@ -8,6 +8,7 @@ describes the same contract for people; keep the two in step.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -160,6 +161,14 @@ METADATA_SCHEMA: dict[str, Any] = {
 Draft202012Validator.check_schema(METADATA_SCHEMA)
 _VALIDATOR = Draft202012Validator(METADATA_SCHEMA)
 
+# Version 2, before features carried reasons: refused for a new version, still read for a version
+# registered under it, so an upgrade never stops the live model (its decisions keep plain sentences).
+EARLIER_SCHEMA_VERSION = 2
+_EARLIER_SCHEMA = copy.deepcopy(METADATA_SCHEMA)
+_EARLIER_SCHEMA["properties"]["creditscore_schema"] = {"const": EARLIER_SCHEMA_VERSION}
+_EARLIER_SCHEMA["properties"]["features"]["items"] = _FEATURE
+_EARLIER_VALIDATOR = Draft202012Validator(_EARLIER_SCHEMA)
+
 # What each required item is, said where it is missing so the refusal doubles as instructions.
 _MEANING = {
     "creditscore_schema": (
@@ -212,14 +221,19 @@ def check_metadata(
     return problems + _metadata_problems(metadata, folder, mlmodel, model)
 
 
-def inspect_bundle(folder: Path) -> tuple[dict[str, Any] | None, CatBoostClassifier | None, list[str]]:
-    """The folder's MLmodel and classifier, as far as they can be read, and every problem of the bundle."""
+def inspect_bundle(
+    folder: Path, *, registered: bool = False
+) -> tuple[dict[str, Any] | None, CatBoostClassifier | None, list[str]]:
+    """The folder's MLmodel and classifier, as far as they can be read, and every problem of the bundle.
+
+    ``registered``: the files of a version already registered, which may be of the earlier contract.
+    """
     folder = Path(folder)
     problems: list[str] = []
     mlmodel = _read_mlmodel(folder, problems)
     model = read_classifier(folder, mlmodel, problems)
     metadata = (mlmodel or {}).get("metadata")
-    return mlmodel, model, problems + _metadata_problems(metadata, folder, mlmodel, model)
+    return mlmodel, model, problems + _metadata_problems(metadata, folder, mlmodel, model, registered=registered)
 
 
 def check_bundle(folder: Path) -> list[str]:
@@ -228,11 +242,17 @@ def check_bundle(folder: Path) -> list[str]:
 
 
 def _metadata_problems(
-    metadata: Any, folder: Path, mlmodel: Mapping[str, Any] | None, model: CatBoostClassifier | None
+    metadata: Any,
+    folder: Path,
+    mlmodel: Mapping[str, Any] | None,
+    model: CatBoostClassifier | None,
+    *,
+    registered: bool = False,
 ) -> list[str]:
     if not isinstance(metadata, Mapping):
         metadata = {}
-    problems = _schema_problems(metadata)
+    earlier = registered and metadata.get("creditscore_schema") == EARLIER_SCHEMA_VERSION
+    problems = _schema_problems(metadata, _EARLIER_VALIDATOR if earlier else _VALIDATOR)
     features = _valid_items(metadata.get("features"))
     protected = _valid_items(metadata.get("protected_attributes"))
     problems.extend(_feature_problems(features, protected, metadata.get("sections")))
@@ -336,10 +356,10 @@ def read_classifier(folder: Path, mlmodel: Mapping[str, Any] | None, problems: l
 # --- metadata -----------------------------------------------------------------------
 
 
-def _schema_problems(metadata: Mapping[str, Any]) -> list[str]:
+def _schema_problems(metadata: Mapping[str, Any], validator: Draft202012Validator = _VALIDATOR) -> list[str]:
     found: list[str] = []
     wrong_items: dict[str, list[Any]] = {}  # list items of the wrong type, reported once per list
-    errors = sorted(_VALIDATOR.iter_errors(dict(metadata)), key=lambda e: [f"{p:>6}" for p in e.absolute_path])
+    errors = sorted(validator.iter_errors(dict(metadata)), key=lambda e: [f"{p:>6}" for p in e.absolute_path])
     for error in errors:
         path = list(error.absolute_path)
         where = _where(path, metadata)

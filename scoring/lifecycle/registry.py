@@ -246,7 +246,8 @@ def get_loaded(version: ModelVersion) -> LoadedModel:
 
 def _load(version: ModelVersion) -> LoadedModel:
     """Load a version's stored files, check they are the recorded ones, and smoke-test the result."""
-    model = load_bundle(local_bundle_path(version))
+    # A version registered under the earlier contract keeps serving after an upgrade.
+    model = load_bundle(local_bundle_path(version), registered=True)
     if model.sha256 != version.sha256:
         raise BundleRejected(f"The stored model file's sha256 {model.sha256[:12]} differs from the recorded one.")
     smoke_test(model)

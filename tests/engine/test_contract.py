@@ -272,3 +272,23 @@ def test_features_may_share_a_reason_code():
     assert len(codes) == 17 and len(set(codes)) < len(codes)  # two kinds of obligations share one
     statements = [f["reasons"][d]["statement"] for f in metadata["features"] for d in ("raises", "lowers")]
     assert all(statements)
+
+
+def _earlier_contract(mlmodel: dict) -> None:
+    """The same bundle as written under contract version 2: no reasons on its features."""
+    mlmodel["metadata"]["creditscore_schema"] = 2
+    for feature in mlmodel["metadata"]["features"]:
+        del feature["reasons"]
+
+
+def test_a_version_registered_under_the_earlier_contract_still_serves(tmp_path):
+    bundle = _edited(tmp_path, _earlier_contract)
+    assert "metadata.creditscore_schema: is 2; set it to 3" in _refusal(bundle)  # never registered anew
+    model = load_bundle(bundle, registered=True)  # but a live version keeps scoring after an upgrade
+    reasons = model.score_one(model.validate(model.example_inputs()).features).reasons
+    assert reasons and all(r.code and r.statement for r in reasons)  # generated from the labels
+
+
+def test_registered_files_of_the_current_contract_are_still_checked(tmp_path):
+    with pytest.raises(BundleRejected, match="reasons.raises.statement"):
+        load_bundle(_edited(tmp_path, _empty_statement), registered=True)
