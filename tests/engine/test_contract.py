@@ -290,5 +290,5 @@ def test_a_version_registered_under_the_earlier_contract_still_serves(tmp_path):
 
 
 def test_registered_files_of_the_current_contract_are_still_checked(tmp_path):
-    with pytest.raises(BundleRejected, match="reasons.raises.statement"):
+    with pytest.raises(BundleRejected, match=r"reasons\.raises\.statement"):
         load_bundle(_edited(tmp_path, _empty_statement), registered=True)
