@@ -22,6 +22,7 @@ from scoring.audit import exports
 from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
+from scoring.notices import selectors as notice_selectors
 
 
 def _allowed(check):
@@ -91,6 +92,7 @@ def prediction_detail(request, pk: int):
             "prediction": prediction,
             "reviews": list(prediction.reviews.all()),
             "inputs": audit_selectors.received_inputs_get(prediction),
+            "notices": list(notice_selectors.notice_list(prediction=prediction)),
         },
     )
 
