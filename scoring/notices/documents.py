@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.staticfiles import finders
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from scoring.models import AdverseActionNotice
@@ -22,3 +23,10 @@ def notice_pdf(notice: AdverseActionNotice) -> bytes:
     page = render_to_string("scoring/notices/notice_pdf.html", {"notice": notice})
     stylesheet = finders.find(PRINT_CSS)
     return HTML(string=page).write_pdf(stylesheets=[CSS(filename=stylesheet)] if stylesheet else None)
+
+
+def notice_pdf_response(notice: AdverseActionNotice) -> HttpResponse:
+    """The PDF as a download, named after the decision and the notice."""
+    response = HttpResponse(notice_pdf(notice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{notice_filename(notice, "pdf")}"'
+    return response

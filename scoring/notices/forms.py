@@ -28,8 +28,11 @@ class NoticeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if "applicant_name" in data and "applicant_address" in data:
-            self.add_notice_errors(services.applicant_errors(**data))
+        errors = services.applicant_errors(
+            applicant_name=data.get("applicant_name", ""), applicant_address=data.get("applicant_address", "")
+        )
+        # A field already refused (required, too long) keeps that one message.
+        self.add_notice_errors({field: messages for field, messages in errors.items() if field not in self.errors})
         return data
 
     def full_clean(self):
@@ -43,5 +46,4 @@ class NoticeForm(forms.Form):
     def add_notice_errors(self, errors: dict[str, list[str]]) -> None:
         for field, messages in errors.items():
             for message in messages:
-                if field not in self.errors or message not in self.errors[field]:
-                    self.add_error(field if field in self.fields else None, message)
+                self.add_error(field if field in self.fields else None, message)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -84,6 +84,4 @@ def notice_detail(request, notice_id: int):
 @require_safe
 def notice_pdf(request, notice_id: int):
     notice = _opened(request, notice_id, "pdf")
-    response = HttpResponse(documents.notice_pdf(notice), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{documents.notice_filename(notice, "pdf")}"'
-    return response
+    return documents.notice_pdf_response(notice)
