@@ -15,6 +15,7 @@ from scoring.decisions import services
 from scoring.models import AdverseActionNotice, Prediction
 from scoring.notices import services as notices
 from tests.browser.conftest import screenshot
+from tests.browser.test_narrow_pages import STICKING_OUT
 from tests.browser.test_officer_flow import fill_application, log_in
 from tests.support.accessibility import axe_findings, install_axe
 from tests.support.applications import inputs_by_decision
@@ -105,7 +106,7 @@ def test_an_officer_produces_a_notice_for_a_decline_and_the_auditor_finds_it(
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_the_notice_pages_pass_axe_and_fit_the_screen(
-    browser, monkeypatch, live_server, officer, live_active_version, viewport
+    browser, monkeypatch, live_server, officer, auditor, live_active_version, viewport
 ):
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     prediction = services.score_application(user=officer, inputs=inputs_by_decision()["decline"], channel="web")
@@ -132,4 +133,15 @@ def test_the_notice_pages_pass_axe_and_fit_the_screen(
     tab.get_by_role("button", name="Issue the notice").click()
     tab.wait_for_load_state()
     assert axe_findings(tab) == [], "notice form with errors"
+    context.close()
+
+    # The auditor's decision page with its notices table.
+    context = browser.new_context(viewport=viewport, bypass_csp=True)
+    install_axe(context)
+    tab = context.new_page()
+    log_in(tab, live_server, "auditor")
+    tab.goto(f"{live_server.url}/audit/predictions/{prediction.pk}/")
+    tab.wait_for_load_state()
+    assert axe_findings(tab) == [], "audit detail"
+    assert tab.evaluate("document.documentElement.scrollWidth") <= viewport["width"], tab.evaluate(STICKING_OUT)
     context.close()
