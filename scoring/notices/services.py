@@ -145,17 +145,12 @@ def issue_notice(
     if errors:
         raise InvalidNotice(errors)
     with transaction.atomic():
-        final = final_decision_of(prediction)
-        if not final.is_decline:
-            raise NotFinalDecline(
-                f"Decision #{prediction.pk} is not a final decline "
-                f"(final outcome: {Decision(final.decision).label.lower()}): no adverse-action notice applies."
-            )
+        final = _final_decline(prediction)
         content = notice_content(
             prediction=prediction, applicant_name=applicant_name, applicant_address=applicant_address
         )
         body = render_to_string(LETTER_TEMPLATE, {"notice": content})
-        return AdverseActionNotice.objects.create(
+        notice = AdverseActionNotice.objects.create(
             prediction=prediction,
             review=final.review,
             user=user,
@@ -163,3 +158,17 @@ def issue_notice(
             body_html=body,
             sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
         )
+        # A review committed while the notice was being written (another tab) wins: checked again after
+        # the insert, so no notice is kept for a decision that stopped being a decline before it.
+        _final_decline(prediction)
+        return notice
+
+
+def _final_decline(prediction: Prediction) -> FinalDecision:
+    final = final_decision_of(prediction)
+    if not final.is_decline:
+        raise NotFinalDecline(
+            f"Decision #{prediction.pk} is not a final decline "
+            f"(final outcome: {Decision(final.decision).label.lower()}): no adverse-action notice applies."
+        )
+    return final

@@ -147,3 +147,23 @@ def test_the_database_refuses_to_change_or_delete_a_notice(officer, active_versi
             connection.cursor() as cursor,
         ):
             cursor.execute(statement, [notice.pk])
+
+
+def test_a_review_recorded_while_the_notice_is_written_cancels_it(officer, active_version, monkeypatch):
+    prediction = decided(officer, "decline")
+    real = services.final_decision_of
+
+    def reviewed_meanwhile(p):
+        # The first look sees the model's decline; by the second, an override to approve was committed.
+        if not hasattr(reviewed_meanwhile, "seen"):
+            reviewed_meanwhile.seen = True
+            return real(p)
+        decision_services.record_review(
+            user=officer, prediction=p, outcome="approve", reason_code="collateral", justification="House pledged."
+        )
+        return real(p)
+
+    monkeypatch.setattr(services, "final_decision_of", reviewed_meanwhile)
+    with pytest.raises(NotFinalDecline):
+        issue(officer, prediction)
+    assert not AdverseActionNotice.objects.exists()
