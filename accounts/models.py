@@ -30,7 +30,7 @@ class ApiToken(models.Model):
 
 
 class AccessEvent(models.Model):
-    """One authentication event; written by accounts.signals, never changed."""
+    """One authentication event, or a later opening of an issued notice; written by accounts.signals, never changed."""
 
     class Kind(models.TextChoices):
         LOGIN = "login", "Logged in"
@@ -38,6 +38,7 @@ class AccessEvent(models.Model):
         LOGIN_FAILED = "login_failed", "Failed login"
         LOCKED_OUT = "locked_out", "Locked out"
         PASSWORD_CHANGED = "password_changed", "Changed password"
+        NOTICE_DOWNLOADED = "notice_downloaded", "Opened an issued adverse-action notice"
 
     created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

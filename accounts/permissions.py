@@ -50,6 +50,11 @@ def can_review(user, prediction) -> bool:
     return is_officer(user) and prediction.user_id == user.pk
 
 
+def can_issue_notice(user, prediction) -> bool:
+    """An adverse-action notice is produced by the officer whose case it is."""
+    return is_officer(user) and prediction.user_id == user.pk
+
+
 def can_manage_models(user) -> bool:
     return is_model_admin(user)
 

@@ -1,4 +1,5 @@
-"""Record logins, logouts, failed logins, lockouts and password changes in the access log; start the session clock."""
+"""Record logins, logouts, failed logins, lockouts, password changes and notice re-downloads in the access log;
+start the session clock."""
 
 from __future__ import annotations
 
@@ -54,3 +55,8 @@ def record_locked_out(sender, request, username=None, ip_address=None, **kwargs)
 def record_password_changed(*, request, user) -> None:
     """Called by the password change view: Django sends no signal for it."""
     _record(AccessEvent.Kind.PASSWORD_CHANGED, request, user=user)
+
+
+def record_notice_downloaded(*, request, user) -> None:
+    """Called when an issued adverse-action notice is opened again (page, PDF or API); the path names it."""
+    _record(AccessEvent.Kind.NOTICE_DOWNLOADED, request, user=user)

@@ -288,6 +288,25 @@ SCORING_REASON_COUNT = env.int("SCORING_REASON_COUNT", default=4)
 # The lender as applicants and printed copies name it (adverse-action notices, print headers).
 LENDER_NAME = env.str("LENDER_NAME", default="Creditscore Demo Bank")
 LENDER_ADDRESS = env.str("LENDER_ADDRESS", default="1 Example Street, 10115 Berlin, Germany")
+# The statutory part of an adverse-action notice, printed under the reasons. Blank lines separate
+# paragraphs; have the lender's counsel word it for the lender's jurisdiction.
+ADVERSE_ACTION_STATUTORY_TEXT = env.str(
+    "ADVERSE_ACTION_STATUTORY_TEXT",
+    default=(
+        "You have the right to a statement of the specific reasons for this decision. The principal reasons "
+        "are listed above; if you would like more detail, write to us at the address above within 60 days "
+        "of the date of this notice and we will answer within 30 days.\n\n"
+        "This decision was made with the help of an automated credit scoring model. You have the right to "
+        "obtain human intervention: to have the decision reviewed by a member of our staff, to express your "
+        "point of view, and to contest the decision. To do so, write to us at the address above, quoting "
+        "the date of this notice.\n\n"
+        "The law prohibits creditors from discriminating against credit applicants on the basis of race, "
+        "colour, religion, national origin, sex, marital status or age (provided the applicant has the "
+        "capacity to contract), because all or part of the applicant's income derives from any public "
+        "assistance programme, or because the applicant has in good faith exercised any right under "
+        "consumer credit law."
+    ),
+)
 # Officers may override a decision alone up to this probability of default; above it (and any change
 # of their own override) a credit manager approves first.
 OVERRIDE_PD_LIMIT = env.float("OVERRIDE_PD_LIMIT", default=0.30)

@@ -4,7 +4,15 @@ from django.contrib import admin
 
 from accounts import permissions
 from scoring.lifecycle import admin as lifecycle_admin
-from scoring.models import ExportLog, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
+from scoring.models import (
+    AdverseActionNotice,
+    ExportLog,
+    ModelActivation,
+    ModelLoad,
+    ModelVersion,
+    Prediction,
+    Review,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -118,6 +126,13 @@ class PredictionAdmin(ReadOnlyAdmin):
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden")
+
+
+@admin.register(AdverseActionNotice)
+class AdverseActionNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "prediction", "user", "sha256")
+    list_select_related = ("user",)
+    exclude = ("body_html",)  # the notice as issued is read on its own page, not as markup here
 
 
 # --- Audit exports ---------------------------------------------------

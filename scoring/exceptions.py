@@ -71,3 +71,21 @@ class BatchJobFinished(Exception):
 
 
 __all__ += ["BatchJobFinished", "DuplicateApplication", "IdempotencyConflict", "InvalidBatchFile"]
+
+
+# --- Adverse-action notices ---------------------------------------------
+
+
+class NotFinalDecline(Exception):
+    """A notice was asked for a decision whose final outcome is not a decline; nothing was issued."""
+
+
+class InvalidNotice(Exception):
+    """The applicant's details for a notice are missing or unusable; ``errors`` by field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+__all__ += ["InvalidNotice", "NotFinalDecline"]

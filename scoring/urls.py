@@ -6,6 +6,7 @@ app_name = "scoring"
 
 urlpatterns = [
     path("", include("scoring.decisions.urls")),
+    path("", include("scoring.notices.urls")),
     path("", include("scoring.batch.urls")),
     path("", include("scoring.monitoring.urls")),
 ]

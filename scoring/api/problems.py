@@ -28,9 +28,11 @@ from scoring.exceptions import (
     IdempotencyConflict,
     InvalidApplication,
     InvalidBatchFile,
+    InvalidNotice,
     InvalidReview,
     ModelUnavailable,
     NotAllowed,
+    NotFinalDecline,
 )
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,11 @@ def problem_exception_handler(exc, context):
         # The request's shape was checked by its serializer (and stated in the schema); what the service
         # still refuses depends on the decision's state, so it is a conflict, not a bad request.
         return _respond(409, "The review does not fit this decision.", "invalid-review", dict(exc.errors))
+    if isinstance(exc, InvalidNotice):
+        return _respond(400, "The applicant's details have invalid fields.", "invalid-notice", dict(exc.errors))
+    if isinstance(exc, NotFinalDecline):
+        # The request is well formed; the decision's state does not call for a notice.
+        return _respond(409, str(exc), "not-a-final-decline")
     if isinstance(exc, InvalidBatchFile):
         return _respond(400, "The batch file was refused; nothing was queued.", "invalid-batch-file", dict(exc.errors))
     if isinstance(exc, IdempotencyConflict):

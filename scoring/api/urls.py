@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from scoring.api import views
 from scoring.api.base import KnownQueryParameters
 from scoring.api.lifecycle import ModelReloadApi
+from scoring.api.notices import PredictionNoticeApi
 from scoring.api.problems import problem_response
 
 app_name = "api"
@@ -31,6 +32,7 @@ urlpatterns = [
     path("v1/predictions", views.PredictionListApi.as_view(), name="prediction-list"),
     path("v1/predictions/<int:pk>", views.PredictionDetailApi.as_view(), name="prediction-detail"),
     path("v1/predictions/<int:pk>/reviews", views.ReviewCreateApi.as_view(), name="review-create"),
+    path("v1/predictions/<int:pk>/notice", PredictionNoticeApi.as_view(), name="prediction-notice"),
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),

@@ -23,6 +23,7 @@ from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
 from scoring.decisions.presentation import reason_rows
+from scoring.notices import selectors as notice_selectors
 
 
 def _allowed(check):
@@ -95,6 +96,7 @@ def prediction_detail(request, pk: int):
             "reasons": reason_rows(
                 list(prediction.reasons or []), (prediction.model_version.metadata or {}).get("schema") or {}
             ),
+            "notices": list(notice_selectors.notice_list(prediction=prediction)),
         },
     )
 

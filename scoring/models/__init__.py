@@ -9,10 +9,12 @@ from scoring.models.choices import Channel, Decision
 from scoring.models.decisions import Prediction, Review
 from scoring.models.fields import JSONTextField
 from scoring.models.monitoring import DriftReport
+from scoring.models.notices import AdverseActionNotice, NoticeIsFinal
 from scoring.models.totals import DailyCounts, DailyStat, DailyTotal, MonthlyStat
 from scoring.models.versions import ModelActivation, ModelLoad, ModelVersion
 
 __all__ = [
+    "AdverseActionNotice",
     "BatchChunk",
     "BatchJob",
     "BatchRowError",
@@ -28,6 +30,7 @@ __all__ = [
     "ModelLoad",
     "ModelVersion",
     "MonthlyStat",
+    "NoticeIsFinal",
     "Prediction",
     "Review",
 ]

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from scoring.batch import jobs
 from scoring.decisions import services
+from scoring.notices import services as notices
 from tests.support.batch_files import csv_bytes, synthetic_frame
 
 LOGIN = "302 to login"  # redirected to the login page
@@ -40,6 +41,10 @@ RULES: dict[str, tuple] = {
     "scoring:prediction-mine": (LOGIN, 200, 200, 403, 403),
     "scoring:prediction-detail": (LOGIN, 200, 404, 200, 404),
     "scoring:prediction-review": (LOGIN, 405, 405, 405, 405),  # POST only
+    # adverse-action notices (the decision is `officer`'s model decline; the notice was issued by them)
+    "scoring:notice-new": (LOGIN, 200, 404, 403, 404),
+    "scoring:notice-detail": (LOGIN, 200, 404, 200, 404),
+    "scoring:notice-pdf": (LOGIN, 200, 404, 200, 404),
     # batch jobs (the job is `officer`'s and still queued, so its result is not ready: 409)
     "scoring:batch-list": (LOGIN, 200, 200, 200, 403),
     "scoring:batch-new": (LOGIN, 200, 200, 403, 403),
@@ -54,6 +59,7 @@ RULES: dict[str, tuple] = {
     "api:prediction-list": (401, 200, 200, 200, 403),
     "api:prediction-detail": (401, 200, 404, 200, 403),
     "api:review-create": (401, 405, 405, 403, 403),
+    "api:prediction-notice": (401, 200, 404, 200, 403),
     "api:model-list": (401, 403, 403, 200, 200),
     "api:model-active": (401, 200, 200, 200, 200),
     "api:model-reload": (401, 403, 403, 403, 405),
@@ -75,6 +81,7 @@ RULES: dict[str, tuple] = {
 URL_KWARGS = {
     "pk": lambda objs: objs["prediction"].pk,  # a decision made by `officer`
     "job_id": lambda objs: objs["batch_job"].pk,  # a batch job submitted by `officer`
+    "notice_id": lambda objs: objs["notice"].pk,  # a notice `officer` issued for that decision
 }
 
 # Django admin: the index and each registered model's changelist.
@@ -89,6 +96,7 @@ ADMIN_RULES: dict[str, tuple] = {
     "scoring.prediction": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
     "scoring.review": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
     "scoring.exportlog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
+    "scoring.adverseactionnotice": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
     "accounts.accessevent": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
     "axes.accessattempt": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
     "axes.accesslog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403),
@@ -120,9 +128,13 @@ def project_urls():
 @pytest.fixture
 def objs(officer, example_inputs):
     upload = ContentFile(csv_bytes(synthetic_frame(3)), name="three.csv")
+    prediction = services.score_application(user=officer, inputs=example_inputs, channel="web")
     return {
-        "prediction": services.score_application(user=officer, inputs=example_inputs, channel="web"),
+        "prediction": prediction,
         "batch_job": jobs.submit_batch_job(user=officer, upload=upload, original_name="three.csv"),
+        "notice": notices.issue_notice(
+            user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road"
+        ),
     }
 
 

@@ -110,11 +110,21 @@ def test_a_generated_client_uses_every_operation(
     detail = call("predictions.prediction_detail", auditor_c, prediction_id)
     assert detail.status_code == 200 and isinstance(detail.parsed, models.PredictionDetail)
 
+    # The decision is the model's decline: its officer issues the notice, an auditor reads it.
+    notice_body = models.NoticeRequest.from_dict({"applicant_name": "Anna Schmidt", "applicant_address": "1 Road"})
+    issued = call("predictions.notice_create", officer_c, prediction_id, body=notice_body)
+    assert issued.status_code == 201 and isinstance(issued.parsed, models.Notice)
+    latest = call("predictions.notice_latest", auditor_c, prediction_id)
+    assert latest.status_code == 200 and latest.parsed.id == issued.parsed.id
+    assert latest.parsed.applicant.address == ["1 Road"]
+
     review = models.ApproveOrDecline.from_dict(
         {"outcome": "approve", "reason_code": "collateral", "justification": "Guarantor signed today."}
     )
     reviewed = call("predictions.review_create", officer_c, prediction_id, body=review)
     assert reviewed.status_code == 201 and isinstance(reviewed.parsed, models.Review)
+    no_notice = call("predictions.notice_create", officer_c, prediction_id, body=notice_body)
+    assert no_notice.status_code == 409 and isinstance(no_notice.parsed, models.Problem)  # approved in review
 
     versions = call("models.model_list", auditor_c)
     assert versions.status_code == 200 and versions.parsed[0].sha256 == active_version.sha256

@@ -16,6 +16,7 @@ from accounts.models import AccessEvent
 from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
 from scoring.decisions import services
 from scoring.models import BatchJob, BatchRowError, ExportLog, ModelActivation, ModelVersion, Prediction, Review
+from scoring.notices import services as notices
 
 pytestmark = pytest.mark.postgres
 # The refusal of the privilege (app role) or of the trigger (owner).
@@ -39,6 +40,8 @@ def audit_rows(officer, auditor, example_inputs):
     client.post(reverse("login"), {"username": "nobody", "password": "guess"})
     assert ExportLog.objects.exists() and AccessEvent.objects.exists() and ModelActivation.objects.exists()
     _row_error(officer)
+    declined = services.score_application(user=officer, inputs=example_inputs, channel="web")
+    notices.issue_notice(user=officer, prediction=declined, applicant_name="A. Person", applicant_address="1 Road")
     return prediction
 
 

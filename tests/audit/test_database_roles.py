@@ -18,6 +18,7 @@ from scoring.batch import jobs
 from scoring.decisions import services
 from scoring.lifecycle import registry, versions
 from scoring.models import BatchJob, BatchRowError, ModelVersion, Prediction, Review
+from scoring.notices import services as notices
 from tests.support import DEFAULT_BUNDLE, app_role
 from tests.support.batch_files import csv_bytes, synthetic_frame
 from tests.support.lifecycle_fixtures import bundle_variant
@@ -125,6 +126,7 @@ def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table)
     """A copy of a real row with only its time moved a day back: every stamped table refuses it."""
     prediction = services.score_application(user=officer, inputs=example_inputs, channel="web")
     services.record_review(user=officer, prediction=prediction, outcome="agree", reason_code="", justification="")
+    notices.issue_notice(user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road")
     client = Client()
     client.force_login(auditor)
     b"".join(client.get(reverse("audit:prediction-export")).streaming_content)

@@ -1,0 +1,49 @@
+"""The notice form: the applicant's name and postal address as the notice will print them."""
+
+from __future__ import annotations
+
+from django import forms
+
+from scoring.notices import services
+
+
+class NoticeForm(forms.Form):
+    applicant_name = forms.CharField(
+        label="Applicant's name",
+        max_length=services.NAME_MAX_LENGTH,
+        help_text="As it should appear on the letter.",
+    )
+    applicant_address = forms.CharField(
+        label="Applicant's postal address",
+        max_length=services.ADDRESS_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=f"One address line per line, at most {services.ADDRESS_MAX_LINES} lines.",
+        strip=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
+
+    def clean(self):
+        data = super().clean()
+        errors = services.applicant_errors(
+            applicant_name=data.get("applicant_name", ""), applicant_address=data.get("applicant_address", "")
+        )
+        # A field already refused (required, too long) keeps that one message.
+        self.add_notice_errors({field: messages for field, messages in errors.items() if field not in self.errors})
+        return data
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:  # errors are read with their field, as on the application form
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}_error {self[name].auto_id}_help"
+
+    def add_notice_errors(self, errors: dict[str, list[str]]) -> None:
+        for field, messages in errors.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

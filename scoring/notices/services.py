@@ -1,0 +1,174 @@
+"""Issue an adverse-action notice for a final decline: check it is one, put the notice into words, keep it as issued.
+
+``issue_notice`` is the only code that creates AdverseActionNotice rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.template.defaultfilters import date as format_date
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts import permissions
+from scoring.exceptions import InvalidNotice, NotAllowed, NotFinalDecline
+from scoring.models import AdverseActionNotice, Decision, Prediction, Review
+
+# Principal reasons on a notice: at most four, as adverse-action rules expect.
+MAX_REASONS = 4
+NAME_MAX_LENGTH = 200
+ADDRESS_MAX_LENGTH = 500
+ADDRESS_MAX_LINES = 8
+LETTER_TEMPLATE = "scoring/notices/_letter.html"
+
+
+@dataclass(frozen=True)
+class FinalDecision:
+    """A decision's final outcome and the review that set it (None: the model's own decision stands)."""
+
+    decision: str
+    review: Review | None
+
+    @property
+    def is_decline(self) -> bool:
+        return self.decision == Decision.DECLINE
+
+
+def final_decision_of(prediction: Prediction) -> FinalDecision:
+    """The final outcome: the latest review's final decision, else the model's.
+
+    The one place that says whether a decision is a final decline, so a new review state
+    (an override waiting for approval) changes this function only.
+    """
+    review = Review.objects.filter(prediction=prediction).order_by("-created_at", "-id").first()
+    if review is None:
+        return FinalDecision(prediction.decision, None)
+    return FinalDecision(review.final_decision, review)
+
+
+def applicant_reasons(prediction: Prediction) -> list[str]:
+    """The principal reasons as statements an applicant can be given: strongest first, at most four.
+
+    Each stored reason gives its ``statement``; rows recorded before reasons had one give their
+    ``sentence``. A reason that lowered the risk is not a reason for a decline; codes are never shown.
+    """
+    statements: list[str] = []
+    for reason in prediction.reasons or []:
+        if not isinstance(reason, dict):
+            continue
+        contribution = reason.get("contribution")
+        if isinstance(contribution, int | float) and contribution <= 0:
+            continue
+        text = str(reason.get("statement") or reason.get("sentence") or "").strip()
+        if text and text not in statements:
+            statements.append(text)
+        if len(statements) == MAX_REASONS:
+            break
+    return statements
+
+
+def action_taken(prediction: Prediction) -> str:
+    """What was decided, in the applicant's words: the loan's amount and term when the decision has them."""
+    units = {
+        str(f.get("name")): str(f.get("unit") or "")
+        for f in (prediction.model_version.metadata or {}).get("features") or []
+        if isinstance(f, dict)
+    }
+    given = {**(prediction.inputs or {}), **(prediction.features or {})}
+    amount, months = given.get("credit_amount"), given.get("duration_in_month")
+    if _is_number(amount) and _is_number(months):
+        currency = units.get("credit_amount") or "DM"
+        return f"Your application for a loan of {amount:,.0f} {currency} over {months:.0f} months has been declined."
+    return "Your application for credit has been declined."
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def applicant_errors(*, applicant_name: str, applicant_address: str) -> dict[str, list[str]]:
+    """What is wrong with the applicant's details, by field: required, bounded, printable text only."""
+    errors: dict[str, list[str]] = {}
+    name = (applicant_name or "").strip()
+    address = _address_lines(applicant_address)
+    if not name:
+        errors["applicant_name"] = ["Enter the applicant's name."]
+    elif len(name) > NAME_MAX_LENGTH:
+        errors["applicant_name"] = [f"Use at most {NAME_MAX_LENGTH} characters."]
+    elif not name.isprintable():
+        errors["applicant_name"] = ["Use printable characters only (no tabs or control characters)."]
+    if not address:
+        errors["applicant_address"] = ["Enter the applicant's postal address."]
+    elif len("\n".join(address)) > ADDRESS_MAX_LENGTH:
+        errors["applicant_address"] = [f"Use at most {ADDRESS_MAX_LENGTH} characters."]
+    elif len(address) > ADDRESS_MAX_LINES:
+        errors["applicant_address"] = [f"Use at most {ADDRESS_MAX_LINES} lines."]
+    elif not all(line.isprintable() for line in address):
+        errors["applicant_address"] = ["Use printable characters only (no tabs or control characters)."]
+    return errors
+
+
+def _address_lines(address: str) -> list[str]:
+    """An address as its non-empty lines, each without surrounding spaces."""
+    return [line.strip() for line in (address or "").replace("\r\n", "\n").split("\n") if line.strip()]
+
+
+def notice_content(*, prediction: Prediction, applicant_name: str, applicant_address: str) -> dict[str, Any]:
+    """Every field the notice shows, as it will be kept."""
+    today = timezone.localdate()
+    return {
+        "lender": {"name": settings.LENDER_NAME, "address": settings.LENDER_ADDRESS},
+        "date": today.isoformat(),
+        "date_text": format_date(today, "j F Y"),
+        "applicant": {"name": applicant_name.strip(), "address": _address_lines(applicant_address)},
+        "action": action_taken(prediction),
+        "reasons": applicant_reasons(prediction),
+        "statutory_text": [p.strip() for p in settings.ADVERSE_ACTION_STATUTORY_TEXT.split("\n\n") if p.strip()],
+        "decision_id": prediction.pk,
+        "reference": prediction.external_ref,
+    }
+
+
+def issue_notice(
+    *, user: AbstractBaseUser, prediction: Prediction, applicant_name: str, applicant_address: str
+) -> AdverseActionNotice:
+    """Produce and keep a notice for a final decline; raises NotAllowed, NotFinalDecline or InvalidNotice."""
+    if not permissions.can_issue_notice(user, prediction):
+        raise NotAllowed("Only the officer whose case it is can produce its notice.")
+    errors = applicant_errors(applicant_name=applicant_name, applicant_address=applicant_address)
+    if errors:
+        raise InvalidNotice(errors)
+    with transaction.atomic():
+        final = _final_decline(prediction)
+        content = notice_content(
+            prediction=prediction, applicant_name=applicant_name, applicant_address=applicant_address
+        )
+        body = render_to_string(LETTER_TEMPLATE, {"notice": content})
+        notice = AdverseActionNotice.objects.create(
+            prediction=prediction,
+            review=final.review,
+            user=user,
+            content=content,
+            body_html=body,
+            sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+        )
+        # A review committed while the notice was being written (another tab) wins: checked again after
+        # the insert, so no notice is kept for a decision that stopped being a decline before it.
+        _final_decline(prediction)
+        return notice
+
+
+def _final_decline(prediction: Prediction) -> FinalDecision:
+    final = final_decision_of(prediction)
+    if not final.is_decline:
+        raise NotFinalDecline(
+            f"Decision #{prediction.pk} is not a final decline "
+            f"(final outcome: {Decision(final.decision).label.lower()}): no adverse-action notice applies."
+        )
+    return final
