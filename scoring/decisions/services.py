@@ -214,7 +214,7 @@ def record_review(
     if errors:
         raise InvalidReview(errors)
     with transaction.atomic():
-        _lock_reviews_of(prediction)
+        lock_reviews_of(prediction)
         earlier = list(
             Review.objects.filter(prediction=prediction)
             .order_by("created_at", "id")
@@ -245,7 +245,7 @@ def record_review(
 _REVIEW_LOCK_NAMESPACE = 0x52455657
 
 
-def _lock_reviews_of(prediction: Prediction) -> None:
+def lock_reviews_of(prediction: Prediction) -> None:
     """One review of a decision at a time, until the transaction ends: what is counted depends on the reviews before it.
 
     An advisory lock, not SELECT ... FOR UPDATE: locking the decision's row needs UPDATE privilege on

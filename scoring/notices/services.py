@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts import permissions
+from scoring.decisions.services import lock_reviews_of
 from scoring.exceptions import InvalidNotice, NotAllowed, NotFinalDecline
 from scoring.models import AdverseActionNotice, Decision, Prediction, Review
 
@@ -145,6 +146,7 @@ def issue_notice(
     if errors:
         raise InvalidNotice(errors)
     with transaction.atomic():
+        lock_reviews_of(prediction)  # no review can change the outcome while the notice is written
         final = _final_decline(prediction)
         content = notice_content(
             prediction=prediction, applicant_name=applicant_name, applicant_address=applicant_address
@@ -158,9 +160,6 @@ def issue_notice(
             body_html=body,
             sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
         )
-        # A review committed while the notice was being written (another tab) wins: checked again after
-        # the insert, so no notice is kept for a decision that stopped being a decline before it.
-        _final_decline(prediction)
         return notice
 
 

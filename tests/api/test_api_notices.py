@@ -41,7 +41,7 @@ def test_an_officer_issues_a_notice_and_gets_it_back_as_json(officer_api, declin
     body = response.json()
     jsonschema.validate(body, notice_schema)
     assert body["applicant"] == {"name": "Anna Schmidt", "address": ["Hauptstrasse 5", "10115 Berlin"]}
-    assert body["reasons"] == [r["sentence"] for r in declined.reasons][:4]
+    assert body["reasons"] == [r["statement"] for r in declined.reasons][:4]
     assert body["action"].endswith("has been declined.")
     assert body["links"]["pdf"].endswith(f"/notices/{body['id']}.pdf")
     assert AdverseActionNotice.objects.get().sha256 == body["sha256"]

@@ -29,7 +29,7 @@ def test_a_review_waits_for_another_review_of_the_same_decision(officer, active_
     def first_review_in_progress():
         try:
             with transaction.atomic():
-                services._lock_reviews_of(prediction)
+                services.lock_reviews_of(prediction)
                 locked.set()
                 release.wait(5)
         finally:

@@ -99,7 +99,7 @@ def test_issuing_shows_the_notice_once_without_logging_then_each_opening_is_logg
         "human intervention",
     ):
         assert expected in text
-    assert [li.get_text(strip=True) for li in letter.find_all("li")] == [r["sentence"] for r in declined.reasons]
+    assert [li.get_text(strip=True) for li in letter.find_all("li")] == [r["statement"] for r in declined.reasons]
     first_pdf = client.get(reverse("scoring:notice-pdf", args=[notice.pk]))
     assert not AccessEvent.objects.filter(kind="notice_downloaded").exists()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 from django.db import connection, transaction
@@ -33,7 +34,7 @@ def test_it_issues_a_notice_for_a_model_decline_with_its_reasons_as_statements(o
     assert content["applicant"] == {"name": "Anna Schmidt", "address": ["Hauptstrasse 5", "10115 Berlin"]}
     assert content["action"] == "Your application for a loan of 7,882 DM over 42 months has been declined."
     assert content["statutory_text"] == ["You may ask for the reasons.", "You may contest the decision."]
-    assert content["reasons"] == [r["sentence"] for r in prediction.reasons][:4]
+    assert content["reasons"] == [r["statement"] for r in prediction.reasons][:4]
     assert len(content["reasons"]) == 4
     assert notice.user == officer and notice.review is None and notice.prediction == prediction
     for text in ("Musterbank AG", "Anna Schmidt", "10115 Berlin", "You may contest the decision.", content["action"]):
@@ -149,21 +150,34 @@ def test_the_database_refuses_to_change_or_delete_a_notice(officer, active_versi
             cursor.execute(statement, [notice.pk])
 
 
-def test_a_review_recorded_while_the_notice_is_written_cancels_it(officer, active_version, monkeypatch):
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_review_being_recorded_while_the_notice_is_asked_for_wins(officer, active_version, settings):
+    settings.OVERRIDE_PD_LIMIT = 1.0  # the officer may override this case alone
     prediction = decided(officer, "decline")
-    real = services.final_decision_of
+    locked, release = threading.Event(), threading.Event()
 
-    def reviewed_meanwhile(p):
-        # The first look sees the model's decline; by the second, an override to approve was committed.
-        if not hasattr(reviewed_meanwhile, "seen"):
-            reviewed_meanwhile.seen = True
-            return real(p)
-        decision_services.record_review(
-            user=officer, prediction=p, outcome="approve", reason_code="collateral", justification="House pledged."
-        )
-        return real(p)
+    def override_in_progress():
+        try:
+            with transaction.atomic():
+                decision_services.lock_reviews_of(prediction)
+                locked.set()
+                release.wait(5)
+                decision_services.record_review(
+                    user=officer,
+                    prediction=prediction,
+                    outcome="approve",
+                    reason_code="collateral",
+                    justification="House pledged.",
+                )
+        finally:
+            connection.close()
 
-    monkeypatch.setattr(services, "final_decision_of", reviewed_meanwhile)
-    with pytest.raises(NotFinalDecline):
+    reviewer = threading.Thread(target=override_in_progress)
+    reviewer.start()
+    assert locked.wait(5)
+    threading.Timer(0.5, release.set).start()
+    with pytest.raises(NotFinalDecline):  # it waited for the review, then saw an approval
         issue(officer, prediction)
+    reviewer.join(5)
     assert not AdverseActionNotice.objects.exists()
