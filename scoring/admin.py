@@ -4,7 +4,16 @@ from django.contrib import admin
 
 from accounts import permissions
 from scoring.lifecycle import admin as lifecycle_admin
-from scoring.models import ExportLog, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
+from scoring.models import (
+    ExportLog,
+    ModelActivation,
+    ModelLoad,
+    ModelVersion,
+    OverrideApproval,
+    Prediction,
+    ReferralAssignment,
+    Review,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -117,7 +126,17 @@ class PredictionAdmin(ReadOnlyAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden")
+    list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden", "needs_approval")
+
+
+@admin.register(OverrideApproval)
+class OverrideApprovalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "review", "user", "approved")
+
+
+@admin.register(ReferralAssignment)
+class ReferralAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "prediction", "assignee")
 
 
 # --- Audit exports ---------------------------------------------------

@@ -6,7 +6,7 @@ Migrations and the rest of the code import them from here (``scoring.models.Pred
 from scoring.models.audit import ExportLog
 from scoring.models.batch import BatchChunk, BatchJob, BatchRowError
 from scoring.models.choices import Channel, Decision
-from scoring.models.decisions import Prediction, Review
+from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssignment, Review
 from scoring.models.fields import JSONTextField
 from scoring.models.monitoring import DriftReport
 from scoring.models.totals import DailyCounts, DailyStat, DailyTotal, MonthlyStat
@@ -28,6 +28,8 @@ __all__ = [
     "ModelLoad",
     "ModelVersion",
     "MonthlyStat",
+    "OverrideApproval",
     "Prediction",
+    "ReferralAssignment",
     "Review",
 ]
