@@ -490,7 +490,7 @@ def prediction_export_rows(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
 
     With ``iterator(chunk_size=...)`` the reviews come in one query per chunk, not one per row.
     """
-    reviews = Review.objects.select_related("user").order_by("created_at", "id")
+    reviews = Review.objects.select_related("user", "approval", "approval__user").order_by("created_at", "id")
     return (
         qs.select_related("user", "model_version")
         .annotate(inputs_text=Cast("inputs", TextField()))  # the JSON exactly as stored
@@ -504,7 +504,12 @@ def prediction_get(*, user, pk: int) -> Prediction | None:
     qs = permissions.visible_predictions(user, Prediction.objects.all())
     return (
         qs.select_related("user", "model_version", "batch_job")
-        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("user").order_by("created_at")))
+        .prefetch_related(
+            Prefetch(
+                "reviews",
+                queryset=Review.objects.select_related("user", "approval", "approval__user").order_by("created_at"),
+            )
+        )
         .filter(pk=pk)
         .first()
     )
