@@ -266,6 +266,12 @@ def team_members(*, user) -> list:
     )
 
 
+def user_names(ids: set[int]) -> dict[int, str]:
+    """Full names (else user names) by id: who took the referrals on a queue page, former teammates too."""
+    users = get_user_model().objects.filter(pk__in=ids).only("username", "first_name", "last_name")
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
 def open_referral_count(*, user) -> int:
     """How many open referrals the user's team has (the home page badge)."""
     return referral_queue(user=user).count()

@@ -294,7 +294,7 @@ def referral_queue(request):
     form = QueueFilterForm(request.GET or None, colleagues=colleagues)
     qs = selectors.referral_queue(user=request.user, assignee=form.chosen_assignee)
     page = selectors.keyset_page(qs, cursor=request.GET.get("cursor"), size=QUEUE_PAGE_SIZE, oldest_first=True)
-    names = {u.pk: u.get_full_name() or u.get_username() for u in [request.user, *colleagues]}
+    names = selectors.user_names({p.assignee_id for p in page.items if p.assignee_id})
     now = timezone.now()
     rows = [
         {
