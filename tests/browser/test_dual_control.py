@@ -115,3 +115,34 @@ def test_an_override_above_the_limit_waits_until_the_demo_manager_approves_it(ta
     page.set_viewport_size(NARROW)
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     screenshot(page, "decision-approved-360")
+
+
+def test_the_referral_queue_fits_a_phone_and_passes_axe(browser, monkeypatch, live_server, demo_users):
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    officer = get_user_model().objects.get(username="officer")
+    for i in range(3):
+        services.score_application(
+            user=officer,
+            inputs=inputs_by_decision()["refer"],
+            channel="web",
+            external_ref=f"LOAN-2026-LONG-REF-{i:04d}",
+        )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    install_axe(context)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        log_in(page, live_server, "officer2")
+        expect(
+            page.locator("section", has=page.get_by_role("heading", name=re.compile("Needs your decision")))
+        ).to_contain_text("3")
+        page.get_by_role("link", name="See all 3 in the referral queue").click()
+        expect(page.locator("tbody tr")).to_have_count(3)
+        assert axe_findings(page) == []
+        page.get_by_role("button", name="Take LOAN-2026-LONG-REF-0000").click()
+        expect(page.locator("tbody tr").first).to_contain_text("You")
+        assert axe_findings(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "referral-queue-390")
+    finally:
+        context.close()
