@@ -32,7 +32,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py activate_bundle --if-none
 	$(PY) manage.py create_demo_users
-	@echo "Log in at http://$(HOST):$(PORT)/ as officer, auditor or modeladmin (password: creditscore-demo)"
+	@echo "Log in at http://$(HOST):$(PORT)/ as officer, manager, auditor or modeladmin (password: creditscore-demo)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL says so)

@@ -1,4 +1,4 @@
-"""Django admin for API tokens (key shown once, then only its hash is kept; revoke, never delete) and the access log."""
+"""Django admin for teams, API tokens (key shown once, then only its hash; revoke, never delete) and the access log."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -8,13 +8,22 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
-from accounts.models import AccessEvent, ApiToken
+from accounts.models import AccessEvent, ApiToken, Team
 from accounts.signals import record_password_changed
 from accounts.tokens import hash_key, issue_api_token, revoke_api_tokens
 from scoring.admin import ReadOnlyAdmin
 
 # Keys issued in this session and not yet shown: token id -> clear key, removed when shown.
 NEW_KEYS_SESSION_KEY = "creditscore_new_api_keys"
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Teams of officers and credit managers; user administrators (superusers) edit them."""
+
+    list_display = ("name",)
+    search_fields = ("name", "members__username")
+    filter_horizontal = ("members",)
 
 
 @admin.register(ApiToken)

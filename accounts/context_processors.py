@@ -23,6 +23,7 @@ def navigation(request) -> dict[str, object]:
         (True, "scoring:home", "Home"),
         (permissions.can_score(user), "scoring:application-new", "New application"),
         (permissions.is_officer(user), "scoring:prediction-mine", "My decisions"),
+        (permissions.can_view_referral_queue(user), "scoring:referral-queue", "Referrals"),
         (
             permissions.is_officer(user) or permissions.can_view_all_predictions(user),
             "scoring:batch-list",

@@ -1,9 +1,22 @@
-"""Accounts tables: API tokens (stored as hashes, so a key is shown only once) and the append-only access log."""
+"""Accounts tables: teams, API tokens (stored as hashes, so a key is shown only once) and the append-only access log."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+
+
+class Team(models.Model):
+    """A group of officers (and their credit managers) who share open referrals and approvals."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ApiToken(models.Model):

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 OFFICER = "loan_officer"
 AUDITOR = "auditor"
 MODEL_ADMIN = "model_admin"
-ROLES = (OFFICER, AUDITOR, MODEL_ADMIN)
-ROLE_LABELS = {OFFICER: "Loan officer", AUDITOR: "Auditor", MODEL_ADMIN: "Model administrator"}
+CREDIT_MANAGER = "credit_manager"
+ROLES = (OFFICER, AUDITOR, MODEL_ADMIN, CREDIT_MANAGER)
+ROLE_LABELS = {
+    OFFICER: "Loan officer",
+    AUDITOR: "Auditor",
+    MODEL_ADMIN: "Model administrator",
+    CREDIT_MANAGER: "Credit manager",
+}
 
 
 def roles_of(user) -> set[str]:
@@ -34,6 +41,10 @@ def is_model_admin(user) -> bool:
     return MODEL_ADMIN in roles_of(user) or bool(getattr(user, "is_superuser", False) and user.is_active)
 
 
+def is_credit_manager(user) -> bool:
+    return CREDIT_MANAGER in roles_of(user)
+
+
 def can_score(user) -> bool:
     return is_officer(user)
 
@@ -42,17 +53,90 @@ def can_view_all_predictions(user) -> bool:
     return is_auditor(user)
 
 
+# --- Teams: officers share open referrals; credit managers see their team's cases ---
+
+
+def teammate_ids(user) -> set[int]:
+    """Ids of the users who share a team with this user (not the user); cached on the user object."""
+    cached = getattr(user, "_creditscore_teammates", None)
+    if cached is None:
+        if not roles_of(user):
+            cached = set()
+        else:
+            cached = set(
+                get_user_model()
+                .objects.filter(teams__members=user)
+                .exclude(pk=user.pk)
+                .values_list("pk", flat=True)
+                .distinct()
+            )
+        user._creditscore_teammates = cached
+    return cached
+
+
+def _team_referral(user, prediction) -> bool:
+    """A teammate's referral that is still open, or that this officer took or decided."""
+    if prediction.decision != "refer" or prediction.user_id not in teammate_ids(user):
+        return False
+    reviews = prediction.reviews.all()
+    return (
+        not reviews.exists()
+        or reviews.filter(user=user).exists()
+        or prediction.assignments.filter(assignee=user).exists()
+    )
+
+
 def can_view_prediction(user, prediction) -> bool:
-    return can_view_all_predictions(user) or (is_officer(user) and prediction.user_id == user.pk)
+    """Auditors read everything; officers their own decisions and their team's open referrals;
+    credit managers their team's decisions."""
+    if can_view_all_predictions(user):
+        return True
+    if is_credit_manager(user) and prediction.user_id in teammate_ids(user):
+        return True
+    if not is_officer(user):
+        return False
+    return prediction.user_id == user.pk or _team_referral(user, prediction)
 
 
 def can_review(user, prediction) -> bool:
-    return is_officer(user) and prediction.user_id == user.pk
+    """The officer who made the decision; for a referral still open, any officer of the same team."""
+    if not is_officer(user):
+        return False
+    if prediction.user_id == user.pk:
+        return True
+    return (
+        prediction.decision == "refer" and prediction.user_id in teammate_ids(user) and not prediction.reviews.exists()
+    )
+
+
+def can_take_referral(user, prediction) -> bool:
+    return can_review(user, prediction) and prediction.decision == "refer"
+
+
+def can_view_referral_queue(user) -> bool:
+    return is_officer(user) or is_credit_manager(user)
+
+
+def can_approve_overrides(user) -> bool:
+    return is_credit_manager(user) and user.has_perm("scoring.approve_override")
+
+
+def can_approve(user, review) -> bool:
+    """A credit manager of the officer's team, who is neither the officer who asked nor who decided."""
+    return (
+        can_approve_overrides(user)
+        and user.pk not in (review.user_id, review.prediction.user_id)
+        and review.user_id in teammate_ids(user)
+    )
 
 
 def can_issue_notice(user, prediction) -> bool:
-    """An adverse-action notice is produced by the officer whose case it is."""
-    return is_officer(user) and prediction.user_id == user.pk
+    """An adverse-action notice is produced by the officer whose case it is, or who decided a teammate's referral."""
+    if not is_officer(user):
+        return False
+    return prediction.user_id == user.pk or (
+        prediction.decision == "refer" and prediction.reviews.filter(user=user).exists()
+    )
 
 
 def can_manage_models(user) -> bool:
@@ -69,11 +153,23 @@ def can_view_monitoring(user) -> bool:
 
 
 def visible_predictions(user, queryset: QuerySet) -> QuerySet:
-    """The predictions a user may see: all for auditors, their own for officers, none otherwise."""
+    """The predictions a user may see (as can_view_prediction): all for auditors, their team's for
+    credit managers, their own and their team's open referrals for officers, none otherwise."""
     if can_view_all_predictions(user):
         return queryset
+    if is_credit_manager(user):
+        return queryset.filter(user_id__in=teammate_ids(user))
     if is_officer(user):
-        return queryset.filter(user=user)
+        team = teammate_ids(user)
+        if not team:
+            return queryset.filter(user=user)
+        model = queryset.model
+        reviews = model.reviews.rel.related_model.objects.filter(prediction=OuterRef("pk"))
+        assignments = model.assignments.rel.related_model.objects.filter(prediction=OuterRef("pk"), assignee=user)
+        shared = Q(user_id__in=team, decision="refer") & (
+            ~Exists(reviews) | Exists(reviews.filter(user=user)) | Exists(assignments)
+        )
+        return queryset.filter(Q(user=user) | shared)
     return queryset.none()
 
 

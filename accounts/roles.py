@@ -1,4 +1,4 @@
-"""The three roles as Django groups and the model permissions each holds; kept in step after every migrate."""
+"""The four roles as Django groups and the model permissions each holds; kept in step after every migrate."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ ROLE_PERMISSIONS = {
         "scoring.view_modelversion",
         "scoring.view_modelactivation",
         "scoring.view_dailystat",
+    ],
+    "credit_manager": [
+        "scoring.view_prediction",
+        "scoring.view_review",
+        "scoring.view_overrideapproval",
+        "scoring.add_overrideapproval",
+        "scoring.approve_override",
     ],
     "model_admin": [
         "scoring.view_modelversion",

@@ -68,7 +68,8 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['scoring_prediction', 'scoring_review', 'scoring_modelactivation',
                              'scoring_exportlog', 'accounts_accessevent', 'scoring_batchrowerror',
-                             'scoring_adverseactionnotice']
+                             'scoring_adverseactionnotice',
+                             'scoring_referralassignment', 'scoring_overrideapproval']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);

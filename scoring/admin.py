@@ -11,6 +11,9 @@ from scoring.models import (
     ModelLoad,
     ModelVersion,
     Prediction,
+    OverrideApproval,
+    Prediction,
+    ReferralAssignment,
     Review,
 )
 
@@ -125,7 +128,17 @@ class PredictionAdmin(ReadOnlyAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden")
+    list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden", "needs_approval")
+
+
+@admin.register(OverrideApproval)
+class OverrideApprovalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "review", "user", "approved")
+
+
+@admin.register(ReferralAssignment)
+class ReferralAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "prediction", "assignee")
 
 
 @admin.register(AdverseActionNotice)

@@ -16,6 +16,8 @@ APPEND_ONLY_TABLES = (
     "accounts_accessevent",
     "scoring_batchrowerror",
     "scoring_adverseactionnotice",
+    "scoring_referralassignment",
+    "scoring_overrideapproval",
 )
 # Append-only tables whose rows carry the time they were written: the database refuses a created_at
 # far from its own clock, so nobody can back-date (or post-date) a record. Not a plain
@@ -29,6 +31,8 @@ STAMPED_TABLES = (
     "scoring_exportlog",
     "accounts_accessevent",
     "scoring_adverseactionnotice",
+    "scoring_referralassignment",
+    "scoring_overrideapproval",
 )
 STAMP_MARGIN = "5 minutes"
 # The status changes scoring.lifecycle.versions makes (validate_version, activate, roll_back); the

@@ -15,6 +15,7 @@ from scoring.lifecycle import registry, versions
 
 # The local Hub fixtures (local_hub, hub_settings).
 from tests.support import DEFAULT_BUNDLE, app_role
+from tests.support.reviews import credit_manager_of
 
 pytest_plugins = ["tests.support.lifecycle_fixtures"]
 
@@ -113,6 +114,15 @@ def model_admin(db, django_user_model):
 def other_model_admin(db, django_user_model):
     """A second model administrator, for the four-eyes rule."""
     return _user(django_user_model, "modeladmin2", MODEL_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def credit_manager(db, officer):
+    """A credit manager in a team with `officer` (not with `other_officer`)."""
+    manager = credit_manager_of(officer)
+    manager.last_name = "Manager"
+    manager.save()
+    return manager
 
 
 @pytest.fixture

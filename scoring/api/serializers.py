@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from accounts import permissions
 from scoring.decisions import references
+from scoring.decisions.presentation import approval_of
 from scoring.decisions.selectors import CURSOR_PATTERN, PredictionFilters, decode_cursor
 from scoring.models import Channel, Decision, ModelVersion, Review
 
@@ -233,6 +234,13 @@ class ModelVersionRefSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
 
 
+class ApprovalSerializer(serializers.Serializer):
+    user = serializers.CharField(source="user.get_username")
+    approved = serializers.BooleanField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class ReviewSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     prediction = serializers.IntegerField(source="prediction_id")
@@ -243,6 +251,26 @@ class ReviewSerializer(serializers.Serializer):
     reason_code = serializers.CharField()
     justification = serializers.CharField()
     created_at = serializers.DateTimeField()
+    status = serializers.SerializerMethodField(
+        help_text="`recorded`: the review counts. Beyond the officer's authority (`OVERRIDE_PD_LIMIT`, or a "
+        "change of their own override) it is `pending_approval` until a credit manager answers: then "
+        "`approved` (it counts) or `rejected` (the outcome before it stands)."
+    )
+    approval = serializers.SerializerMethodField(help_text="The credit manager's answer, once given.")
+
+    @extend_schema_field(serializers.ChoiceField(choices=["recorded", "pending_approval", "approved", "rejected"]))
+    def get_status(self, obj) -> str:
+        if not obj.needs_approval:
+            return "recorded"
+        answer = approval_of(obj)
+        if answer is None:
+            return "pending_approval"
+        return "approved" if answer.approved else "rejected"
+
+    @extend_schema_field(ApprovalSerializer(allow_null=True))
+    def get_approval(self, obj):
+        answer = approval_of(obj) if obj.needs_approval else None
+        return None if answer is None else ApprovalSerializer(answer).data
 
 
 class PredictionSerializer(serializers.Serializer):
@@ -263,12 +291,21 @@ class PredictionSerializer(serializers.Serializer):
         child=serializers.JSONField(),
         help_text="The inputs exactly as received (for a batch row: its CSV line, by column).",
     )
-    final_decision = serializers.SerializerMethodField(help_text="The latest review's decision, else the model's.")
+    final_decision = serializers.SerializerMethodField(
+        help_text="The latest review's decision that stands (approved, when it needed approval), else the model's."
+    )
+    pending_approval = serializers.SerializerMethodField(
+        help_text="A change of the decision waits for a credit manager's approval; `final_decision` is the "
+        "outcome that stands until then."
+    )
 
     @extend_schema_field(serializers.ChoiceField(choices=Decision.choices))
     def get_final_decision(self, obj) -> str:
         final = getattr(obj, "final", None)
         return final or obj.decision
+
+    def get_pending_approval(self, obj) -> bool:
+        return bool(getattr(obj, "pending", False))
 
 
 _CREATED_AT = serializers.DateTimeField()
@@ -310,6 +347,7 @@ def prediction_data(prediction) -> dict:
         "model_version": {"id": version.id, "name": str(version.name), "sha256": str(version.sha256)},
         "inputs": {str(k): v for k, v in prediction.given_inputs.items()},
         "final_decision": getattr(prediction, "final", None) or prediction.decision,
+        "pending_approval": bool(getattr(prediction, "pending", False)),
     }
 
 
@@ -318,7 +356,8 @@ class PredictionDetailSerializer(PredictionSerializer):
 
     @extend_schema_field(ReviewSerializer(many=True))
     def get_reviews(self, obj):
-        return ReviewSerializer(obj.reviews.select_related("user").order_by("created_at", "id"), many=True).data
+        reviews = obj.reviews.select_related("user", "approval", "approval__user").order_by("created_at", "id")
+        return ReviewSerializer(reviews, many=True).data
 
 
 class PredictionPageSerializer(serializers.Serializer):

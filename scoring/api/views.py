@@ -234,15 +234,22 @@ class ReviewCreateApi(BaseApi):
 
     @extend_schema(
         operation_id="review_create",
-        summary="Review your own decision",
+        summary="Review your own decision, or decide your team's open referral",
         description="Agree, or override with a reason code and a justification (at least 10 characters). "
-        "A referred case needs `approve` or `decline`. Reviews are appended, never edited.",
+        "A referred case needs `approve` or `decline`. Reviews are appended, never edited. A change beyond "
+        "the officer's authority (an override above `OVERRIDE_PD_LIMIT`, or any change of a decision that "
+        "carries their own override) is recorded with `status` `pending_approval` and answered `202`: it "
+        "counts once a credit manager approves it, and no other review is taken until then.",
         request=s.ReviewRequestSerializer,
         responses={
             201: s.ReviewSerializer,
+            202: OpenApiResponse(
+                s.ReviewSerializer,
+                description="Recorded, waiting for a credit manager's approval (`status`: `pending_approval`).",
+            ),
             409: OpenApiResponse(
-                description="The outcome does not fit the decision: agreeing with a referred case, or "
-                "'overriding' to the model's own decision (see `errors`)."
+                description="The outcome does not fit the decision: agreeing with a referred case, "
+                "'overriding' to the model's own decision, or a change already waiting for approval (see `errors`)."
             ),
         },
         examples=[
@@ -258,7 +265,8 @@ class ReviewCreateApi(BaseApi):
         serializer = s.ReviewRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         review = services.record_review(user=request.user, prediction=prediction, **serializer.validated_data)
-        return Response(s.ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+        answer = status.HTTP_202_ACCEPTED if review.needs_approval else status.HTTP_201_CREATED
+        return Response(s.ReviewSerializer(review).data, status=answer)
 
 
 class ModelListApi(BaseApi):

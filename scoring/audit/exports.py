@@ -21,8 +21,9 @@ from django.db.models import Max, QuerySet
 from psycopg import sql
 
 from scoring.csv_export import CsvLines, safe_cell_sql
+from scoring.decisions.presentation import DecisionView, approval_of
 from scoring.decisions.selectors import PredictionFilters, prediction_list
-from scoring.models import ExportLog, Prediction, Review
+from scoring.models import ExportLog, OverrideApproval, Prediction, Review
 
 HEADER = [
     "id",
@@ -47,6 +48,7 @@ HEADER = [
     "last_review_justification",
     "last_review_by",
     "last_review_at",
+    "last_review_approval",
     "reasons",
     "inputs",
     "input_line",
@@ -134,7 +136,7 @@ def _export_sql(rows: QuerySet[Prediction]) -> tuple[sql.Composed, tuple]:
         "p.threshold",
         _text_sql("p.decision"),
         safe_cell_sql("p.risk_band"),
-        _text_sql("COALESCE(last.final_decision, p.decision)"),
+        _text_sql("COALESCE(standing.final_decision, p.decision)"),
         "CASE WHEN last.overridden THEN 'yes' ELSE 'no' END",
         "COALESCE(last.reviews, 0)",
         _text_sql("last.outcome"),
@@ -142,6 +144,10 @@ def _export_sql(rows: QuerySet[Prediction]) -> tuple[sql.Composed, tuple]:
         safe_cell_sql("last.justification"),
         safe_cell_sql("last.username"),
         _iso_sql("last.created_at"),
+        safe_cell_sql(
+            "CASE WHEN last.needs_approval IS NOT TRUE THEN '' WHEN last.approved IS NULL THEN 'pending' "
+            "WHEN last.approved THEN 'approved by ' || last.approved_by ELSE 'rejected by ' || last.approved_by END"
+        ),
         safe_cell_sql(reasons.as_string()),
         "p.inputs::text",
         safe_cell_sql("p.input_line"),
@@ -149,15 +155,23 @@ def _export_sql(rows: QuerySet[Prediction]) -> tuple[sql.Composed, tuple]:
     users = sql.Identifier(Prediction._meta.get_field("user").related_model._meta.db_table)
     versions = sql.Identifier(Prediction._meta.get_field("model_version").related_model._meta.db_table)
     reviews = sql.Identifier(Review._meta.db_table)
+    approvals = sql.Identifier(OverrideApproval._meta.db_table)
     statement = sql.SQL(
         "SELECT {cells} FROM ({inner}) AS p "
         "JOIN {users} u ON u.id = p.user_id "
         "JOIN {versions} mv ON mv.id = p.model_version_id "
         # The latest review with the count and any-override of all of them: one index probe per decision.
         "LEFT JOIN LATERAL (SELECT r.outcome, r.final_decision, r.reason_code, r.justification, r.created_at, "
-        "  by_user.username, count(*) OVER () AS reviews, bool_or(r.overridden) OVER () AS overridden "
+        "  by_user.username, count(*) OVER () AS reviews, bool_or(r.overridden) OVER () AS overridden, "
+        "  r.needs_approval, a.approved, a_user.username AS approved_by "
         "  FROM {reviews} r JOIN {users} by_user ON by_user.id = r.user_id "
+        "  LEFT JOIN {approvals} a ON a.review_id = r.id LEFT JOIN {users} a_user ON a_user.id = a.user_id "
         "  WHERE r.prediction_id = p.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1) last ON true "
+        # The final outcome: the latest review that stands (presentation.DecisionView.final_decision).
+        "LEFT JOIN LATERAL (SELECT sr.final_decision FROM {reviews} sr "
+        "  LEFT JOIN {approvals} sa ON sa.review_id = sr.id "
+        "  WHERE sr.prediction_id = p.id AND (NOT sr.needs_approval OR sa.approved) "
+        "  ORDER BY sr.created_at DESC, sr.id DESC LIMIT 1) standing ON true "
         "ORDER BY p.created_at DESC, p.id DESC"
     ).format(
         cells=sql.SQL(", ").join(sql.SQL(c) for c in cells),
@@ -165,6 +179,7 @@ def _export_sql(rows: QuerySet[Prediction]) -> tuple[sql.Composed, tuple]:
         users=users,
         versions=versions,
         reviews=reviews,
+        approvals=approvals,
     )
     return statement, params
 
@@ -189,7 +204,7 @@ def _python_csv(rows: QuerySet[Prediction]) -> Iterator[bytes]:
     yield _header_line()
     batch: list[str] = []
     for p in prediction_export_rows(rows).iterator(chunk_size=settings.AUDIT_EXPORT_CHUNK_SIZE):
-        reviews = p.reviews.all()  # prefetched per chunk, oldest first
+        reviews = p.reviews.all()  # prefetched per chunk, oldest first, with their approvals
         last = reviews[len(reviews) - 1] if reviews else None
         cells = {
             "id": p.pk,
@@ -206,7 +221,7 @@ def _python_csv(rows: QuerySet[Prediction]) -> Iterator[bytes]:
             "threshold": p.threshold,
             "decision": p.decision,
             "risk_band": p.risk_band,
-            "final_decision": last.final_decision if last else p.decision,
+            "final_decision": DecisionView(p, list(reviews)).final_decision,
             "overridden": "yes" if any(r.overridden for r in reviews) else "no",
             "review_count": len(reviews),
             "last_review_outcome": last.outcome if last else "",
@@ -214,6 +229,7 @@ def _python_csv(rows: QuerySet[Prediction]) -> Iterator[bytes]:
             "last_review_justification": last.justification if last else "",
             "last_review_by": last.user.get_username() if last else "",
             "last_review_at": _iso(last.created_at) if last else "",
+            "last_review_approval": _approval_text(last),
             "reasons": " | ".join(_reason_text(r) for r in p.reasons or []),
             "inputs": p.inputs_text,
             "input_line": p.input_line,
@@ -241,3 +257,13 @@ def _reason_text(reason: object) -> str:
         text = str(reason.get("sentence") or reason.get("label") or reason.get("feature") or "")
         return f"{reason['code']}: {text}" if reason.get("code") else text
     return str(reason)
+
+
+def _approval_text(review: Review | None) -> str:
+    """A review's approval state in the export: blank (none needed), pending, approved or rejected by whom."""
+    if review is None or not review.needs_approval:
+        return ""
+    approval = approval_of(review)
+    if approval is None:
+        return "pending"
+    return f"{'approved' if approval.approved else 'rejected'} by {approval.user.get_username()}"

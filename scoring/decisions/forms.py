@@ -302,6 +302,54 @@ class ReviewForm(forms.Form):
         return links
 
 
+class ApprovalForm(forms.Form):
+    """A credit manager's answer to a change waiting for approval: the note is required either way."""
+
+    note = forms.CharField(
+        label="Note",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required: why you approve or reject this change. The officer and the auditors read it.",
+        error_messages={"required": "Write a note: why you approve or reject this change."},
+    )
+
+    def add_review_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        self.full_clean_marks()
+
+    def full_clean(self):
+        super().full_clean()
+        self.full_clean_marks()
+
+    def full_clean_marks(self) -> None:
+        # As on the review form: the note takes focus and carries its error for screen readers.
+        if "note" in self.errors:
+            self.fields["note"].widget.attrs.update({"aria-invalid": "true", "autofocus": True})
+
+
+class QueueFilterForm(forms.Form):
+    """Whose referrals the queue shows: mine, nobody's, a named colleague's, or everyone's."""
+
+    assignee = forms.ChoiceField(label="Taken by", required=False)
+
+    def __init__(self, *args, colleagues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [
+            ("all", "Everyone"),
+            ("me", "Me"),
+            ("unassigned", "Nobody yet"),
+            *[(str(u.pk), u.get_full_name() or u.get_username()) for u in colleagues],
+        ]
+
+    @property
+    def chosen_assignee(self) -> str:
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["assignee"] or "all"
+        return "all"
+
+
 @dataclass(frozen=True)
 class ErrorLink:
     """One line of an error summary: which field, what is wrong, where to jump."""

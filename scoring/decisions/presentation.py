@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from scoring.models import Decision, Prediction, Review
+from scoring.models import Decision, OverrideApproval, Prediction, Review
 
 # A decline gives at most four principal reasons (the engine records no more).
 DECLINE_REASON_COUNT = 4
@@ -78,9 +78,13 @@ class DecisionView:
     """Everything the decision page shows about one prediction, read from what was stored with it."""
 
     def __init__(self, prediction: Prediction, reviews: list[Review]):
+        """``reviews`` oldest first, each with its ``approval`` (select_related) when it needed one."""
         self.prediction = prediction
         self.reviews = reviews
-        self.schema: dict[str, Any] = (prediction.model_version.metadata or {}).get("schema") or {}
+
+    @cached_property
+    def schema(self) -> dict[str, Any]:
+        return (self.prediction.model_version.metadata or {}).get("schema") or {}
 
     @property
     def probability_percent(self) -> float:
@@ -130,18 +134,74 @@ class DecisionView:
     def latest_review(self) -> Review | None:
         return self.reviews[-1] if self.reviews else None
 
+    @cached_property
+    def _outcome(self) -> tuple[str, Review | None, Review | None]:
+        """(the outcome that stands, the review that set it or None for the model, the review awaiting approval)."""
+        final, deciding, pending = self.prediction.decision, None, None
+        for review in self.reviews:
+            if review.needs_approval:
+                approval = approval_of(review)
+                if approval is None:
+                    pending = review
+                    continue
+                if not approval.approved:  # rejected: the outcome before it stands
+                    continue
+            final, deciding, pending = review.final_decision, review, None
+        return final, deciding, pending
+
     @property
     def final_decision(self) -> str:
-        review = self.latest_review
-        return review.final_decision if review else self.prediction.decision
+        """The final outcome: the latest review that stands (approved if it needed approval), else the model's.
+
+        The single place that computes it. A review waiting for a credit manager's approval changes
+        nothing until approved, and a rejected one never does: while a change is pending, this is the
+        outcome that stood before it. So a pending case is a final decline only when it stood as a
+        decline and the pending change is away from decline; a change *to* decline that waits for
+        approval is not a decline yet. ``pending_review`` tells whether a change waits.
+        """
+        return self._outcome[0]
+
+    @property
+    def pending_review(self) -> Review | None:
+        """The review whose change waits for a credit manager's approval, if any (no review may follow it)."""
+        return self._outcome[2]
+
+    @property
+    def deciding_review(self) -> Review | None:
+        """The review that set the final outcome; None while the model's decision stands."""
+        return self._outcome[1]
+
+    def stands(self, review: Review) -> bool:
+        """Whether a review counts: it needed no approval, or a credit manager approved it."""
+        if not review.needs_approval:
+            return True
+        approval = approval_of(review)
+        return approval is not None and approval.approved
 
     @property
     def final_decision_label(self) -> str:
+        if self.pending_review is not None:
+            return "Pending approval"
         return Decision(self.final_decision).label
+
+    @property
+    def headline_state(self) -> str:
+        """The card's colour: the final outcome, or "pending"."""
+        return "pending" if self.pending_review is not None else self.final_decision
+
+    @property
+    def model_label(self) -> str:
+        """The model's own outcome beside the final one, e.g. "Model: Decline, PD 31.2 %"."""
+        return f"Model: {Decision(self.prediction.decision).label}, PD {self.probability_percent} %"
 
     @property
     def overridden(self) -> bool:
         return self.final_decision != self.prediction.decision and self.prediction.decision != Decision.REFER
+
+    @property
+    def shows_decline_reasons(self) -> bool:
+        """ "Main reasons for the decline" only for a final decline."""
+        return self.final_decision == Decision.DECLINE
 
     @cached_property
     def input_groups(self) -> list[InputGroup]:
@@ -169,6 +229,14 @@ class DecisionView:
             label = str(section_labels.get("monitoring") or "Fairness monitoring (not used in the decision)")
             result.append(InputGroup(label, monitoring))
         return result
+
+
+def approval_of(review: Review) -> OverrideApproval | None:
+    """A review's approval or rejection, if a credit manager answered it."""
+    try:
+        return review.approval
+    except OverrideApproval.DoesNotExist:
+        return None
 
 
 def _formatted(spec: dict[str, Any], value: object) -> str:

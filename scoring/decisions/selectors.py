@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -25,6 +26,7 @@ from scoring.models import (
     Decision,
     MonthlyStat,
     Prediction,
+    ReferralAssignment,
     Review,
 )
 
@@ -135,14 +137,24 @@ class ProbedExists(Exists):
 
 
 def with_final_decision(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
-    """Annotate each prediction with ``final``: the latest review's decision, else the model's.
+    """Annotate each prediction with ``final``: the latest standing review's decision, else the model's
+    (as DecisionView.final_decision), and ``pending``: a change waits for a credit manager's approval.
 
-    A queryset that has it already (a final-outcome filter adds it) is returned as it is.
+    A queryset that has them already (a final-outcome filter adds them) is returned as it is.
     """
     if "final" in qs.query.annotations:
         return qs
-    latest = Review.objects.filter(prediction=OuterRef("pk")).order_by("-created_at", "-id")
-    return qs.annotate(final=Coalesce(Subquery(latest.values("final_decision")[:1]), F("decision")))
+    latest = STANDING_REVIEWS.filter(prediction=OuterRef("pk")).order_by("-created_at", "-id")
+    return qs.annotate(
+        final=Coalesce(Subquery(latest.values("final_decision")[:1]), F("decision")),
+        pending=Exists(PENDING_REVIEWS.filter(prediction=OuterRef("pk"))),
+    )
+
+
+# Reviews that count for the final outcome (presentation.DecisionView.final_decision says the same in Python).
+STANDING_REVIEWS = Review.objects.filter(Q(needs_approval=False) | Q(approval__approved=True))
+# Reviews waiting for a credit manager's answer.
+PENDING_REVIEWS = Review.objects.filter(needs_approval=True, approval__isnull=True)
 
 
 @dataclass
@@ -218,9 +230,70 @@ def open_referral_list(*, user) -> QuerySet[Prediction]:
     return qs.only(*OFFICER_LIST_FIELDS)
 
 
+# Who the referral queue shows: "me", "unassigned", "all" or a colleague's user id (as text).
+QUEUE_ASSIGNEES = ("me", "unassigned", "all")
+
+
+def referral_queue(*, user, assignee: str = "all") -> QuerySet[Prediction]:
+    """Open referrals of this user's team (their own included): referred, no review yet, newest first
+    (keyset_page reads it oldest first), each with ``assignee_id``, the latest taker, if any."""
+    officers = {user.pk, *permissions.teammate_ids(user)} if permissions.is_officer(user) else set()
+    if permissions.is_credit_manager(user):
+        officers = set(permissions.teammate_ids(user))
+    latest = ReferralAssignment.objects.filter(prediction=OuterRef("pk")).order_by("-created_at", "-id")
+    qs = (
+        Prediction.objects.filter(user_id__in=officers, decision=Decision.REFER)
+        .exclude(ProbedExists(Review.objects.filter(prediction=OuterRef("pk"))))
+        .annotate(assignee_id=Subquery(latest.values("assignee_id")[:1]))
+        .select_related("user")
+        .only(*OFFICER_LIST_FIELDS, "user__username", "user__first_name", "user__last_name")
+    )
+    if assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif assignee == "unassigned":
+        qs = qs.filter(assignee_id__isnull=True)
+    elif assignee not in QUEUE_ASSIGNEES:
+        qs = qs.filter(assignee_id=int(assignee))
+    return qs.order_by("-created_at", "-id")
+
+
+def team_members(*, user) -> list:
+    """The user's teammates, by name (the queue's assignee filter)."""
+    return list(
+        get_user_model()
+        .objects.filter(pk__in=permissions.teammate_ids(user))
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def user_names(ids: set[int]) -> dict[int, str]:
+    """Full names (else user names) by id: who took the referrals on a queue page, former teammates too."""
+    users = get_user_model().objects.filter(pk__in=ids).only("username", "first_name", "last_name")
+    return {u.pk: u.get_full_name() or u.get_username() for u in users}
+
+
+def open_referral_count(*, user) -> int:
+    """How many open referrals the user's team has (the home page badge)."""
+    return referral_queue(user=user).count()
+
+
+def pending_approval_list(*, user) -> QuerySet[Review]:
+    """Changes waiting for approval that this credit manager may answer (their team's, not their own), oldest first."""
+    return (
+        PENDING_REVIEWS.filter(user_id__in=permissions.teammate_ids(user))
+        .exclude(prediction__user_id=user.pk)
+        .select_related("user", "prediction")
+        .order_by("created_at", "id")
+    )
+
+
 def review_list(*, prediction: Prediction) -> QuerySet[Review]:
-    """A decision's reviews, oldest first (the order they happened in)."""
-    return prediction.reviews.select_related("user").order_by("created_at", "id")
+    """A decision's reviews, oldest first (the order they happened in), with their approvals."""
+    return (
+        Review.objects.filter(prediction=prediction)
+        .select_related("user", "approval", "approval__user")
+        .order_by("created_at", "id")
+    )
 
 
 def prediction_with_key(*, user, idempotency_key: str) -> Prediction | None:
@@ -423,7 +496,7 @@ def prediction_export_rows(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
 
     With ``iterator(chunk_size=...)`` the reviews come in one query per chunk, not one per row.
     """
-    reviews = Review.objects.select_related("user").order_by("created_at", "id")
+    reviews = Review.objects.select_related("user", "approval", "approval__user").order_by("created_at", "id")
     return (
         qs.select_related("user", "model_version")
         .annotate(inputs_text=Cast("inputs", TextField()))  # the JSON exactly as stored
@@ -437,7 +510,12 @@ def prediction_get(*, user, pk: int) -> Prediction | None:
     qs = permissions.visible_predictions(user, Prediction.objects.all())
     return (
         qs.select_related("user", "model_version", "batch_job")
-        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("user").order_by("created_at")))
+        .prefetch_related(
+            Prefetch(
+                "reviews",
+                queryset=Review.objects.select_related("user", "approval", "approval__user").order_by("created_at"),
+            )
+        )
         .filter(pk=pk)
         .first()
     )

@@ -19,7 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 from psycopg import sql
 
+from accounts import permissions
 from scoring.decisions import selectors
+from scoring.decisions.presentation import DecisionView
 from scoring.engine import InvalidApplication, frame_from_records
 from scoring.exceptions import DuplicateApplication, IdempotencyConflict, InvalidReview, NotAllowed
 from scoring.lifecycle import registry
@@ -30,7 +32,9 @@ from scoring.models import (
     DailyTotal,
     Decision,
     MonthlyStat,
+    OverrideApproval,
     Prediction,
+    ReferralAssignment,
     Review,
 )
 from scoring.monitoring import metrics
@@ -186,9 +190,15 @@ def record_review(
     reason_code: str = "",
     justification: str = "",
 ) -> Review:
-    """Record an officer's review of their own decision. An override needs a reason and a justification."""
-    if prediction.user_id != user.pk:
-        raise NotAllowed("Only the officer who made a decision can review it.")
+    """Record an officer's review of a decision. An override needs a reason and a justification.
+
+    The officer who made the decision reviews it; an open referral may be decided by any officer of
+    the same team. A change beyond the officer's authority (an override above ``OVERRIDE_PD_LIMIT``,
+    or any change of a case that carries their own override) is recorded with ``needs_approval``:
+    it counts once a credit manager approves it (decide_approval). While it waits, no other review.
+    """
+    if not permissions.can_review(user, prediction):
+        raise NotAllowed("Only the officer who made a decision, or their team for an open referral, can review it.")
     outcome = Review.Outcome(outcome)
     justification = (justification or "").strip()
     errors: dict[str, list[str]] = {}
@@ -215,30 +225,78 @@ def record_review(
         raise InvalidReview(errors)
     with transaction.atomic():
         lock_reviews_of(prediction)
-        earlier = list(
-            Review.objects.filter(prediction=prediction)
-            .order_by("created_at", "id")
-            .values_list("final_decision", "overridden")
-        )
-        previous_final = earlier[-1][0] if earlier else prediction.decision
+        earlier = list(selectors.review_list(prediction=prediction))
+        before = DecisionView(prediction, earlier)
+        if before.pending_review is not None:
+            raise InvalidReview({"outcome": [PENDING_MESSAGE]})
+        if prediction.user_id != user.pk and earlier:  # a teammate decided the referral meanwhile
+            raise NotAllowed("This referral was decided by another officer.")
+        previous_final = before.final_decision
+        standing = [r for r in earlier if before.stands(r)]
+        own_override = any(r.overridden and r.user_id == user.pk for r in standing)
+        beyond_limit = overridden and prediction.probability > settings.OVERRIDE_PD_LIMIT
+        needs_approval = final != previous_final and (beyond_limit or own_override)
         review = Review.objects.create(
             prediction=prediction,
             user=user,
             outcome=outcome,
             final_decision=final,
             overridden=overridden,
+            needs_approval=needs_approval,
             reason_code=reason_code or "",
             justification=justification,
         )
-        changes = {
-            "reviewed": 0 if earlier else 1,
-            "overridden": 1 if overridden and not any(was for _, was in earlier) else 0,
-        }
-        if final != previous_final:  # the decision's final outcome moves from one count to the other
-            changes |= {f"final_{previous_final}": -1, f"final_{final}": 1}
+        changes = {"reviewed": 0 if earlier else 1}
+        if not needs_approval:
+            changes |= _outcome_changes(review, standing, previous_final)
         _count(prediction, **changes)
     metrics.record_review(review)
     return review
+
+
+PENDING_MESSAGE = "A change of this decision is waiting for a credit manager's approval: no other review until then."
+
+
+def _outcome_changes(review: Review, standing: list[Review], previous_final: str) -> dict[str, int]:
+    """What a review that now stands adds to the daily counts: a first override, and the final outcome's move."""
+    changes = {"overridden": 1 if review.overridden and not any(r.overridden for r in standing) else 0}
+    if review.final_decision != previous_final:  # the final outcome moves from one count to the other
+        changes |= {f"final_{previous_final}": -1, f"final_{review.final_decision}": 1}
+    return changes
+
+
+def decide_approval(*, user: AbstractBaseUser, prediction: Prediction, approved: bool, note: str) -> OverrideApproval:
+    """A credit manager approves or rejects the change waiting on a decision, with a note.
+
+    Approved, the change becomes the final outcome; rejected, the outcome before it stands. Nobody
+    answers their own request (nor one on their own decision). Raises NotAllowed or InvalidReview.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise InvalidReview({"note": ["Write a note: why you approve or reject this change."]})
+    with transaction.atomic():
+        lock_reviews_of(prediction)
+        earlier = list(selectors.review_list(prediction=prediction))
+        before = DecisionView(prediction, earlier)
+        review = before.pending_review
+        if review is None:
+            raise InvalidReview({"note": ["No change of this decision is waiting for approval."]})
+        if not permissions.can_approve(user, review):
+            raise NotAllowed("A credit manager of the officer's team, other than the officer, answers this request.")
+        approval = OverrideApproval.objects.create(review=review, user=user, approved=approved, note=note)
+        if approved:
+            standing = [r for r in earlier if r is not review and before.stands(r)]
+            _count(prediction, **_outcome_changes(review, standing, before.final_decision))
+    return approval
+
+
+def take_referral(*, user: AbstractBaseUser, prediction: Prediction) -> ReferralAssignment:
+    """Assign an open referral to this officer (a new row; the latest one is the assignee)."""
+    if not permissions.can_take_referral(user, prediction):
+        raise NotAllowed("Only an officer of the team can take an open referral.")
+    if prediction.reviews.exists():
+        raise NotAllowed("This referral was already decided.")
+    return ReferralAssignment.objects.create(prediction=prediction, assignee=user)
 
 
 # Namespace of the advisory locks taken on decisions under review ("REVW"), apart from any other.

@@ -1,4 +1,5 @@
-"""URLs of the officer pages: the home page, the application form, an officer's decisions, a decision and its review."""
+"""URLs of the officer pages: home, the application form, an officer's decisions, a decision, its review and
+approval, and the team's referral queue."""
 
 from django.urls import path
 
@@ -10,4 +11,8 @@ urlpatterns = [
     path("predictions/mine/", views.prediction_mine, name="prediction-mine"),
     path("predictions/<int:pk>/", views.prediction_detail, name="prediction-detail"),
     path("predictions/<int:pk>/review/", views.prediction_review, name="prediction-review"),
+    path("predictions/<int:pk>/take/", views.referral_take, name="referral-take"),
+    path("predictions/<int:pk>/approve/", views.override_approve, name="override-approve"),
+    path("predictions/<int:pk>/reject/", views.override_reject, name="override-reject"),
+    path("referrals/", views.referral_queue, name="referral-queue"),
 ]

@@ -11,14 +11,18 @@ from django.db import IntegrityError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
 from scoring.decisions import selectors, services
 from scoring.decisions.forms import (
     ApplicationForm,
+    ApprovalForm,
     PredictionFilterForm,
+    QueueFilterForm,
     ReviewForm,
     consume_form_token,
     form_token_is_open,
@@ -37,7 +41,9 @@ from scoring.lifecycle import registry
 from scoring.models import Channel, Decision, Prediction
 
 HOME_RECENT = 5
+HOME_REFERRALS = 5
 MINE_PAGE_SIZE = 20
+QUEUE_PAGE_SIZE = 20
 
 
 def _model_unavailable(request, exc: ModelUnavailable) -> HttpResponse:
@@ -64,13 +70,18 @@ def home(request):
         active = registry.get_active().version
     except ModelUnavailable:
         active = None
-    recent, referrals = [], []
+    recent, referrals, referral_count, approvals = [], [], 0, None
     if permissions.is_officer(request.user):
         mine = selectors.prediction_list(
             user=request.user, filters=selectors.PredictionFilters(user_id=request.user.pk)
         )
         recent = list(selectors.with_review_state(mine).only(*selectors.OFFICER_LIST_FIELDS)[:HOME_RECENT])
-        referrals = list(selectors.open_referral_list(user=request.user)[:20])
+    if permissions.can_view_referral_queue(request.user):
+        # The badge counts every open referral of the team; the few oldest are listed, the queue has all.
+        referral_count = selectors.open_referral_count(user=request.user)
+        referrals = list(selectors.referral_queue(user=request.user).order_by("created_at", "id")[:HOME_REFERRALS])
+    if permissions.can_approve_overrides(request.user):
+        approvals = list(selectors.pending_approval_list(user=request.user))
     return render(
         request,
         "scoring/home.html",
@@ -78,6 +89,8 @@ def home(request):
             "active_version": active,
             "recent": recent,
             "open_referrals": referrals,
+            "referral_count": referral_count,
+            "pending_approvals": approvals,
             "is_officer": permissions.is_officer(request.user),
             # Not a navigation entry (the batch list links to it), so the page asks for it by itself.
             "can_submit_batch": permissions.can_submit_batch(request.user),
@@ -167,10 +180,14 @@ def _decision_made_with(user, token: str) -> Prediction | None:
 @require_GET
 def prediction_detail(request, pk: int):
     prediction = _visible_prediction(request, pk)
-    review_form = None
-    if permissions.can_review(request.user, prediction):
-        review_form = ReviewForm(decision=prediction.decision)
-    return _render_detail(request, prediction, review_form)
+    return _render_detail(request, prediction, _review_form_for(request, prediction))
+
+
+def _review_form_for(request, prediction: Prediction) -> ReviewForm | None:
+    """A blank review form when this user may review the case now (not while a change waits for approval)."""
+    if not permissions.can_review(request.user, prediction):
+        return None
+    return ReviewForm(decision=prediction.decision)
 
 
 @login_required
@@ -178,11 +195,13 @@ def prediction_detail(request, pk: int):
 def prediction_review(request, pk: int):
     prediction = _visible_prediction(request, pk)
     if not permissions.can_review(request.user, prediction):
-        raise PermissionDenied("Only the officer who made a decision can review it.")
+        raise PermissionDenied(
+            "Only the officer who made a decision, or their team for an open referral, can review it."
+        )
     form = ReviewForm(request.POST, decision=prediction.decision)
     if form.is_valid():
         try:
-            services.record_review(
+            review = services.record_review(
                 user=request.user,
                 prediction=prediction,
                 outcome=form.cleaned_data["outcome"],
@@ -194,14 +213,62 @@ def prediction_review(request, pk: int):
         except NotAllowed as exc:
             raise PermissionDenied(str(exc)) from exc
         else:
-            messages.success(request, "Your review was recorded.")
+            if review.needs_approval:
+                messages.success(request, "Your review was recorded. It waits for a credit manager's approval.")
+            else:
+                messages.success(request, "Your review was recorded.")
             return redirect("scoring:prediction-detail", pk=prediction.pk)
     return _render_detail(request, prediction, form)
 
 
-def _render_detail(request, prediction: Prediction, review_form: ReviewForm | None, status: int = 200):
+@login_required
+@require_POST
+def override_approve(request, pk: int):
+    return _answer_approval(request, pk, approved=True)
+
+
+@login_required
+@require_POST
+def override_reject(request, pk: int):
+    return _answer_approval(request, pk, approved=False)
+
+
+def _answer_approval(request, pk: int, *, approved: bool):
+    if not permissions.can_approve_overrides(request.user):
+        raise PermissionDenied("Only a credit manager can approve or reject a change.")
+    prediction = _visible_prediction(request, pk)
+    form = ApprovalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.decide_approval(
+                user=request.user, prediction=prediction, approved=approved, note=form.cleaned_data["note"]
+            )
+        except InvalidReview as exc:
+            form.add_review_errors(exc.errors)
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        else:
+            messages.success(request, "The change was approved." if approved else "The change was rejected.")
+            return redirect("scoring:prediction-detail", pk=prediction.pk)
+    return _render_detail(request, prediction, _review_form_for(request, prediction), approval_form=form)
+
+
+def _render_detail(
+    request,
+    prediction: Prediction,
+    review_form: ReviewForm | None,
+    status: int = 200,
+    approval_form: ApprovalForm | None = None,
+):
     reviews = list(selectors.review_list(prediction=prediction))
     view = DecisionView(prediction, reviews)
+    pending = view.pending_review
+    if pending is not None:
+        review_form = None  # no other review while a change waits for approval
+        if approval_form is None and permissions.can_approve(request.user, pending):
+            approval_form = ApprovalForm()
+    else:
+        approval_form = None
     return render(
         request,
         "scoring/prediction_detail.html",
@@ -210,11 +277,69 @@ def _render_detail(request, prediction: Prediction, review_form: ReviewForm | No
             "view": view,
             "reviews": reviews,
             "review_form": review_form,
+            "approval_form": approval_form,
             "needs_decision": prediction.decision == Decision.REFER and not reviews and review_form is not None,
             "print_view": request.GET.get("print") == "1",
         },
         status=status,
     )
+
+
+@login_required
+@require_GET
+def referral_queue(request):
+    if not permissions.can_view_referral_queue(request.user):
+        raise PermissionDenied("Only loan officers and credit managers see the referral queue.")
+    colleagues = selectors.team_members(user=request.user)
+    form = QueueFilterForm(request.GET or None, colleagues=colleagues)
+    qs = selectors.referral_queue(user=request.user, assignee=form.chosen_assignee)
+    page = selectors.keyset_page(qs, cursor=request.GET.get("cursor"), size=QUEUE_PAGE_SIZE, oldest_first=True)
+    names = selectors.user_names({p.assignee_id for p in page.items if p.assignee_id})
+    now = timezone.now()
+    rows = [
+        {
+            "prediction": p,
+            "age": timesince(p.created_at, now, depth=1),
+            "officer": p.user.get_full_name() or p.user.get_username(),
+            "assignee": "You" if p.assignee_id == request.user.pk else names.get(p.assignee_id, ""),
+            "can_take": permissions.is_officer(request.user) and p.assignee_id != request.user.pk,
+        }
+        for p in page.items
+    ]
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    base = reverse("scoring:referral-queue")
+    first_url = f"{base}?{urlencode(params)}" if params else base
+    next_url = f"{base}?{urlencode({**params, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    return render(
+        request,
+        "scoring/referral_queue.html",
+        {
+            "form": form,
+            "rows": rows,
+            "total": qs.count(),
+            "next_url": next_url,
+            "first_url": first_url,
+            "first_page": not request.GET.get("cursor"),
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def referral_take(request, pk: int):
+    _require_officer(request)
+    prediction = _visible_prediction(request, pk)
+    try:
+        services.take_referral(user=request.user, prediction=prediction)
+    except NotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"You took {prediction.external_ref or f'decision #{prediction.pk}'}.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("scoring:referral-queue")
 
 
 @login_required

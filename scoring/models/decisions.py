@@ -112,6 +112,8 @@ class Review(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     final_decision = models.CharField(max_length=10, choices=Decision.choices)
     overridden = models.BooleanField(default=False)
+    # Beyond the officer's authority: the outcome counts only once a credit manager approves it.
+    needs_approval = models.BooleanField(default=False)
     reason_code = models.CharField(max_length=30, choices=ReasonCode.choices, blank=True)
     justification = models.TextField(blank=True)
 
@@ -121,3 +123,35 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review of prediction {self.prediction_id}: {self.get_outcome_display()}"
+
+
+class ReferralAssignment(models.Model):
+    """An officer taking an open referral; never changed: the latest row is the current assignee."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.PROTECT, related_name="assignments")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["prediction", "-created_at", "-id"], name="assignment_prediction_recent")]
+
+    def __str__(self) -> str:
+        return f"Referral {self.prediction_id} taken by {self.assignee_id}"
+
+
+class OverrideApproval(models.Model):
+    """A credit manager's answer to a review that needed approval: approved or rejected, with a note. Never edited."""
+
+    review = models.OneToOneField(Review, on_delete=models.PROTECT, related_name="approval")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved = models.BooleanField()
+    note = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("approve_override", "Can approve or reject an override beyond an officer's authority")]
+
+    def __str__(self) -> str:
+        return f"{'Approval' if self.approved else 'Rejection'} of review {self.review_id}"

@@ -17,6 +17,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts import permissions
+from scoring.decisions import selectors as decision_selectors
+from scoring.decisions.presentation import DecisionView
 from scoring.decisions.services import lock_reviews_of
 from scoring.exceptions import InvalidNotice, NotAllowed, NotFinalDecline
 from scoring.models import AdverseActionNotice, Decision, Prediction, Review
@@ -27,6 +29,7 @@ NAME_MAX_LENGTH = 200
 ADDRESS_MAX_LENGTH = 500
 ADDRESS_MAX_LINES = 8
 LETTER_TEMPLATE = "scoring/notices/_letter.html"
+PENDING_APPROVAL = "pending_approval"  # a change waits for a credit manager: no final outcome yet
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,21 @@ class FinalDecision:
     def is_decline(self) -> bool:
         return self.decision == Decision.DECLINE
 
+    @property
+    def label(self) -> str:
+        return "pending approval" if self.decision == PENDING_APPROVAL else Decision(self.decision).label.lower()
+
 
 def final_decision_of(prediction: Prediction) -> FinalDecision:
-    """The final outcome: the latest review's final decision, else the model's.
+    """The final outcome as the decision page computes it (``DecisionView``), and the review that set it.
 
-    The one place that says whether a decision is a final decline, so a new review state
-    (an override waiting for approval) changes this function only.
+    The one place that says whether a decision is a final decline for a notice. While a change waits
+    for a credit manager's approval the outcome is not final either way: no notice until it is answered.
     """
-    review = Review.objects.filter(prediction=prediction).order_by("-created_at", "-id").first()
-    if review is None:
-        return FinalDecision(prediction.decision, None)
-    return FinalDecision(review.final_decision, review)
+    view = DecisionView(prediction, list(decision_selectors.review_list(prediction=prediction)))
+    if view.pending_review is not None:
+        return FinalDecision(PENDING_APPROVAL, view.pending_review)
+    return FinalDecision(view.final_decision, view.deciding_review)
 
 
 def applicant_reasons(prediction: Prediction) -> list[str]:
@@ -168,6 +175,6 @@ def _final_decline(prediction: Prediction) -> FinalDecision:
     if not final.is_decline:
         raise NotFinalDecline(
             f"Decision #{prediction.pk} is not a final decline "
-            f"(final outcome: {Decision(final.decision).label.lower()}): no adverse-action notice applies."
+            f"(final outcome: {final.label}): no adverse-action notice applies."
         )
     return final

@@ -35,7 +35,9 @@ def notice_new(request, pk: int):
     context = {"prediction": prediction, "notices": list(selectors.notice_list(prediction=prediction))}
     final = services.final_decision_of(prediction)
     if not final.is_decline:
-        context["refused"] = "An adverse-action notice is only produced for a final decline; this decision is not one."
+        context["refused"] = (
+            f"An adverse-action notice is only produced for a final decline; this decision's outcome is {final.label}."
+        )
         return render(request, "scoring/notices/notice_form.html", context, status=409)
     form = NoticeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

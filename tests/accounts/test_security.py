@@ -168,5 +168,5 @@ def test_roles_are_recreated_after_a_flush_empties_them(db):
         plan=None,
     )
     roles = {g.name: set(g.permissions.values_list("codename", flat=True)) for g in Group.objects.all()}
-    assert set(roles) == {"loan_officer", "auditor", "model_admin"}
+    assert set(roles) == {"loan_officer", "auditor", "model_admin", "credit_manager"}
     assert "view_prediction" in roles["auditor"] and "add_prediction" not in roles["auditor"]

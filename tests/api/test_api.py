@@ -256,8 +256,9 @@ def test_a_decision_is_visible_to_its_officer_and_auditors_only(
 
 
 def test_the_officer_who_decided_can_override_with_a_justification(
-    officer, officer_api, active_version, example_inputs
+    officer, officer_api, active_version, example_inputs, settings
 ):
+    settings.OVERRIDE_PD_LIMIT = 1.0  # within the officer's authority: no approval needed
     prediction = _score(officer, example_inputs)
     override = "approve" if prediction.decision != "approve" else "decline"
 
@@ -486,9 +487,10 @@ def test_the_docs_page_uses_vendored_assets_and_no_inline_code(officer_api):
 
 
 def test_the_direct_payload_is_what_the_documented_serializer_gives(
-    officer, active_version, example_inputs, django_capture_on_commit_callbacks
+    officer, active_version, example_inputs, django_capture_on_commit_callbacks, settings
 ):
     """Scoring responses and history pages are built by prediction_data; the serializer is the contract."""
+    settings.OVERRIDE_PD_LIMIT = 1.0  # within the officer's authority: the override stands at once
     from django.core.files.uploadedfile import SimpleUploadedFile
     from rest_framework.renderers import JSONRenderer
 

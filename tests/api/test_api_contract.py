@@ -245,8 +245,9 @@ def test_the_cursor_format_is_in_the_schema_and_every_cursor_it_allows_is_read(
 
 
 def test_the_schema_says_an_override_needs_a_reason_code_and_the_server_agrees(
-    officer_api, officer, active_version, example_inputs, api_schema_json
+    officer_api, officer, active_version, example_inputs, api_schema_json, settings
 ):
+    settings.OVERRIDE_PD_LIMIT = 1.0  # within the officer's authority: recorded at once (201)
     shapes = api_schema_json["components"]["schemas"]["ReviewRequest"]["oneOf"]
     decide = next(shape for shape in shapes if "agree" not in shape["properties"]["outcome"]["enum"])
     assert set(decide["required"]) == {"outcome", "reason_code", "justification"}

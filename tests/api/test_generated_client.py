@@ -122,9 +122,11 @@ def test_a_generated_client_uses_every_operation(
         {"outcome": "approve", "reason_code": "collateral", "justification": "Guarantor signed today."}
     )
     reviewed = call("predictions.review_create", officer_c, prediction_id, body=review)
-    assert reviewed.status_code == 201 and isinstance(reviewed.parsed, models.Review)
+    # The example is a decline above the officer's override limit: recorded, waiting for a credit manager.
+    assert reviewed.status_code == 202 and isinstance(reviewed.parsed, models.Review)
+    assert reviewed.parsed.status.value == "pending_approval"
     no_notice = call("predictions.notice_create", officer_c, prediction_id, body=notice_body)
-    assert no_notice.status_code == 409 and isinstance(no_notice.parsed, models.Problem)  # approved in review
+    assert no_notice.status_code == 409 and isinstance(no_notice.parsed, models.Problem)  # a change is pending
 
     versions = call("models.model_list", auditor_c)
     assert versions.status_code == 200 and versions.parsed[0].sha256 == active_version.sha256

@@ -17,6 +17,7 @@ from scoring.decisions import selectors, services
 from scoring.lifecycle import versions
 from scoring.models import ExportLog, ModelActivation, Review
 from tests.support import DEFAULT_BUNDLE
+from tests.support.reviews import standing_review
 
 # Changes to the bundled example application that make the model approve it.
 APPROVABLE = {
@@ -48,7 +49,7 @@ def history(officer, other_officer, example_inputs):
     }
     assert {p.decision for p in made["declines"]} == {"decline"}
     assert {p.decision for p in made["approvals"]} == {"approve"}
-    services.record_review(
+    standing_review(
         user=officer,
         prediction=made["declines"][0],
         outcome="approve",
@@ -184,14 +185,14 @@ def _truth(user, filters) -> tuple[int, int, int]:
 def test_summary_counts_match_the_decisions_after_reviews_change_them(auditor, officer, history, filters):
     declines = history["declines"]
     # an override reverted by a later agreement, and a second opinion on an approval
-    services.record_review(
+    standing_review(
         user=officer,
         prediction=declines[1],
         outcome="approve",
         reason_code="collateral",
         justification="House offered as collateral.",
     )
-    services.record_review(user=officer, prediction=declines[1], outcome="agree")
+    standing_review(user=officer, prediction=declines[1], outcome="agree")
     services.record_review(user=officer, prediction=history["approvals"][0], outcome="agree")
     f = selectors.PredictionFilters(**filters)
     summary = selectors.prediction_summary(user=auditor, filters=f)
@@ -305,7 +306,7 @@ def test_postgresql_writes_the_same_export_as_python(
         outcome="agree",
         justification='=SUM(A1) "and" a second line\nof text',
     )
-    services.record_review(user=officer, prediction=history["declines"][0], outcome="agree")
+    standing_review(user=officer, prediction=history["declines"][0], outcome="agree")
     frame = synthetic_frame(5)
     frame.loc[2, "external_ref"] = "-APP, with comma"
     with django_capture_on_commit_callbacks(execute=True):  # the chunk is scored in-process (eager Celery)
@@ -371,7 +372,7 @@ def test_reviews_stay_rows_not_edits(officer, history):
     prediction = history["declines"][1]
     for outcome, final in [("approve", "approve"), ("agree", "decline")]:
         reason = "collateral" if outcome == "approve" else ""
-        services.record_review(
+        standing_review(
             user=officer, prediction=prediction, outcome=outcome, reason_code=reason, justification="Second look at it."
         )
         assert Review.objects.filter(prediction=prediction).latest("id").final_decision == final

@@ -40,7 +40,8 @@ def fill_application(page, inputs: dict[str, object]) -> None:
             page.keyboard.type(str(value))
 
 
-def test_an_officer_scores_reads_the_reasons_and_overrides(page, live_server, officer, live_active_version):
+def test_an_officer_scores_reads_the_reasons_and_overrides(page, live_server, officer, live_active_version, settings):
+    settings.OVERRIDE_PD_LIMIT = 1.0  # within the officer's authority (tests/browser/test_dual_control.py: above it)
     log_in(page, live_server, "officer")
     page.get_by_role("link", name="New application").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New application")
@@ -88,7 +89,9 @@ def test_an_officer_scores_reads_the_reasons_and_overrides(page, live_server, of
     page.get_by_role("button", name="Record review").click()
     expect(page.locator(".message")).to_have_text("Your review was recorded.")
     expect(page.locator("ol.review-history")).to_contain_text("Parent signed a guarantee for the full amount.")
-    expect(banner).to_contain_text("overridden by officer")
+    expect(banner.get_by_role("heading", level=2)).to_have_text("Approve")
+    expect(banner).to_contain_text("overrides the model")
+    expect(banner).to_contain_text("Model: Decline")
     review = Review.objects.get()
     assert (review.final_decision, review.overridden, review.reason_code) == ("approve", True, "collateral")
     screenshot(page, "decision-reviewed-1280")

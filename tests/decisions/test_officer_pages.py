@@ -350,7 +350,10 @@ def test_an_officer_sees_only_own_decisions_and_an_auditor_all_read_only(
 # --- reviews ----------------------------------------------------------------------------
 
 
-def test_an_override_needs_a_justification_and_then_shows_in_history_and_lists(officer_client, officer, active_version):
+def test_an_override_needs_a_justification_and_then_shows_in_history_and_lists(
+    officer_client, officer, active_version, settings
+):
+    settings.OVERRIDE_PD_LIMIT = 1.0  # within the officer's authority: the override stands at once
     prediction = decided(officer, "decline")
     response = officer_client.post(review_url(prediction), {"outcome": "approve", "reason_code": "collateral"})
     assert response.status_code == 200
@@ -372,7 +375,9 @@ def test_an_override_needs_a_justification_and_then_shows_in_history_and_lists(o
     history = page.find("ol", {"class": "review-history"}).get_text(" ")
     assert "Parent guarantees the full amount." in history
     assert "Additional collateral or guarantor" in history
-    assert "overridden by officer" in page.find("section", {"class": "decision"}).get_text()
+    card = page.find("section", {"class": "decision"}).get_text(" ")
+    assert "Final outcome" in card and "Approve" in card and "overrides the model" in card
+    assert "Decided by Olivia" in card and "Model: Decline, PD" in card
     row = soup(officer_client.get(MINE)).find("tbody").find("tr")
     assert "Decline" in row.get_text() and "override" in row.get_text()
     assert "badge-approve" in str(row.find_all("td")[5])
