@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from accounts import permissions
+from accounts.names import display_name
 from scoring.lifecycle import admin as lifecycle_admin
 from scoring.models import ExportLog, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
 
@@ -18,6 +19,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class PersonColumn:
+    """A list column naming the row's user as every page does: full name, else username."""
+
+    @admin.display(description="By", ordering="user__username")
+    def person(self, obj):
+        return display_name(obj.user, "system")
 
 
 @admin.register(ModelVersion)
@@ -104,26 +113,28 @@ class ModelLoadAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelActivation)
-class ModelActivationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "version", "previous", "user", "note")
+class ModelActivationAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("created_at", "version", "previous", "person", "note")
+    list_select_related = ("version", "previous", "user")
 
 
 @admin.register(Prediction)
-class PredictionAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "user", "channel", "decision", "probability", "risk_band", "model_version")
+class PredictionAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "person", "channel", "decision", "probability", "risk_band", "model_version")
     list_filter = ("decision", "channel", "risk_band")
     list_select_related = ("user", "model_version")
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden")
+class ReviewAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "prediction", "person", "outcome", "overridden")
+    list_select_related = ("prediction", "user")
 
 
 # --- Audit exports ---------------------------------------------------
 
 
 @admin.register(ExportLog)
-class ExportLogAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "user", "row_count", "filters")
+class ExportLogAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("created_at", "person", "row_count", "filters")
     list_select_related = ("user",)
