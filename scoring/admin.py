@@ -35,7 +35,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     list_display = ("id", "name", "status", "source", "hub_ref", "sha256_short", "created_at", "activated_at")
     list_filter = ("status", "source")
-    readonly_fields = ["validation_summary", "comparison_summary", *[f.name for f in ModelVersion._meta.fields]]
+    readonly_fields = [
+        "validation_summary",
+        "comparison_summary",
+        "created_by_name",
+        "validated_by_name",
+        "activated_by_name",
+        *[f.name for f in ModelVersion._meta.fields],
+    ]
     fieldsets = [
         (None, {"fields": ["name", "status", "rejection_reason", "validation_summary", "comparison_summary"]}),
         (
@@ -44,7 +51,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ),
         (
             "History",
-            {"fields": ["created_at", "created_by", "validated_at", "validated_by", "activated_at", "activated_by"]},
+            {
+                "fields": [
+                    "created_at",
+                    "created_by_name",
+                    "validated_at",
+                    "validated_by_name",
+                    "activated_at",
+                    "activated_by_name",
+                ]
+            },
         ),
         ("Raw data", {"classes": ["collapse"], "fields": ["sha256", "file_hashes", "validation_report", "metadata"]}),
     ]
@@ -63,6 +79,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if obj.source != ModelVersion.Source.HUB:
             return "—"
         return f"{obj.source_uri}@{obj.hub_revision} ({obj.hub_commit[:8]})"
+
+    # People by full name, as every page shows them.
+    @admin.display(description="Created by")
+    def created_by_name(self, obj):
+        return display_name(obj.created_by, "the system")
+
+    @admin.display(description="Validated by")
+    def validated_by_name(self, obj):
+        return display_name(obj.validated_by, "—" if obj.validated_at is None else "the system")
+
+    @admin.display(description="Activated by")
+    def activated_by_name(self, obj):
+        return display_name(obj.activated_by, "—" if obj.activated_at is None else "the system")
 
     @admin.display(description="Validation report")
     def validation_summary(self, obj):

@@ -11,14 +11,17 @@ from django.utils import dateformat, timezone
 
 from accounts.permissions import OFFICER
 from scoring.decisions import services
+from scoring.lifecycle import versions
 from scoring.models import Decision
 from tests.support.applications import decided
+from tests.support.lifecycle_fixtures import bundle_variant
 
 
 def _main(client: Client, url: str):
     response = client.get(url)
     assert response.status_code == 200, url
-    return BeautifulSoup(response.content, "html.parser").find("main")
+    page = BeautifulSoup(response.content, "html.parser")
+    return page.find("main") or page.find(id="content")  # the admin's pages have no <main>
 
 
 def _main_text(client: Client, url: str) -> str:
@@ -84,3 +87,20 @@ def test_people_without_a_full_name_are_shown_by_username(client, auditor, activ
     prediction = decided(plain, Decision.APPROVE)
     client.force_login(auditor)
     assert "jdoe" in _main_text(client, reverse("audit:prediction-detail", args=[prediction.pk]))
+
+
+def test_the_admin_names_people_and_dates_as_the_pages_do(client, settings, model_admin, active_version, tmp_path):
+    settings.MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN = False
+    model_admin.first_name, model_admin.last_name = "Mona", "Adler"
+    model_admin.save()
+    candidate = versions.register_bundle(path=bundle_variant(tmp_path / "v2", threshold="0.2"), user=model_admin)
+    versions.validate_version(version=candidate, user=model_admin)
+    activation = versions.activate(version=candidate, user=model_admin)
+    activated = dateformat.format(timezone.localtime(activation.created_at), "j M Y, H:i")
+    client.force_login(model_admin)
+
+    version_page = _main_text(client, reverse("admin:scoring_modelversion_change", args=[candidate.pk]))
+    assert "Created by: Mona Adler" in version_page and "Activated by: Mona Adler" in version_page
+    assert f"Activated at: {activated}" in version_page
+    activations = _main_text(client, reverse("admin:scoring_modelactivation_changelist"))
+    assert "Mona Adler" in activations and activated in activations
