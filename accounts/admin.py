@@ -9,9 +9,10 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
 from accounts.models import AccessEvent, ApiToken, Team
+from accounts.names import display_name
 from accounts.signals import record_password_changed
 from accounts.tokens import hash_key, issue_api_token, revoke_api_tokens
-from scoring.admin import ReadOnlyAdmin
+from scoring.admin import PersonColumn, ReadOnlyAdmin
 
 # Keys issued in this session and not yet shown: token id -> clear key, removed when shown.
 NEW_KEYS_SESSION_KEY = "creditscore_new_api_keys"
@@ -27,8 +28,8 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+class ApiTokenAdmin(PersonColumn, admin.ModelAdmin):
+    list_display = ("prefix", "name", "person", "created_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix", "user__username")
     fields = ("user", "name")
@@ -85,9 +86,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(AccessEvent)
 class AccessEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "kind", "username", "ip_address", "user_agent")
+    list_display = ("created_at", "kind", "person", "ip_address", "user_agent")
+    list_select_related = ("user",)
     list_filter = ("kind",)
     search_fields = ("username", "ip_address")
+
+    @admin.display(description="Person", ordering="username")
+    def person(self, obj):
+        return display_name(obj.user, obj.username)
 
 
 class AccessLoggedUserAdmin(UserAdmin):

@@ -1,7 +1,8 @@
-"""Template context for every page: the navigation a user's roles allow (decided in accounts.permissions)."""
+"""Template context for every page: the navigation a user's roles allow (accounts.permissions) and the lender."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts import permissions
@@ -39,3 +40,8 @@ def navigation(request) -> dict[str, object]:
         link["current"] = link["name"] == current
     roles = [permissions.ROLE_LABELS[r] for r in permissions.ROLES if r in permissions.roles_of(user)]
     return {"nav_links": links, "nav_roles": roles}
+
+
+def lender(request) -> dict[str, str]:
+    """The lender as printed copies name it (print header of the decision and audit pages)."""
+    return {"lender_name": settings.LENDER_NAME, "lender_address": settings.LENDER_ADDRESS}

@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 # Officer web app: navigation by role.
                 "accounts.context_processors.navigation",
+                # The lender's name and address for print headers.
+                "accounts.context_processors.lender",
             ],
         },
     },
@@ -102,6 +104,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Dates and times on pages: "2 Dec 2026" and "2 Dec 2026, 01:58" for every role (creditscore/formats/).
+FORMAT_MODULE_PATH = ["creditscore.formats"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Database ------------------------------------------------------------------

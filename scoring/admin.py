@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from accounts import permissions
+from accounts.names import display_name
 from scoring.lifecycle import admin as lifecycle_admin
 from scoring.models import (
     AdverseActionNotice,
@@ -31,13 +32,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class PersonColumn:
+    """A list column naming the row's user as every page does: full name, else username."""
+
+    @admin.display(description="By", ordering="user__username")
+    def person(self, obj):
+        return display_name(obj.user, "system")
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     """Model versions: read-only rows plus the lifecycle pages (load from the Hub, validate, activate, roll back)."""
 
     list_display = ("id", "name", "status", "source", "hub_ref", "sha256_short", "created_at", "activated_at")
     list_filter = ("status", "source")
-    readonly_fields = ["validation_summary", "comparison_summary", *[f.name for f in ModelVersion._meta.fields]]
+    readonly_fields = [
+        "validation_summary",
+        "comparison_summary",
+        "created_by_name",
+        "validated_by_name",
+        "activated_by_name",
+        *[f.name for f in ModelVersion._meta.fields],
+    ]
     fieldsets = [
         (None, {"fields": ["name", "status", "rejection_reason", "validation_summary", "comparison_summary"]}),
         (
@@ -46,7 +62,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ),
         (
             "History",
-            {"fields": ["created_at", "created_by", "validated_at", "validated_by", "activated_at", "activated_by"]},
+            {
+                "fields": [
+                    "created_at",
+                    "created_by_name",
+                    "validated_at",
+                    "validated_by_name",
+                    "activated_at",
+                    "activated_by_name",
+                ]
+            },
         ),
         ("Raw data", {"classes": ["collapse"], "fields": ["sha256", "file_hashes", "validation_report", "metadata"]}),
     ]
@@ -65,6 +90,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if obj.source != ModelVersion.Source.HUB:
             return "—"
         return f"{obj.source_uri}@{obj.hub_revision} ({obj.hub_commit[:8]})"
+
+    # People by full name, as every page shows them.
+    @admin.display(description="Created by")
+    def created_by_name(self, obj):
+        return display_name(obj.created_by, "the system")
+
+    @admin.display(description="Validated by")
+    def validated_by_name(self, obj):
+        return display_name(obj.validated_by, "—" if obj.validated_at is None else "the system")
+
+    @admin.display(description="Activated by")
+    def activated_by_name(self, obj):
+        return display_name(obj.activated_by, "—" if obj.activated_at is None else "the system")
 
     @admin.display(description="Validation report")
     def validation_summary(self, obj):
@@ -115,25 +153,28 @@ class ModelLoadAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ModelActivation)
-class ModelActivationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "version", "previous", "user", "note")
+class ModelActivationAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("created_at", "version", "previous", "person", "note")
+    list_select_related = ("version", "previous", "user")
 
 
 @admin.register(Prediction)
-class PredictionAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "user", "channel", "decision", "probability", "risk_band", "model_version")
+class PredictionAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "person", "channel", "decision", "probability", "risk_band", "model_version")
     list_filter = ("decision", "channel", "risk_band")
     list_select_related = ("user", "model_version")
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "prediction", "user", "outcome", "overridden", "needs_approval")
+class ReviewAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "prediction", "person", "outcome", "overridden", "needs_approval")
+    list_select_related = ("prediction", "user")
 
 
 @admin.register(OverrideApproval)
-class OverrideApprovalAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "review", "user", "approved")
+class OverrideApprovalAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "review", "person", "approved")
+    list_select_related = ("review", "user")
 
 
 @admin.register(ReferralAssignment)
@@ -142,8 +183,8 @@ class ReferralAssignmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AdverseActionNotice)
-class AdverseActionNoticeAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "prediction", "user", "sha256")
+class AdverseActionNoticeAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("id", "created_at", "prediction", "person", "sha256")
     list_select_related = ("user",)
     exclude = ("body_html",)  # the notice as issued is read on its own page, not as markup here
 
@@ -152,6 +193,6 @@ class AdverseActionNoticeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExportLog)
-class ExportLogAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "user", "row_count", "filters")
+class ExportLogAdmin(PersonColumn, ReadOnlyAdmin):
+    list_display = ("created_at", "person", "row_count", "filters")
     list_select_related = ("user",)

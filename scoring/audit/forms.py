@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from accounts import permissions
 from accounts.models import AccessEvent
+from accounts.names import display_name
 from scoring.audit.selectors import AccessEventFilters
 from scoring.decisions.forms import DateRangeMixin
 from scoring.decisions.selectors import PredictionFilters, decode_cursor
@@ -49,9 +50,10 @@ class PredictionFilterForm(_CursorMixin, forms.Form):
         self.fields["officer"].queryset = (
             get_user_model()
             .objects.filter(groups__name=permissions.OFFICER)
-            .only("id", "username")
+            .only("id", "username", "first_name", "last_name")
             .order_by("username")
         )
+        self.fields["officer"].label_from_instance = display_name  # as every page names a person
         self.fields["model_version"].queryset = ModelVersion.objects.only("id", "name", "sha256").order_by(
             "-created_at"
         )

@@ -91,7 +91,7 @@ def prediction_detail(request, pk: int):
         "scoring/audit/prediction_detail.html",
         {
             "prediction": prediction,
-            "reviews": list(prediction.reviews.all()),
+            "reviews": list(selectors.review_list(prediction=prediction)),
             "inputs": audit_selectors.received_inputs_get(prediction),
             "reasons": reason_rows(
                 list(prediction.reasons or []), (prediction.model_version.metadata or {}).get("schema") or {}

@@ -72,6 +72,8 @@ class InputRow:
 class InputGroup:
     label: str
     rows: list[InputRow]
+    # Fairness-monitoring answers: shown on screen, left out of printed copies.
+    protected: bool = False
 
 
 class DecisionView:
@@ -227,7 +229,7 @@ class DecisionView:
         result = [InputGroup(label, rows) for label, rows in sorted(groups.items(), key=lambda g: order.get(g[0], 99))]
         if monitoring:
             label = str(section_labels.get("monitoring") or "Fairness monitoring (not used in the decision)")
-            result.append(InputGroup(label, monitoring))
+            result.append(InputGroup(label, monitoring, protected=True))
         return result
 
 

@@ -105,6 +105,8 @@ HISTORY_LIST_FIELDS = (
     "id",
     "created_at",
     "user__username",
+    "user__first_name",  # people are shown by full name
+    "user__last_name",
     "channel",
     "model_version_id",
     "probability",

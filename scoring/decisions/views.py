@@ -17,7 +17,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
-from scoring.decisions import selectors, services
+from scoring.decisions import selectors, services, start_pages
 from scoring.decisions.forms import (
     ApplicationForm,
     ApprovalForm,
@@ -94,6 +94,8 @@ def home(request):
             "is_officer": permissions.is_officer(request.user),
             # Not a navigation entry (the batch list links to it), so the page asks for it by itself.
             "can_submit_batch": permissions.can_submit_batch(request.user),
+            # The auditor's and model administrator's parts of the page.
+            **start_pages.home_sections(request.user),
         },
     )
 

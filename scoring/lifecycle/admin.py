@@ -214,8 +214,8 @@ def render_checks(version: ModelVersion):
             _fmt(sample.get("ks")),
             _fmt(sample.get("brier")),
             _pct(sample.get("approval_rate")),
-            _fmt(sample.get("min_probability")),
-            _fmt(sample.get("max_probability")),
+            _pct(sample.get("min_probability")),
+            _pct(sample.get("max_probability")),
         )
     return format_html(
         '<table class="lifecycle-report"><thead><tr><th>Result</th><th>Check</th><th>Detail</th></tr></thead>'
@@ -248,8 +248,8 @@ def render_comparison(version: ModelVersion):
             "Features that changed kind",
             ", ".join(f"{n} ({v['from']} → {v['to']})" for n, v in changed.items()) or "none",
         ),
-        ("Decline threshold", _from_to(comparison.get("threshold"), _fmt)),
-        ("Refer band starts at", _from_to(comparison.get("refer_lower"), _fmt)),
+        ("Decline threshold", _from_to(comparison.get("threshold"), _pct)),
+        ("Refer band starts at", _from_to(comparison.get("refer_lower"), _pct)),
         ("AUC (each on its own sample)", _from_to(own.get("auc"), _fmt)),
         ("KS (each on its own sample)", _from_to(own.get("ks"), _fmt)),
         ("Brier score (each on its own sample)", _from_to(own.get("brier"), _fmt)),
@@ -292,4 +292,5 @@ def _fmt(value) -> str:
 
 
 def _pct(value) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+    """A probability or rate as every page shows one: '12.1 %'."""
+    return "n/a" if value is None else f"{value * 100:.1f} %"

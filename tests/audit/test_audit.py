@@ -224,7 +224,7 @@ def test_detail_shows_inputs_model_reasons_and_reviews(client, auditor, history,
     assert response.status_code == 200
     body = response.content.decode()
     assert active_version.sha256 in body
-    assert f"{prediction.threshold:.4f}" in body
+    assert f"{prediction.threshold * 100:.1f} %" in body  # as a percentage, as on every page
     assert "Guarantor offered a house as collateral." in body
     # Each reason: its code, its statement and the value that drove it.
     first = prediction.reasons[0]

@@ -12,6 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from scoring.lifecycle import versions
 from tests.support import DEFAULT_BUNDLE
+from tests.support.accessibility import axe_findings, from_axe_itself, install_axe
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,17 +49,28 @@ def browser():
 
 @pytest.fixture
 def page(browser, monkeypatch):
-    """A fresh browser tab; any console error or uncaught exception on any page fails the test."""
+    """A fresh browser tab checked by axe; an axe finding, a console error or an uncaught exception fails the test."""
     # Live-server request threads must not keep PostgreSQL sessions open after the test
     # (persistent connections would stop pytest-django from dropping the test database).
     monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 0)
     context = browser.new_context(viewport=WIDE)
+    install_axe(context)  # each page's serious findings are console errors, collected below
     tab = context.new_page()
     problems: list[str] = []
-    tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    tab.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and not from_axe_itself(msg)
+            else None
+        ),
+    )
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     tab.set_default_timeout(15_000)
     yield tab
+    if tab.url.startswith("http"):
+        # The page the test ended on, whose check may still be running.
+        problems.extend(f for f in axe_findings(tab) if f"console error: {f}" not in problems)
     context.close()
     assert problems == [], problems
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connections
 
 from scoring.decisions import services
+from tests.support.accessibility import axe_findings, from_axe_itself, install_axe
 
 pytestmark = pytest.mark.browser
 
@@ -17,6 +18,7 @@ def tab(browser, monkeypatch):
     # New threads' connections read ConnectionHandler.settings, a copy made once, not settings.DATABASES.
     monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     context = browser.new_context()
+    install_axe(context)  # each page's serious axe findings are console errors too
     page = context.new_page()
     page.problems = []
     page.on("console", lambda m: _note(page, m))
@@ -27,7 +29,7 @@ def tab(browser, monkeypatch):
 
 def _note(page, message) -> None:
     # Every console error counts, a missing icon too (/favicon.ico answers, with a redirect to ours).
-    if message.type in ("error", "warning"):
+    if message.type in ("error", "warning") and not from_axe_itself(message):
         page.problems.append(f"{message.text} ({message.location.get('url')})")
 
 
@@ -58,6 +60,7 @@ def test_auditor_filters_pages_and_opens_a_decision_without_csp_violations(
     tab.goto(f"{live_server.url}/audit/models/")
     tab.goto(f"{live_server.url}/audit/access/")
     assert "Logged in" in tab.locator("main").inner_text()
+    assert axe_findings(tab) == []
     assert tab.problems == []
 
 
@@ -69,4 +72,5 @@ def test_model_admin_uses_django_admin_under_the_csp(tab, live_server, model_adm
     tab.wait_for_load_state()
     assert active_version.sha256[:12] in tab.content()
     tab.goto(f"{live_server.url}/admin/scoring/modelactivation/")
+    assert axe_findings(tab) == []
     assert tab.problems == []

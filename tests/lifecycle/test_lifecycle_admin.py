@@ -53,7 +53,7 @@ def test_model_admin_loads_reads_the_report_activates_and_rolls_back(
     text = detail.content.decode()
     assert "AUC on the bundle&#x27;s sample" in text and "Brier score (calibration)" in text
     assert "On the candidate&#x27;s sample" in text and "decisions flip" in text
-    assert f"{DEFAULT_THRESHOLD} → 0.2" in text
+    assert f"{DEFAULT_THRESHOLD * 100:.1f} % → 20.0 %" in text  # thresholds as percentages, as on every page
     assert ">Activate<" in text
 
     client.post(reverse("admin:scoring_modelversion_activate", args=[version.pk]))

@@ -2,41 +2,64 @@
 
 axe-core (MPL-2.0, vendored in tests/support/axe/ with its licence, version in AXE_VERSION) is test-only, so it
 is never served by the app. It is added to a browser context as an init script and runs once each page has
-loaded; the context needs bypass_csp=True, because axe adds <style> elements that the app's Content-Security-Policy
-refuses. Each finding is written to the console as an error and kept in window.__axe, so a test can wait for
-the result of the page it is on.
+loaded. Each finding is written to the console as an error (which fails a test that collects console errors, as
+the browser fixtures do) and kept in window.__axe, so a test can wait for the result of the page it is on;
+``axe_check`` runs it again on demand (after a resize, say).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 AXE_VERSION = "4.14.1"
 AXE_SOURCE = Path(__file__).parent / "axe" / "axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
 
+# A function of axe's result: its serious and critical findings, one line each.
+_FINDINGS = """result => result.violations
+  .filter(v => IMPACTS.includes(v.impact))
+  .map(v => `axe ${v.id} (${v.impact}) on ${location.pathname}: `
+    + v.nodes.map(n => n.target.join(' ')).join(', '))""".replace("IMPACTS", json.dumps(FAILING_IMPACTS))
+
 _RUN_ON_LOAD = """
 window.addEventListener('load', () => {
   if (window.top !== window || !window.axe) return;
-  window.__axe = window.axe.run(document, {resultTypes: ['violations']}).then(result => {
-    const findings = result.violations
-      .filter(v => %s.includes(v.impact))
-      .map(v => `axe ${v.id} (${v.impact}) on ${location.pathname}: `
-        + v.nodes.map(n => n.target.join(' ')).join(', '));
+  window.__axe = window.axe.run(document, {resultTypes: ['violations']}).then(FINDINGS).then(findings => {
     findings.forEach(f => console.error(f));
     return findings;
   });
 });
-"""
+""".replace("FINDINGS", _FINDINGS)
+
+_RUN_NOW = "() => window.axe.run(document, {resultTypes: ['violations']}).then(FINDINGS)".replace("FINDINGS", _FINDINGS)
 
 
 def install_axe(context) -> None:
     """Check every page this Playwright browser context loads."""
     context.add_init_script(script=AXE_SOURCE.read_text(encoding="utf-8"))
-    context.add_init_script(script=_RUN_ON_LOAD % list(FAILING_IMPACTS))
+    context.add_init_script(script=_RUN_ON_LOAD)
+
+
+def from_axe_itself(message) -> bool:
+    """A console message axe caused while it checked, other than its findings: the CSP refusing a <style> it
+    added, its warning that it could not preload a page's stylesheets.
+
+    The browser names no address for what an init script (axe) did; a style in the page's own HTML, or
+    anything a script of the app does, is reported with the page's or the script's address, so those still
+    fail a test.
+    """
+    return not message.location.get("url") and not message.text.startswith("axe ")
 
 
 def axe_findings(page) -> list[str]:
     """The serious and critical findings on the page the tab shows now (waits for axe to finish)."""
     page.wait_for_function("() => window.__axe !== undefined")
     return page.evaluate("() => window.__axe")
+
+
+def axe_check(page) -> list[str]:
+    """Run axe again on the page as it is now (after a resize or a script changed it); its serious findings."""
+    page.wait_for_function("() => window.__axe !== undefined")
+    page.evaluate("() => window.__axe")  # let the run on load finish: axe runs one at a time
+    return page.evaluate(_RUN_NOW)

@@ -1,0 +1,249 @@
+"""Every page of every role at a desktop's and a phone's width: no serious or critical axe finding, no sideways
+scroll; and printed copies carry the lender header and the printed-by line, never the fairness answers."""
+
+from __future__ import annotations
+
+import io
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
+from django.utils import timezone
+from pypdf import PdfReader
+
+from scoring.batch import jobs, worker
+from scoring.decisions import services
+from scoring.lifecycle import versions
+from scoring.models import BatchJob, Decision, ModelLoad
+from scoring.monitoring import reports
+from tests.browser.conftest import screenshot
+from tests.browser.test_narrow_pages import STICKING_OUT
+from tests.browser.test_officer_flow import PASSWORD, log_in
+from tests.support.accessibility import axe_check, install_axe
+from tests.support.applications import decided, inputs_by_decision
+from tests.support.batch_files import csv_bytes, synthetic_frame
+from tests.support.lifecycle_fixtures import bundle_variant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})
+
+
+@pytest.fixture
+def tab(browser, monkeypatch):
+    """One tab per role: logged in once, then every page at each width. axe runs on every load."""
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    context = browser.new_context(viewport=WIDTHS[0])
+    install_axe(context)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def history(officer, other_model_admin, model_admin, live_active_version, tmp_path):
+    """Something on every page: decisions of each kind (one reviewed), batch jobs, a drift report,
+    a validated version waiting for activation and a failed Hub load."""
+    officer.last_name = "Okafor"
+    officer.save()
+    made = {d: decided(officer, d, external_ref=f"LOAN-2026-LONG-REFERENCE-{d.upper()}") for d in Decision.values}
+    services.record_review(
+        user=officer,
+        prediction=decided(officer, Decision.DECLINE),
+        outcome="approve",
+        reason_code="collateral",
+        justification="A house as collateral.",
+    )
+    with mock.patch.object(worker.process_batch_chunk, "delay"):
+        job = jobs.submit_batch_job(
+            user=officer,
+            upload=SimpleUploadedFile("a-portfolio-with-a-rather-long-file-name.csv", csv_bytes(synthetic_frame(20))),
+        )
+        failed = jobs.submit_batch_job(
+            user=officer, upload=SimpleUploadedFile("april.csv", csv_bytes(synthetic_frame(3)))
+        )
+    BatchJob.objects.filter(pk=failed.pk).update(state=BatchJob.State.FAILED, error="The worker lost the file.")
+    reports.create_drift_report()
+    candidate = versions.register_bundle(path=bundle_variant(tmp_path / "v2", threshold="0.2"), user=other_model_admin)
+    versions.validate_version(version=candidate, user=other_model_admin)
+    ModelLoad.objects.create(
+        repo_id="acme/credit-model", state=ModelLoad.State.FAILED, error="The Hub did not answer in time."
+    )
+    return {"made": made, "job": job, "candidate": candidate}
+
+
+def _submit(selector: str, before=None):
+    """A page reached by submitting its form (to see its error summary)."""
+
+    def visit(page, url):
+        page.goto(url)
+        if before:
+            before(page)
+        page.click(selector)
+        page.wait_for_load_state()
+
+    return visit
+
+
+def _walk(page, base: str, pages: dict) -> dict[str, object]:
+    """Each page at each width: what axe finds and what sticks out sideways; {} when all is well."""
+    problems: dict[str, object] = {}
+    for name, target in pages.items():
+        page.set_viewport_size(WIDTHS[0])
+        url, visit = (target, None) if isinstance(target, str) else target
+        if visit:
+            visit(page, base + url)
+        else:
+            page.goto(base + url)
+            page.wait_for_load_state()
+        for size in WIDTHS:
+            page.set_viewport_size(size)
+            findings = axe_check(page)
+            too_wide = page.evaluate("document.documentElement.scrollWidth") > size["width"]
+            if findings or too_wide:
+                problems[f"{name} at {size['width']} px"] = findings + (page.evaluate(STICKING_OUT) if too_wide else [])
+                screenshot(page, f"every-page-{size['width']}-{name.replace(' ', '-')}")
+    return problems
+
+
+def test_every_page_of_the_officer(tab, live_server, history):
+    made = history["made"]
+    log_in(tab, live_server, "officer")
+    pages = {
+        "home": "/",
+        "application form": "/applications/new/",
+        "application form with errors": ("/applications/new/", _submit("button.primary")),
+        "declined decision": f"/predictions/{made['decline'].pk}/",
+        "referred decision": f"/predictions/{made['refer'].pk}/",
+        "review with errors": (f"/predictions/{made['refer'].pk}/", _submit(".review-form button[type=submit]")),
+        "approved decision": f"/predictions/{made['approve'].pk}/",
+        "printable decision": f"/predictions/{made['decline'].pk}/?print=1",
+        "my decisions": "/predictions/mine/",
+        "my decisions by reference": "/predictions/mine/?reference=LOAN-2026",
+        "batch list": "/batches/",
+        "batch upload": "/batches/new/",
+        "batch upload with errors": (
+            "/batches/new/",
+            _submit(
+                "main button[type=submit]",
+                lambda p: p.set_input_files(
+                    "#id_file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a csv"}]
+                ),
+            ),
+        ),
+        "batch job": f"/batches/{history['job'].pk}/",
+        "password change": "/accounts/password_change/",
+        "password change with errors": ("/accounts/password_change/", _submit("main button[type=submit]")),
+        "not allowed": "/audit/predictions/",
+        "not found": "/predictions/999999/",
+    }
+    assert _walk(tab, live_server.url, pages) == {}
+
+
+def test_every_page_of_the_auditor(tab, live_server, auditor, history):
+    made = history["made"]
+    log_in(tab, live_server, "auditor")
+    at = timezone.localtime().strftime("%Y-%m-%dT%H:%M:%S")
+    pages = {
+        "home": "/",
+        "audit list": "/audit/predictions/",
+        "audit list filtered": "/audit/predictions/?final_decision=refer&order=oldest",
+        "audit list with a bad filter": "/audit/predictions/?date_from=yesterday",
+        "audit detail": f"/audit/predictions/{made['decline'].pk}/",
+        "decision page": f"/predictions/{made['refer'].pk}/",
+        "model timeline": "/audit/models/",
+        "model timeline at a moment": f"/audit/models/?at={at}",
+        "access log": "/audit/access/",
+        "monitoring": "/monitoring/",
+        "batch list": "/batches/",
+        "batch job": f"/batches/{history['job'].pk}/",
+        "not allowed": "/applications/new/",
+        "not found": "/audit/predictions/999999/",
+    }
+    assert _walk(tab, live_server.url, pages) == {}
+
+
+def test_every_page_of_the_model_administrator(tab, live_server, model_admin, history):
+    version = history["candidate"]
+    log_in(tab, live_server, "modeladmin")
+    pages = {
+        "home": "/",
+        "admin index": "/admin/",
+        "model versions": "/admin/scoring/modelversion/",
+        "active version": f"/admin/scoring/modelversion/{history['made']['approve'].model_version_id}/change/",
+        "validated version": f"/admin/scoring/modelversion/{version.pk}/change/",
+        "Hub load form": "/admin/scoring/modelversion/load/",
+        "Hub load with errors": ("/admin/scoring/modelversion/load/", _submit("input[type=submit]")),
+        "Hub loads": "/admin/scoring/modelload/",
+        "activations": "/admin/scoring/modelactivation/",
+        "model timeline": "/audit/models/",
+        "monitoring": "/monitoring/",
+        "password change": "/accounts/password_change/",
+        "not allowed": "/applications/new/",
+        "not found in the admin": "/admin/scoring/modelversion/999999/change/",
+    }
+    assert _walk(tab, live_server.url, pages) == {}
+
+
+def test_the_pages_before_logging_in(tab, live_server, officer):
+    def wrong_password(page, url):
+        page.goto(url)
+        page.fill("#id_username", "officer")
+        page.fill("#id_password", "not-" + PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+
+    pages = {
+        "login": "/accounts/login/",
+        "login failed": ("/accounts/login/", wrong_password),
+        "not found": "/no-such-page/",
+    }
+    assert _walk(tab, live_server.url, pages) == {}
+
+
+# --- print ------------------------------------------------------------------------------
+
+
+def _printed_text(page) -> str:
+    """The page as Chromium prints it to PDF (print CSS applied), as text."""
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(page.pdf(format="A4"))).pages).split())
+
+
+def test_printed_decisions_carry_the_lender_and_the_printer_and_leave_out_the_fairness_answers(
+    tab, live_server, officer, auditor, live_active_version, settings
+):
+    officer.last_name = "Okafor"
+    officer.save()
+    prediction = decided(officer, Decision.DECLINE, external_ref="LOAN-PRINT-1")
+    protected = {k: inputs_by_decision()["decline"][k] for k in ("personal_status_and_sex", "age_in_years")}
+    assert prediction.protected  # the fairness answers were recorded, so leaving them out is a choice
+
+    log_in(tab, live_server, "officer")
+    tab.goto(f"{live_server.url}/predictions/{prediction.pk}/")
+    on_screen = " ".join(tab.locator("main").inner_text().split())
+    assert "Personal status and sex" in on_screen and "Foreign worker" in on_screen
+    assert f"{protected['age_in_years']} years" in on_screen
+
+    printed = _printed_text(tab)
+    assert settings.LENDER_NAME in printed and settings.LENDER_ADDRESS in printed
+    assert "Printed by Olivia Okafor on " in printed
+    assert "LOAN-PRINT-1" in printed and f"{prediction.probability * 100:.1f} %" in printed
+    for hidden in (
+        "Personal status and sex",
+        "Foreign worker",
+        "Fairness monitoring",
+        f"{protected['age_in_years']} years",
+    ):
+        assert hidden not in printed, hidden
+
+    tab.context.clear_cookies()
+    log_in(tab, live_server, "auditor")
+    tab.goto(f"{live_server.url}/audit/predictions/{prediction.pk}/")
+    assert "age_in_years" in tab.locator("main").inner_text()
+    printed = _printed_text(tab)
+    assert settings.LENDER_NAME in printed and "Printed by auditor on " in printed
+    assert "LOAN-PRINT-1" in printed
+    for hidden in ("personal_status_and_sex", "age_in_years", "foreign_worker", "Monitoring-only"):
+        assert hidden not in printed, hidden
