@@ -11,7 +11,6 @@ from scoring.models import (
     ModelActivation,
     ModelLoad,
     ModelVersion,
-    Prediction,
     OverrideApproval,
     Prediction,
     ReferralAssignment,

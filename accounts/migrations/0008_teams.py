@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_access_event_stamped"),
+        ("accounts", "0007_access_event_notice"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -36,7 +36,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scoring", "0011_batch_chunk_lease"),
+        ("scoring", "0012_adverse_action_notice"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
