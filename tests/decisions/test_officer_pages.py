@@ -242,7 +242,7 @@ def test_a_valid_application_is_scored_once_and_shown(officer_client, officer, a
         assert li.find(class_="reason-statement").get_text() == library[recorded["feature"]]["statement"]
     checking = next(li for li in items if "Balance of checking account too low" in li.get_text())
     assert checking.find(class_="reason-value").get_text() == "\u2014 Overdrawn (below 0 DM)"
-    assert "adverse-action notice" not in text
+    assert "as an adverse-action notice lists them" not in text  # the notice is produced on its own page
     assert "Main reasons for the decline" in text
     assert f"#{active_version.pk}" in text and "LN-2024-001" in text
     # The full input is echoed with the schema's labels and units.

@@ -26,10 +26,10 @@ def held_load(monkeypatch):
     release.set()
     real = registry.load_bundle
 
-    def slow_load(path):
+    def slow_load(path, **options):
         started.set()
         assert release.wait(20), "the test never released the load"
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(registry, "load_bundle", slow_load)
     yield started, release
@@ -118,10 +118,10 @@ def test_an_unexpected_error_in_the_loading_thread_does_not_pin_the_old_version(
     fine = versions.register_bundle(path=bundle_variant(tmp_path / "fine", threshold="0.25"))
     real = registry.load_bundle
 
-    def load(path):
+    def load(path, **options):
         if str(path).endswith(broken.artifact_path):
             raise RuntimeError("out of memory")
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(registry, "load_bundle", load)
     versions.activate(version=broken, user=None)
