@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from scoring.lifecycle import versions
 from tests.support import DEFAULT_BUNDLE
-from tests.support.accessibility import axe_findings, from_axe_itself, install_axe
+from tests.support.accessibility import axe_findings, from_axe_itself, install_axe, settle
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -68,6 +68,7 @@ def page(browser, monkeypatch):
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     tab.set_default_timeout(15_000)
     yield tab
+    settle(tab)
     if tab.url.startswith("http"):
         # The page the test ended on, whose check may still be running.
         problems.extend(f for f in axe_findings(tab) if f"console error: {f}" not in problems)

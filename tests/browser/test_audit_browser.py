@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 
 from scoring.decisions import services
-from tests.support.accessibility import axe_findings, from_axe_itself, install_axe
+from tests.support.accessibility import axe_findings, from_axe_itself, install_axe, settle
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +24,7 @@ def tab(browser, monkeypatch):
     page.on("console", lambda m: _note(page, m))
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))
     yield page
+    settle(page)
     context.close()
 
 

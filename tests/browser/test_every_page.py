@@ -20,7 +20,7 @@ from scoring.monitoring import reports
 from tests.browser.conftest import screenshot
 from tests.browser.test_narrow_pages import STICKING_OUT
 from tests.browser.test_officer_flow import PASSWORD, log_in
-from tests.support.accessibility import axe_check, install_axe
+from tests.support.accessibility import axe_check, install_axe, settle
 from tests.support.applications import decided, inputs_by_decision
 from tests.support.batch_files import csv_bytes, synthetic_frame
 from tests.support.lifecycle_fixtures import bundle_variant
@@ -39,6 +39,7 @@ def tab(browser, monkeypatch):
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    settle(page)
     context.close()
 
 

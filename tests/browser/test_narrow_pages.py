@@ -15,7 +15,7 @@ from scoring.models import Prediction
 from scoring.monitoring import reports
 from tests.browser.conftest import screenshot
 from tests.browser.test_officer_flow import log_in
-from tests.support.accessibility import axe_check, axe_findings, install_axe
+from tests.support.accessibility import axe_check, axe_findings, install_axe, settle
 from tests.support.batch_files import csv_bytes, synthetic_frame
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,6 +33,7 @@ def tab(browser, monkeypatch, request):
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     yield tab
+    settle(tab)
     context.close()
 
 

@@ -16,6 +16,10 @@ AXE_VERSION = "4.14.1"
 AXE_SOURCE = Path(__file__).parent / "axe" / "axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
 
+# No preload: axe would fetch the page's stylesheets again (for one rule, css-orientation-lock); those requests
+# ran beside the batch page's polling and made it fail now and then on SQLite.
+_OPTIONS = "{resultTypes: ['violations'], preload: false}"
+
 # A function of axe's result: its serious and critical findings, one line each.
 _FINDINGS = """result => result.violations
   .filter(v => IMPACTS.includes(v.impact))
@@ -25,14 +29,16 @@ _FINDINGS = """result => result.violations
 _RUN_ON_LOAD = """
 window.addEventListener('load', () => {
   if (window.top !== window || !window.axe) return;
-  window.__axe = window.axe.run(document, {resultTypes: ['violations']}).then(FINDINGS).then(findings => {
+  window.__axe = window.axe.run(document, AXE_OPTIONS).then(FINDINGS).then(findings => {
     findings.forEach(f => console.error(f));
     return findings;
   });
 });
-""".replace("FINDINGS", _FINDINGS)
+""".replace("FINDINGS", _FINDINGS).replace("AXE_OPTIONS", _OPTIONS)
 
-_RUN_NOW = "() => window.axe.run(document, {resultTypes: ['violations']}).then(FINDINGS)".replace("FINDINGS", _FINDINGS)
+_RUN_NOW = "() => window.axe.run(document, AXE_OPTIONS).then(FINDINGS)".replace("FINDINGS", _FINDINGS).replace(
+    "AXE_OPTIONS", _OPTIONS
+)
 
 
 def install_axe(context) -> None:
@@ -63,3 +69,12 @@ def axe_check(page) -> list[str]:
     page.wait_for_function("() => window.__axe !== undefined")
     page.evaluate("() => window.__axe")  # let the run on load finish: axe runs one at a time
     return page.evaluate(_RUN_NOW)
+
+
+def settle(page) -> None:
+    """Before a tab closes: let axe finish and the requests it made (stylesheets it reads) end, so no request of
+    this test is still running on the live server when the next test starts."""
+    if page.url.startswith("http"):
+        page.wait_for_function("() => window.__axe !== undefined")
+        page.evaluate("() => window.__axe")
+        page.wait_for_load_state("networkidle")
