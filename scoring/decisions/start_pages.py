@@ -50,6 +50,7 @@ class AuditorStart:
     recent_decisions: list[Prediction]
     recent_reviews: list[Review]
     open_referrals: int
+    pending_approvals: list[Review]
     failed_batches: list[BatchJob]
     health: ModelHealth
 
@@ -80,6 +81,12 @@ def auditor_start(*, user) -> AuditorStart:
         .exclude(Exists(Review.objects.filter(prediction=OuterRef("pk"))))
         .count()
     )
+    # Overrides beyond an officer's authority, waiting for a credit manager: oldest first.
+    pending = list(
+        selectors.PENDING_REVIEWS.filter(prediction__in=visible.values("pk"))
+        .select_related("user", "prediction")
+        .order_by("created_at", "id")[:RECENT]
+    )
     failed = list(
         permissions.visible_batch_jobs(user, BatchJob.objects.select_related("user"))
         .filter(state=BatchJob.State.FAILED)
@@ -89,6 +96,7 @@ def auditor_start(*, user) -> AuditorStart:
         recent_decisions=recent,
         recent_reviews=reviews,
         open_referrals=open_referrals,
+        pending_approvals=pending,
         failed_batches=failed,
         health=model_health(),
     )

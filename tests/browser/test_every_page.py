@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
+from django.test import override_settings
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -17,6 +18,7 @@ from scoring.decisions import services
 from scoring.lifecycle import versions
 from scoring.models import BatchJob, Decision, ModelLoad
 from scoring.monitoring import reports
+from scoring.notices import services as notices
 from tests.browser.conftest import screenshot
 from tests.browser.test_narrow_pages import STICKING_OUT
 from tests.browser.test_officer_flow import PASSWORD, log_in
@@ -24,6 +26,7 @@ from tests.support.accessibility import axe_check, install_axe, settle
 from tests.support.applications import decided, inputs_by_decision
 from tests.support.batch_files import csv_bytes, synthetic_frame
 from tests.support.lifecycle_fixtures import bundle_variant
+from tests.support.reviews import credit_manager_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,6 +60,24 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
         reason_code="collateral",
         justification="A house as collateral.",
     )
+    # An override beyond the officer's authority, waiting for the credit manager of the team.
+    with override_settings(OVERRIDE_PD_LIMIT=0.0):
+        pending = services.record_review(
+            user=officer,
+            prediction=decided(officer, Decision.DECLINE, external_ref="LOAN-2026-PENDING"),
+            outcome="approve",
+            reason_code="relationship",
+            justification="Twenty years with the bank, never late.",
+        )
+    manager = credit_manager_of(officer)
+    manager.set_password(PASSWORD)
+    manager.save()
+    notice = notices.issue_notice(
+        user=officer,
+        prediction=made["decline"],
+        applicant_name="Anna Schmidt-Lindqvist",
+        applicant_address="Lange Strasse 12\n10115 Berlin",
+    )
     with mock.patch.object(worker.process_batch_chunk, "delay"):
         job = jobs.submit_batch_job(
             user=officer,
@@ -72,7 +93,7 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
     ModelLoad.objects.create(
         repo_id="acme/credit-model", state=ModelLoad.State.FAILED, error="The Hub did not answer in time."
     )
-    return {"made": made, "job": job, "candidate": candidate}
+    return {"made": made, "job": job, "candidate": candidate, "pending": pending, "notice": notice}
 
 
 def _submit(selector: str, before=None):
@@ -121,6 +142,11 @@ def test_every_page_of_the_officer(tab, live_server, history):
         "review with errors": (f"/predictions/{made['refer'].pk}/", _submit(".review-form button[type=submit]")),
         "approved decision": f"/predictions/{made['approve'].pk}/",
         "printable decision": f"/predictions/{made['decline'].pk}/?print=1",
+        "decision waiting for approval": f"/predictions/{history['pending'].prediction_id}/",
+        "referral queue": "/referrals/",
+        "notice form": f"/predictions/{made['decline'].pk}/notice/",
+        "notice form with errors": (f"/predictions/{made['decline'].pk}/notice/", _submit("main button[type=submit]")),
+        "issued notice": f"/notices/{history['notice'].pk}/",
         "my decisions": "/predictions/mine/",
         "my decisions by reference": "/predictions/mine/?reference=LOAN-2026",
         "batch list": "/batches/",
@@ -153,6 +179,8 @@ def test_every_page_of_the_auditor(tab, live_server, auditor, history):
         "audit list filtered": "/audit/predictions/?final_decision=refer&order=oldest",
         "audit list with a bad filter": "/audit/predictions/?date_from=yesterday",
         "audit detail": f"/audit/predictions/{made['decline'].pk}/",
+        "audit detail waiting for approval": f"/audit/predictions/{history['pending'].prediction_id}/",
+        "issued notice": f"/notices/{history['notice'].pk}/",
         "decision page": f"/predictions/{made['refer'].pk}/",
         "model timeline": "/audit/models/",
         "model timeline at a moment": f"/audit/models/?at={at}",
@@ -184,6 +212,24 @@ def test_every_page_of_the_model_administrator(tab, live_server, model_admin, hi
         "password change": "/accounts/password_change/",
         "not allowed": "/applications/new/",
         "not found in the admin": "/admin/scoring/modelversion/999999/change/",
+    }
+    assert _walk(tab, live_server.url, pages) == {}
+
+
+def test_every_page_of_the_credit_manager(tab, live_server, history):
+    log_in(tab, live_server, "manager")
+    pages = {
+        "home": "/",
+        "referral queue": "/referrals/",
+        "decision waiting for approval": f"/predictions/{history['pending'].prediction_id}/",
+        "approval with errors": (
+            f"/predictions/{history['pending'].prediction_id}/",
+            _submit(".approval-form button.primary"),
+        ),
+        "decision of the team": f"/predictions/{history['made']['approve'].pk}/",
+        "password change": "/accounts/password_change/",
+        "not allowed": "/applications/new/",
+        "not found": "/predictions/999999/",
     }
     assert _walk(tab, live_server.url, pages) == {}
 
@@ -242,9 +288,15 @@ def test_printed_decisions_carry_the_lender_and_the_printer_and_leave_out_the_fa
     tab.context.clear_cookies()
     log_in(tab, live_server, "auditor")
     tab.goto(f"{live_server.url}/audit/predictions/{prediction.pk}/")
-    assert "age_in_years" in tab.locator("main").inner_text()
+    on_screen = tab.locator("main").inner_text()
+    assert "Personal status and sex" in on_screen and protected["personal_status_and_sex"] in on_screen
     printed = _printed_text(tab)
     assert settings.LENDER_NAME in printed and "Printed by auditor on " in printed
     assert "LOAN-PRINT-1" in printed
-    for hidden in ("personal_status_and_sex", "age_in_years", "foreign_worker", "Monitoring-only"):
+    for hidden in (
+        "Personal status and sex",
+        protected["personal_status_and_sex"],
+        "Foreign worker",
+        "Monitoring-only",
+    ):
         assert hidden not in printed, hidden

@@ -65,6 +65,21 @@ def test_auditor_starts_with_open_items_recent_activity_and_the_model_health(cli
     assert "AUC 0." in text and "2 features to act on" in text
 
 
+def test_auditor_sees_the_overrides_waiting_for_approval(client, officer, auditor, active_version, settings):
+    settings.OVERRIDE_PD_LIMIT = 0.0  # every override needs a credit manager
+    waiting = decided(officer, Decision.DECLINE)
+    assert "No overrides waiting for approval" in _main_text(client, auditor)
+    services.record_review(
+        user=officer,
+        prediction=waiting,
+        outcome="approve",
+        reason_code="collateral",
+        justification="A house as collateral.",
+    )
+    text = _main_text(client, auditor)
+    assert f"Decision #{waiting.pk}: change to Approve waiting for a credit manager's approval" in text
+
+
 def test_model_admin_starts_with_the_model_versions_waiting_and_the_hub_loads(
     client, settings, model_admin, other_model_admin, active_version, tmp_path
 ):
