@@ -153,7 +153,7 @@ def fill(rows: int) -> None:
         cursor.execute(
             """
             INSERT INTO scoring_review (prediction_id, user_id, created_at, outcome, final_decision, overridden,
-                                        reason_code, justification)
+                                        reason_code, justification, needs_approval)
             SELECT id, user_id, created_at + interval '1 hour',
                    CASE WHEN id % 300 = 0 THEN CASE decision WHEN 'approve' THEN 'decline' ELSE 'approve' END
                         WHEN decision = 'refer' THEN 'approve' ELSE 'agree' END,
@@ -161,7 +161,8 @@ def fill(rows: int) -> None:
                         WHEN decision = 'refer' THEN 'approve' ELSE decision END,
                    id % 300 = 0 AND decision <> 'refer',
                    CASE WHEN id % 300 = 0 OR decision = 'refer' THEN 'policy' ELSE '' END,
-                   CASE WHEN id % 300 = 0 THEN 'Synthetic override for the benchmark.' ELSE '' END
+                   CASE WHEN id % 300 = 0 THEN 'Synthetic override for the benchmark.' ELSE '' END,
+                   false
             FROM scoring_prediction WHERE id % 100 = 0
             """
         )

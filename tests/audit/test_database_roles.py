@@ -22,6 +22,7 @@ from scoring.notices import services as notices
 from tests.support import DEFAULT_BUNDLE, app_role
 from tests.support.batch_files import csv_bytes, synthetic_frame
 from tests.support.lifecycle_fixtures import bundle_variant
+from tests.support.reviews import referral_and_approval_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.app_role]
 
@@ -127,6 +128,7 @@ def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table)
     prediction = services.score_application(user=officer, inputs=example_inputs, channel="web")
     services.record_review(user=officer, prediction=prediction, outcome="agree", reason_code="", justification="")
     notices.issue_notice(user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road")
+    referral_and_approval_rows(officer)
     client = Client()
     client.force_login(auditor)
     b"".join(client.get(reverse("audit:prediction-export")).streaming_content)

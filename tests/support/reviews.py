@@ -28,3 +28,21 @@ def standing_review(**review) -> Review:
         manager = credit_manager_of(recorded.user)
         services.decide_approval(user=manager, prediction=recorded.prediction, approved=True, note="Approved.")
     return recorded
+
+
+def referral_and_approval_rows(officer) -> None:
+    """One referral assignment and one credit manager's approval, so those history tables hold rows."""
+    from django.test import override_settings
+
+    from scoring.models import Decision
+    from tests.support.applications import decided
+
+    services.take_referral(user=officer, prediction=decided(officer, Decision.REFER))
+    with override_settings(OVERRIDE_PD_LIMIT=0.0):
+        standing_review(
+            user=officer,
+            prediction=decided(officer, Decision.DECLINE),
+            outcome="approve",
+            reason_code="collateral",
+            justification="A house as collateral.",
+        )
