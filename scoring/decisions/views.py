@@ -46,6 +46,15 @@ MINE_PAGE_SIZE = 20
 QUEUE_PAGE_SIZE = 20
 
 
+def _page_links(request, url_name: str, next_cursor: str | None) -> tuple[str, str | None]:
+    """The first page's and the next page's addresses, with the request's filters kept."""
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    base = reverse(url_name)
+    first = f"{base}?{urlencode(params)}" if params else base
+    following = f"{base}?{urlencode({**params, 'cursor': next_cursor})}" if next_cursor else None
+    return first, following
+
+
 def _model_unavailable(request, exc: ModelUnavailable) -> HttpResponse:
     return render(request, "scoring/model_unavailable.html", {"problem": str(exc)}, status=503)
 
@@ -308,10 +317,7 @@ def referral_queue(request):
         }
         for p in page.items
     ]
-    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
-    base = reverse("scoring:referral-queue")
-    first_url = f"{base}?{urlencode(params)}" if params else base
-    next_url = f"{base}?{urlencode({**params, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    first_url, next_url = _page_links(request, "scoring:referral-queue", page.next_cursor)
     return render(
         request,
         "scoring/referral_queue.html",
@@ -365,10 +371,7 @@ def prediction_mine(request):
     page = selectors.keyset_page(
         qs.only(*selectors.OFFICER_LIST_FIELDS), cursor=request.GET.get("cursor"), size=MINE_PAGE_SIZE
     )
-    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
-    base = reverse("scoring:prediction-mine")
-    newest_url = f"{base}?{urlencode(params)}" if params else base
-    older_url = f"{base}?{urlencode({**params, 'cursor': page.next_cursor})}" if page.next_cursor else None
+    newest_url, older_url = _page_links(request, "scoring:prediction-mine", page.next_cursor)
     return render(
         request,
         "scoring/prediction_mine.html",
