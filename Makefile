@@ -63,7 +63,7 @@ pdf-libs:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  else echo "Notice PDFs need these Debian packages: sudo apt-get install $$missing"; exit 1; fi; \
+	  else echo "WARNING: notice PDFs (and their tests) need these Debian packages: sudo apt-get install $$missing"; fi; \
 	fi
 
 lint: install-dev
