@@ -18,11 +18,11 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from accounts import permissions
-from scoring import csv_export, uploads
 from scoring.api.base import ApiView
 from scoring.api.problems import Conflict, problem_response
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
+from scoring.files import csv_export, uploads
 from scoring.models import BatchJob
 
 

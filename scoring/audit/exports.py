@@ -20,9 +20,9 @@ from django.db import connection, transaction
 from django.db.models import Max, QuerySet
 from psycopg import sql
 
-from scoring.csv_export import CsvLines, safe_cell_sql
 from scoring.decisions.presentation import DecisionView, approval_of
 from scoring.decisions.selectors import PredictionFilters, prediction_list
+from scoring.files.csv_export import CsvLines, safe_cell_sql
 from scoring.models import ExportLog, OverrideApproval, Prediction, Review
 
 HEADER = [

@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts import permissions
-from scoring import csv_export
 from scoring.audit import exports
 from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
 from scoring.decisions.presentation import reason_rows
+from scoring.files import csv_export
 from scoring.notices import selectors as notice_selectors
 
 

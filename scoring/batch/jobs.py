@@ -32,9 +32,9 @@ from scoring.batch import worker
 from scoring.batch.rows import EXTERNAL_REF
 from scoring.engine import LoadedModel
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile
+from scoring.files.uploads import megabytes
 from scoring.lifecycle import registry
 from scoring.models import BatchChunk, BatchJob
-from scoring.uploads import megabytes
 
 log = logging.getLogger(__name__)
 

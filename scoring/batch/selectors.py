@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import permissions
 from scoring.batch import rows as batch_rows
 from scoring.batch.rows import EXTERNAL_REF
-from scoring.csv_export import CsvLines
+from scoring.files.csv_export import CsvLines
 from scoring.models import BatchChunk, BatchJob, BatchRowError, Prediction
 
 RESULT_HEADER = ["row_number", "external_ref", "probability", "decision", "risk_band", "reasons", "error"]

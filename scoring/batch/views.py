@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
-from scoring import csv_export, uploads
 from scoring.batch import jobs, worker
 from scoring.batch import selectors as batch_selectors
 from scoring.exceptions import BatchJobFinished, InvalidBatchFile, ModelUnavailable
+from scoring.files import csv_export, uploads
 from scoring.lifecycle import registry
 from scoring.models import BatchJob
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import reverse
 
-from scoring import uploads
+from scoring.files import uploads
 from scoring.models import BatchJob
 from tests.support.batch_files import csv_bytes, synthetic_frame
 

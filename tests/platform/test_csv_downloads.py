@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from scoring.batch import jobs
-from scoring.csv_export import FORMULA_START, CsvLines, safe_cell
 from scoring.decisions import services
+from scoring.files.csv_export import FORMULA_START, CsvLines, safe_cell
 from tests.support.batch_files import csv_bytes, synthetic_frame
 
 # One hostile reference per character a spreadsheet reads as the start of a formula.
@@ -145,13 +145,13 @@ def test_the_writer_neutralises_every_formula_start_and_only_text():
 
 
 def test_no_module_but_the_writer_writes_csv():
-    """Every CSV goes through scoring/csv_export.py: no other module makes a csv writer or a CSV response."""
-    writer_module = Path(settings.BASE_DIR) / "scoring" / "csv_export.py"
+    """Every CSV goes through scoring/files/csv_export.py: no other module makes a csv writer or a CSV response."""
+    writer_module = Path(settings.BASE_DIR) / "scoring" / "files" / "csv_export.py"
     pattern = re.compile(r"csv\.(writer|DictWriter)\s*\(|content_type\s*=\s*[\"']text/csv")
     offenders = []
     for package in ("scoring", "accounts", "creditscore"):
         for path in (Path(settings.BASE_DIR) / package).rglob("*.py"):
             if path != writer_module and pattern.search(path.read_text()):
                 offenders.append(str(path.relative_to(settings.BASE_DIR)))
-    assert not offenders, f"write CSV through scoring.csv_export instead: {offenders}"
+    assert not offenders, f"write CSV through scoring.files.csv_export instead: {offenders}"
     assert pattern.search(writer_module.read_text())  # the check sees the writer itself
