@@ -25,7 +25,7 @@ from catboost import CatBoostClassifier, Pool
 
 from scoring.engine import training
 from scoring.engine.bundle import load_bundle
-from scoring.engine.contract import SIGNATURE_TYPES, read_classifier
+from scoring.engine.contract import SCHEMA_VERSION, SIGNATURE_TYPES, read_classifier
 from scoring.engine.labels import read_labels
 from scoring.engine.sample_schema import (
     PreparationRefused,
@@ -36,7 +36,6 @@ from scoring.engine.sample_schema import (
 )
 from scoring.engine.schema import BundleRejected
 
-SCHEMA_VERSION = 3
 SAMPLE_FILE = "validation_sample.csv"
 EXAMPLE_FILE = "input_example.json"
 DEFAULT_REFER_SHARE = 0.15

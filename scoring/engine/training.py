@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 from catboost import CatBoostClassifier, Pool
 
+from scoring.engine.contract import SCHEMA_VERSION
 from scoring.engine.german_credit import (
     BAND_CODES,
     CATEGORICAL_FEATURES,
@@ -36,7 +37,6 @@ from scoring.engine.german_credit import (
     SECTIONS,
 )
 
-SCHEMA_VERSION = 3  # the bundle contract version (scoring/engine/contract.py)
 MODEL_NAME = "german-credit-catboost"
 TARGET = "creditability"
 POSITIVE_CLASS = "bad"
