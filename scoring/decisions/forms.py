@@ -99,7 +99,52 @@ def _valid_reference(value: str) -> None:
         raise ValidationError(problem)
 
 
-class ApplicationForm(forms.Form):
+def add_errors(form: forms.Form, errors: dict[str, list[str]]) -> None:
+    """A service's errors, by field, onto the form; an error of no field of the form goes above it."""
+    for name, messages in errors.items():
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
+class ErrorsReadWithFields:
+    """Screen readers announce each error with its field, not only in the summary."""
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = " ".join(
+                    filter(None, [f"{self[name].auto_id}_error", attrs.get("aria-describedby")])
+                )
+
+
+class FirstErrorFocused:
+    """For a form far down a long page: the first invalid field takes focus (without JavaScript too), and
+    screen readers hear each field's error with it."""
+
+    def full_clean(self):
+        super().full_clean()
+        self._mark_invalid()
+
+    def add_review_errors(self, errors: dict[str, list[str]]) -> None:
+        add_errors(self, errors)
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        first = True
+        for name in self.fields:
+            if name not in self.errors:
+                continue
+            attrs = self.fields[name].widget.attrs
+            attrs["aria-invalid"] = "true"
+            if first:
+                attrs["autofocus"] = True
+                first = False
+
+
+class ApplicationForm(ErrorsReadWithFields, forms.Form):
     """An application for the model given; ``clean`` validates through the engine so errors match the API's."""
 
     external_ref = forms.CharField(
@@ -132,17 +177,6 @@ class ApplicationForm(forms.Form):
         for name, form_field in self.fields.items():
             if form_field.help_text:
                 form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
-
-    def full_clean(self):
-        super().full_clean()
-        # Screen readers announce the error with the field, not only in the summary.
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = " ".join(
-                    filter(None, [f"{self[name].auto_id}_error", attrs.get("aria-describedby")])
-                )
 
     def inputs(self) -> dict[str, object]:
         """What the officer entered for the model (blank optional fields left out), as text."""
@@ -226,7 +260,7 @@ def idempotency_key_for(token: str) -> str:
 # --- reviews -----------------------------------------------------------------------
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(FirstErrorFocused, forms.Form):
     """Agree or override; the choices offered depend on the model's decision."""
 
     outcome = forms.ChoiceField(label="Your decision", widget=forms.RadioSelect)
@@ -267,29 +301,6 @@ class ReviewForm(forms.Form):
             ]
         self.fields["outcome"].choices = choices
 
-    def add_review_errors(self, errors: dict[str, list[str]]) -> None:
-        for name, messages in errors.items():
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
-        self._mark_invalid()
-
-    def full_clean(self):
-        super().full_clean()
-        self._mark_invalid()
-
-    def _mark_invalid(self) -> None:
-        # The review form sits far down a long page: the first invalid field takes focus (without
-        # JavaScript too), and screen readers hear each field's error with it.
-        first = True
-        for name in self.fields:
-            if name not in self.errors:
-                continue
-            attrs = self.fields[name].widget.attrs
-            attrs["aria-invalid"] = "true"
-            if first:
-                attrs["autofocus"] = True
-                first = False
-
     def error_links(self) -> list[ErrorLink]:
         """The field errors in the order the form shows its fields, each pointing at its input."""
         links = []
@@ -302,7 +313,7 @@ class ReviewForm(forms.Form):
         return links
 
 
-class ApprovalForm(forms.Form):
+class ApprovalForm(FirstErrorFocused, forms.Form):
     """A credit manager's answer to a change waiting for approval: the note is required either way."""
 
     note = forms.CharField(
@@ -312,21 +323,6 @@ class ApprovalForm(forms.Form):
         help_text="Required: why you approve or reject this change. The officer and the auditors read it.",
         error_messages={"required": "Write a note: why you approve or reject this change."},
     )
-
-    def add_review_errors(self, errors: dict[str, list[str]]) -> None:
-        for name, messages in errors.items():
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
-        self.full_clean_marks()
-
-    def full_clean(self):
-        super().full_clean()
-        self.full_clean_marks()
-
-    def full_clean_marks(self) -> None:
-        # As on the review form: the note takes focus and carries its error for screen readers.
-        if "note" in self.errors:
-            self.fields["note"].widget.attrs.update({"aria-invalid": "true", "autofocus": True})
 
 
 class QueueFilterForm(forms.Form):

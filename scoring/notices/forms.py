@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from scoring.decisions.forms import ErrorsReadWithFields, add_errors
 from scoring.notices import services
 
 
-class NoticeForm(forms.Form):
+class NoticeForm(ErrorsReadWithFields, forms.Form):
     applicant_name = forms.CharField(
         label="Applicant's name",
         max_length=services.NAME_MAX_LENGTH,
@@ -35,15 +36,5 @@ class NoticeForm(forms.Form):
         self.add_notice_errors({field: messages for field, messages in errors.items() if field not in self.errors})
         return data
 
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:  # errors are read with their field, as on the application form
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"{self[name].auto_id}_error {self[name].auto_id}_help"
-
     def add_notice_errors(self, errors: dict[str, list[str]]) -> None:
-        for field, messages in errors.items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
+        add_errors(self, errors)
