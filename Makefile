@@ -31,6 +31,7 @@ migrate: install
 ## run: the demo on http://127.0.0.1:8000 (SQLite, in-process Celery, the bundled model, demo users)
 run: migrate
 	$(PY) manage.py activate_bundle --if-none
+	$(PY) manage.py activate_default_policy --if-none
 	$(PY) manage.py create_demo_users
 	@echo "Log in at http://$(HOST):$(PORT)/ as officer, manager, auditor or modeladmin (password: creditscore-demo)"
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -69,14 +69,15 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['scoring_prediction', 'scoring_review', 'scoring_modelactivation',
                              'scoring_exportlog', 'accounts_accessevent', 'scoring_batchrowerror',
                              'scoring_adverseactionnotice',
-                             'scoring_referralassignment', 'scoring_overrideapproval']
+                             'scoring_referralassignment', 'scoring_overrideapproval',
+                             'scoring_policyactivation']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);
             EXECUTE format('GRANT SELECT, INSERT ON public.%I TO creditscore_app', t);
         END IF;
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['scoring_modelversion', 'scoring_batchjob']
+    FOREACH t IN ARRAY ARRAY['scoring_modelversion', 'scoring_batchjob', 'scoring_policyversion']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);

@@ -18,6 +18,7 @@ APPEND_ONLY_TABLES = (
     "scoring_adverseactionnotice",
     "scoring_referralassignment",
     "scoring_overrideapproval",
+    "scoring_policyactivation",
 )
 # Append-only tables whose rows carry the time they were written: the database refuses a created_at
 # far from its own clock, so nobody can back-date (or post-date) a record. Not a plain
@@ -33,6 +34,7 @@ STAMPED_TABLES = (
     "scoring_adverseactionnotice",
     "scoring_referralassignment",
     "scoring_overrideapproval",
+    "scoring_policyactivation",
 )
 STAMP_MARGIN = "5 minutes"
 # The status changes scoring.lifecycle.versions makes (validate_version, activate, roll_back); the
@@ -66,7 +68,7 @@ MODEL_VERSION_IDENTITY = (
 # Decisions name their model version and batch job without a foreign key (its check on each of a
 # batch's million inserts was a fifth of the job's database time, bench/README.md); since no row of
 # these tables can ever go, no decision can point at a missing one.
-KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob")
+KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob", "scoring_policyversion")
 
 
 def _function_sql(name: str, message: str) -> str:

@@ -35,6 +35,7 @@ from scoring.exceptions import BatchJobFinished, InvalidBatchFile
 from scoring.files.uploads import megabytes
 from scoring.lifecycle import registry
 from scoring.models import BatchChunk, BatchJob
+from scoring.policy import registry as policy_registry
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,15 @@ def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str
         raise InvalidBatchFile({"file": ["The file has a header but no rows to score."]})
     upload.seek(0)
     with transaction.atomic():
+        # Pinned, like the model: every row of the file is decided by the policy live at submission.
+        policy = policy_registry.get_active()
         job = BatchJob(
-            user=user, model_version=active.version, original_name=name, row_count=plan.row_count, columns=columns
+            user=user,
+            model_version=active.version,
+            policy_version_id=policy.version_id if policy is not None else None,
+            original_name=name,
+            row_count=plan.row_count,
+            columns=columns,
         )
         job.file.save(_storage_name(name), upload, save=False)
         job.save()

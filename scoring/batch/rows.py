@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.decisions import references
-from scoring.engine import CATEGORICAL, INTEGER, Feature, LoadedModel
+from scoring.engine import CATEGORICAL, INTEGER, Feature, FrameValidation, LoadedModel
+from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidBatchFile
 
 EXTERNAL_REF = "external_ref"
@@ -48,6 +49,10 @@ COPY_COLUMNS = (
     "external_ref",
     "batch_job_id",
     "row_number",
+    "policy_version_id",
+    "model_decision",
+    "policy_rules",
+    "deciding_rule",
 )
 _COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -64,6 +69,7 @@ class RowContext:
     threshold: float
     refer_lower: float
     channel: str = "batch"
+    policy_version_id: int | None = None
 
 
 @dataclass
@@ -101,7 +107,8 @@ class ChunkRows:
         template = (
             f"{c.created_at.isoformat()}\t{c.user_id}\t{c.channel}\t{c.model_version_id}\t{{}}\t%s\t"
             f"{self.features.template.replace(chr(92), chr(92) * 2)}\t%s\t%s\t%s\t"
-            f"{c.threshold!r}\t{c.refer_lower!r}\t%s\t%s\t%s\t{c.batch_job_id}\t%s\n"
+            f"{c.threshold!r}\t{c.refer_lower!r}\t%s\t%s\t%s\t{c.batch_job_id}\t%s\t"
+            f"{c.policy_version_id if c.policy_version_id is not None else chr(92) + 'N'}\t%s\t%s\t%s\n"
         )
         before = [_copy_escaped(self.columns["input_line"])]
         after = ("protected", "probability", "decision", "risk_band", "reasons", "external_ref")
@@ -110,12 +117,11 @@ class ChunkRows:
             *(_copy_escaped(v) for v in self.features.values),
             *(_copy_escaped(self.columns[n]) for n in after),
         ]
-        numbers = self.row_numbers.astype(str).tolist()
+        columns.append(self.row_numbers.astype(str).tolist())
+        columns.extend(_copy_escaped(self.columns[n]) for n in ("model_decision", "policy_rules", "deciding_rule"))
         for start in range(0, len(self), rows_per_block):
             stop = start + rows_per_block
-            yield "".join(
-                template % row for row in zip(*(col[start:stop] for col in columns), numbers[start:stop], strict=True)
-            )
+            yield "".join(template % row for row in zip(*(col[start:stop] for col in columns), strict=True))
 
     def records(self) -> Iterator[dict[str, object]]:
         """The rows as Prediction field values (JSON parsed), for databases without COPY."""
@@ -140,6 +146,10 @@ class ChunkRows:
                 "external_ref": self.columns["external_ref"][k],
                 "batch_job_id": c.batch_job_id,
                 "row_number": number,
+                "policy_version_id": c.policy_version_id,
+                "model_decision": self.columns["model_decision"][k],
+                "policy_rules": json.loads(self.columns["policy_rules"][k]),
+                "deciding_rule": self.columns["deciding_rule"][k],
             }
 
 
@@ -330,14 +340,19 @@ def score_chunk(
     data: bytes,
     first_row: int,
     reason_count: int,
+    policy: CompiledPolicy | None = None,
 ) -> ChunkRows:
-    """Parse, validate and score a chunk vectorised; bad rows become per-row errors, never a failed job."""
+    """Parse, validate and score a chunk vectorised; bad rows become per-row errors, never a failed job.
+
+    With a credit ``policy`` (the job's pinned version), its rules decide with the model, vectorised."""
     frame, errors, lines, refs = parse_lines(data, columns=columns, first_row=first_row)
     # A reference that breaks the rule is not echoed with its row's error either.
     refs = {n: ref for n, ref in refs.items() if references.reference_problem(ref) is None}
     if EXTERNAL_REF in frame.columns:
         frame, lines = _without_bad_references(frame, lines, errors)
     checked = model.validate_frame(frame)
+    if policy is not None:
+        checked = _with_policy_fields(checked, policy, model)
     errors.update({int(n): e for n, e in checked.errors.items()})
     errors = dict(sorted(errors.items()))
     if checked.errors and EXTERNAL_REF in frame.columns:
@@ -347,7 +362,14 @@ def score_chunk(
     numbers = valid.index.to_numpy(dtype=np.int64)
     if valid.empty:
         return ChunkRows(context=context, row_numbers=numbers, columns={}, errors=errors, error_refs=refs)
-    scores = model.score_frame(valid, reasons_for="decline", reason_count=reason_count, reasons_as_json=True)
+    scores = model.score_frame(
+        valid,
+        reasons_for="decline",
+        reason_count=reason_count,
+        reasons_as_json=True,
+        policy=policy,
+        protected={n: checked.protected[n].to_numpy() for n in checked.protected.columns},
+    )
     given = frame if len(valid) == len(frame) else frame.loc[valid.index]
     if len(valid) != len(frame):
         kept = ~frame.index.isin(list(checked.errors))
@@ -364,6 +386,9 @@ def score_chunk(
         "risk_band": bands.tolist(),
         "reasons": scores.reasons_json.tolist(),
         "external_ref": (_external_refs(given[EXTERNAL_REF]) if EXTERNAL_REF in given.columns else [""] * len(valid)),
+        "model_decision": scores.model_decisions.tolist(),
+        "policy_rules": scores.policy.fired_json() if scores.policy is not None else ["[]"] * len(valid),
+        "deciding_rule": scores.policy.deciding_codes() if scores.policy is not None else [""] * len(valid),
     }
     keys, positions = np.unique(decisions.astype(str) + "/" + bands.astype(str), return_inverse=True)
     counts = np.bincount(positions, minlength=len(keys))
@@ -379,6 +404,29 @@ def score_chunk(
         counts={str(k): int(n) for k, n in zip(keys, counts, strict=True)},
         probability_sums={str(k): float(s) for k, s in zip(keys, sums, strict=True)},
         error_refs=refs,
+    )
+
+
+def _with_policy_fields(checked: FrameValidation, policy: CompiledPolicy, model: LoadedModel) -> FrameValidation:
+    """Rows that leave out a protected attribute a policy rule tests become that row's error (the rule cannot
+    be evaluated on nothing, and is never assumed to pass)."""
+    required = policy.required([p.name for p in model.protected])
+    if not required or checked.valid.empty:
+        return checked
+    errors = dict(checked.errors)
+    bad = np.zeros(len(checked.valid), dtype=bool)
+    for name, message in required.items():
+        if name in checked.protected.columns:
+            missing = pd.isna(checked.protected[name]).to_numpy()
+        else:
+            missing = np.ones(len(checked.valid), dtype=bool)
+        for number in checked.valid.index[missing].tolist():
+            errors.setdefault(number, {})[name] = [message]
+        bad |= missing
+    if not bad.any():
+        return checked
+    return FrameValidation(
+        valid=checked.valid[~bad], protected=checked.protected[~bad], errors=dict(sorted(errors.items()))
     )
 
 

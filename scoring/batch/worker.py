@@ -39,9 +39,11 @@ from scoring.batch import rows as batch_rows
 from scoring.batch.rows import COPY_COLUMNS, ChunkRows, RowContext
 from scoring.decisions import services
 from scoring.engine import BundleRejected
+from scoring.engine.policy import PolicyEvaluationError
 from scoring.exceptions import InvalidBatchFile
 from scoring.lifecycle import registry
-from scoring.models import BatchChunk, BatchJob, BatchRowError, Channel, Prediction
+from scoring.models import BatchChunk, BatchJob, BatchRowError, Channel, PolicyVersion, Prediction
+from scoring.policy import registry as policy_registry
 
 log = logging.getLogger(__name__)
 
@@ -231,11 +233,12 @@ def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
     chunk_id = chunk.pk
     try:
         model = registry.get_loaded(job.model_version)
+        policy = policy_registry.compiled(job.policy_version_id) if job.policy_version_id else None
         with job.file.storage.open(job.file.name, "rb") as fh:
             columns = batch_rows.read_header(fh)
             fh.seek(chunk.byte_start)
             data = fh.read(chunk.byte_end - chunk.byte_start)
-    except (BundleRejected, InvalidBatchFile, FileNotFoundError) as exc:
+    except (BundleRejected, InvalidBatchFile, FileNotFoundError, PolicyVersion.DoesNotExist) as exc:
         fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index} could not be read or scored: {exc}")
         return
     context = RowContext(
@@ -245,17 +248,23 @@ def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
         batch_job_id=job.pk,
         threshold=model.threshold,
         refer_lower=model.refer_lower,
+        policy_version_id=job.policy_version_id,
     )
     started = time.perf_counter()
-    with _cycle_collector_paused():
-        result = batch_rows.score_chunk(
-            model,
-            context=context,
-            columns=columns,
-            data=data,
-            first_row=chunk.first_row,
-            reason_count=settings.SCORING_REASON_COUNT,
-        )
+    try:
+        with _cycle_collector_paused():
+            result = batch_rows.score_chunk(
+                model,
+                context=context,
+                columns=columns,
+                data=data,
+                first_row=chunk.first_row,
+                reason_count=settings.SCORING_REASON_COUNT,
+                policy=policy,
+            )
+    except PolicyEvaluationError as exc:  # the pinned policy does not fit the pinned model: stop, do not guess
+        fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index}: {exc}")
+        return
     if len(result) + len(result.errors) != chunk.row_count:
         fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index} no longer has {chunk.row_count} lines.")
         return

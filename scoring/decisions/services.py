@@ -23,7 +23,8 @@ from accounts import permissions
 from scoring.decisions import selectors
 from scoring.decisions.presentation import DecisionView
 from scoring.engine import InvalidApplication, frame_from_records
-from scoring.exceptions import DuplicateApplication, IdempotencyConflict, InvalidReview, NotAllowed
+from scoring.engine.policy import CompiledPolicy, PolicyEvaluationError
+from scoring.exceptions import DuplicateApplication, IdempotencyConflict, InvalidReview, ModelUnavailable, NotAllowed
 from scoring.lifecycle import registry
 from scoring.models import (
     Channel,
@@ -38,6 +39,7 @@ from scoring.models import (
     Review,
 )
 from scoring.monitoring import metrics
+from scoring.policy import registry as policy_registry
 
 
 def score_application(
@@ -64,7 +66,21 @@ def score_application(
         )
         if existing is not None:
             raise DuplicateApplication(existing)
-    score = active.model.score_one(application.features, reason_count=settings.SCORING_REASON_COUNT)
+    policy = policy_registry.get_active()
+    if policy is not None:
+        required = policy.required([p.name for p in active.model.protected])
+        missing = {n: [m] for n, m in required.items() if application.protected.get(n) is None}
+        if missing:
+            raise InvalidApplication(missing)
+    try:
+        score = active.model.score_one(
+            application.features,
+            reason_count=settings.SCORING_REASON_COUNT,
+            policy=policy,
+            protected=application.protected,
+        )
+    except PolicyEvaluationError as exc:  # the policy does not fit the model: no decision rather than a wrong one
+        raise ModelUnavailable(str(exc)) from exc
     engine_seconds = time.perf_counter() - started
     prediction = Prediction(
         user=user,
@@ -82,10 +98,25 @@ def score_application(
         external_ref=(external_ref or "").strip(),
         idempotency_key=idempotency_key,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        **policy_fields(
+            policy, model_decision=score.model_decision, fired=score.policy_rules, deciding=score.deciding_rule
+        ),
     )
     _record_decision(prediction)
     metrics.record_prediction(prediction, engine_seconds=engine_seconds, total_seconds=time.perf_counter() - started)
     return prediction
+
+
+def policy_fields(
+    policy: CompiledPolicy | None, *, model_decision: str, fired: Sequence[str], deciding: str
+) -> dict[str, object]:
+    """What a decision records of the credit policy around the model."""
+    return {
+        "policy_version_id": policy.version_id if policy is not None else None,
+        "model_decision": model_decision,
+        "policy_rules": list(fired),
+        "deciding_rule": deciding,
+    }
 
 
 def _typed_as_text(channel: Channel | str) -> bool:
@@ -393,9 +424,15 @@ def score_applications(
     model = active.model
     results: list[Prediction | InvalidApplication | DuplicateApplication | None] = [None] * len(applications)
     valid: list[tuple[int, object]] = []
+    policy = policy_registry.get_active()
+    required = policy.required([p.name for p in model.protected]) if policy is not None else {}
     for index, (inputs, _ref) in enumerate(applications):
         try:
-            valid.append((index, model.validate(inputs, text=_typed_as_text(channel))))
+            application = model.validate(inputs, text=_typed_as_text(channel))
+            missing = {n: [m] for n, m in required.items() if application.protected.get(n) is None}
+            if missing:
+                raise InvalidApplication(missing)
+            valid.append((index, application))
         except InvalidApplication as exc:
             results[index] = exc
     if check_duplicates is not None:
@@ -410,7 +447,18 @@ def score_applications(
         valid = [(index, application) for index, application in valid if results[index] is None]
     if valid:
         frame = frame_from_records(model, [application.features for _, application in valid])
-        scores = model.score_frame(frame, reasons_for="all", reason_count=settings.SCORING_REASON_COUNT)
+        protected = {p.name: [a.protected.get(p.name) for _, a in valid] for p in model.protected}
+        try:
+            scores = model.score_frame(
+                frame,
+                reasons_for="all",
+                reason_count=settings.SCORING_REASON_COUNT,
+                policy=policy,
+                protected=protected,
+            )
+        except PolicyEvaluationError as exc:
+            raise ModelUnavailable(str(exc)) from exc
+        deciding = scores.policy.deciding_codes() if scores.policy is not None else None
         latency_ms = round((time.perf_counter() - started) * 1000 / len(valid), 3)
         rows = [
             Prediction(
@@ -428,6 +476,12 @@ def score_applications(
                 reasons=[r.as_dict() for r in scores.reasons[k] or ()],
                 external_ref=(applications[index][1] or "").strip(),
                 latency_ms=latency_ms,
+                **policy_fields(
+                    policy,
+                    model_decision=str(scores.model_decisions[k]),
+                    fired=scores.policy.fired_codes(k) if scores.policy is not None else (),
+                    deciding=deciding[k] if deciding is not None else "",
+                ),
             )
             for k, (index, application) in enumerate(valid)
         ]

@@ -22,7 +22,8 @@ import pandas as pd
 from catboost import CatBoostClassifier, Pool
 
 from scoring.engine import contract, shap_tables
-from scoring.engine.explain import Reason, ReasonWriter
+from scoring.engine.explain import Reason, ReasonWriter, plain
+from scoring.engine.policy import PROBABILITY, RISK_BAND, CompiledPolicy, FrameOutcome, PolicyEvaluationError
 from scoring.engine.schema import (
     APPROVE,
     CATEGORICAL,
@@ -41,9 +42,12 @@ _SHAP_TABLES: dict[str, shap_tables.ShapTables | None] = {}
 @dataclass(frozen=True)
 class Score:
     probability: float
-    decision: str
+    decision: str  # the decision after the credit policy, when one was given
     risk_band: str
-    reasons: tuple[Reason, ...]
+    reasons: tuple[Reason | dict, ...]  # a deciding policy rule comes first, as a dict
+    model_decision: str = ""
+    policy_rules: tuple[str, ...] = ()
+    deciding_rule: str = ""
 
 
 @dataclass
@@ -55,6 +59,8 @@ class FrameScores:
     risk_bands: np.ndarray
     reasons: list[list[Reason] | None]
     reasons_json: np.ndarray | None = None  # with score_frame(reasons_as_json=True): JSON text per row
+    model_decisions: np.ndarray | None = None
+    policy: FrameOutcome | None = None  # what the credit policy made of the rows, when one was given
 
 
 class LoadedModel:
@@ -177,39 +183,148 @@ class LoadedModel:
     def _pool(self, frame: pd.DataFrame) -> Pool:
         return Pool(frame[self.feature_names], cat_features=self.cat_indices)
 
-    def score_one(self, features: Mapping[str, object], *, reason_count: int = 4) -> Score:
-        """Score one validated application; reasons are always given."""
+    def score_one(
+        self,
+        features: Mapping[str, object],
+        *,
+        reason_count: int = 4,
+        policy: CompiledPolicy | None = None,
+        protected: Mapping[str, object] | None = None,
+    ) -> Score:
+        """Score one validated application (and apply the credit policy, when given); reasons are always given."""
         row = [features[n] for n in self.feature_names]
         # A Pool straight from the row: a one-row DataFrame costs more than the prediction.
         pool = Pool([row], cat_features=self.cat_indices, feature_names=self.feature_names)
-        scores = self._score_pool(pool, [[v] for v in row], reasons_for="all", reason_count=reason_count)
+        scores = self._score_pool(
+            pool,
+            [[v] for v in row],
+            reasons_for="all",
+            reason_count=reason_count,
+            policy=policy,
+            protected={k: [v] for k, v in (protected or {}).items()},
+        )
+        applied = scores.policy
         return Score(
             probability=float(scores.probabilities[0]),
             decision=str(scores.decisions[0]),
             risk_band=str(scores.risk_bands[0]),
             reasons=tuple(scores.reasons[0] or ()),
+            model_decision=str(scores.model_decisions[0]),
+            policy_rules=tuple(applied.fired_codes(0)) if applied is not None else (),
+            deciding_rule=applied.deciding_codes()[0] if applied is not None else "",
         )
 
     def score_frame(
-        self, frame: pd.DataFrame, *, reasons_for: str = DECLINE, reason_count: int = 4, reasons_as_json: bool = False
+        self,
+        frame: pd.DataFrame,
+        *,
+        reasons_for: str = DECLINE,
+        reason_count: int = 4,
+        reasons_as_json: bool = False,
+        policy: CompiledPolicy | None = None,
+        protected: Mapping[str, Any] | None = None,
     ) -> FrameScores:
         """Score validated rows at once; reasons for declined rows, or for every row with ``reasons_for='all'``.
 
+        With a credit ``policy`` (and the rows' ``protected`` attributes, by name, for rules that lawfully test
+        them) the decisions are the policy's and a deciding rule is each row's first reason.
         With ``reasons_as_json`` the reasons come as the JSON text of their dicts (``FrameScores.reasons_json``,
         "[]" for rows without), which is what a batch writes, without building a Reason per row.
         """
         columns = [frame[n].to_numpy() for n in self.feature_names]
         return self._score_pool(
-            self._pool(frame), columns, reasons_for=reasons_for, reason_count=reason_count, as_json=reasons_as_json
+            self._pool(frame),
+            columns,
+            reasons_for=reasons_for,
+            reason_count=reason_count,
+            as_json=reasons_as_json,
+            policy=policy,
+            protected=protected,
         )
 
     def _score_pool(
-        self, pool: Pool, columns: list, *, reasons_for: str, reason_count: int, as_json: bool = False
+        self,
+        pool: Pool,
+        columns: list,
+        *,
+        reasons_for: str,
+        reason_count: int,
+        as_json: bool = False,
+        policy: CompiledPolicy | None = None,
+        protected: Mapping[str, Any] | None = None,
     ) -> FrameScores:
         probabilities = self.model.predict_proba(pool, thread_count=_threads(pool))[:, 1]
-        decisions = self.decide(probabilities)
+        model_decisions = self.decide(probabilities)
         bands = self.band(probabilities)
-        scores = FrameScores(probabilities=probabilities, decisions=decisions, risk_bands=bands, reasons=[])
+        applied = None
+        if policy is not None:
+            applied = self._apply_policy(policy, columns, protected or {}, probabilities, bands, model_decisions)
+        decisions = applied.decisions if applied is not None else model_decisions
+        scores = FrameScores(
+            probabilities=probabilities,
+            decisions=decisions,
+            risk_bands=bands,
+            reasons=[],
+            model_decisions=model_decisions,
+            policy=applied,
+        )
+        self._add_reasons(scores, pool, columns, reasons_for=reasons_for, reason_count=reason_count, as_json=as_json)
+        if applied is not None:
+            self._put_rule_reasons_first(scores, policy, columns, protected or {}, reason_count, as_json=as_json)
+        return scores
+
+    def _apply_policy(
+        self,
+        policy: CompiledPolicy,
+        columns: list,
+        protected: Mapping[str, Any],
+        probabilities: np.ndarray,
+        bands: np.ndarray,
+        model_decisions: np.ndarray,
+    ) -> FrameOutcome:
+        values: dict[str, Any] = dict(zip(self.feature_names, columns, strict=True))
+        values.update(protected)
+        values[PROBABILITY] = probabilities
+        values[RISK_BAND] = bands
+        missing = [name for name in policy.fields if name not in values]
+        if missing:
+            raise PolicyEvaluationError(
+                f"{policy.label or 'The credit policy'} tests {', '.join(missing)}, which this model does not have: "
+                "a policy manager must check the policy against the active model."
+            )
+        return policy.evaluate_frame({name: values[name] for name in policy.fields}, model_decisions)
+
+    def _put_rule_reasons_first(
+        self,
+        scores: FrameScores,
+        policy: CompiledPolicy,
+        columns: list,
+        protected: Mapping[str, Any],
+        reason_count: int,
+        *,
+        as_json: bool,
+    ) -> None:
+        """A rule that decided is the first principal reason; the model's follow, up to ``reason_count`` in all."""
+        applied = scores.policy
+        values: dict[str, Any] = dict(zip(self.feature_names, columns, strict=True)) | dict(protected)
+        values[PROBABILITY] = scores.probabilities
+        values[RISK_BAND] = scores.risk_bands
+        for row in np.flatnonzero(applied.deciding >= 0).tolist():
+            rule = policy.rules[int(applied.deciding[row])]
+            field = rule.conditions[0].field
+            given = values.get(field)
+            first = policy.rule_reason(rule, {field: plain(given[row]) if given is not None else None})
+            if as_json:
+                rest = json.loads(scores.reasons_json[row])
+                scores.reasons_json[row] = json.dumps([first, *rest][:reason_count], ensure_ascii=False)
+            else:
+                rest = list(scores.reasons[row] or ())
+                scores.reasons[row] = [Reason.from_dict(first), *rest][:reason_count]
+
+    def _add_reasons(
+        self, scores: FrameScores, pool: Pool, columns: list, *, reasons_for: str, reason_count: int, as_json: bool
+    ) -> None:
+        probabilities, decisions = scores.probabilities, scores.decisions
         wanted = np.ones(len(probabilities), dtype=bool) if reasons_for == "all" else decisions == reasons_for
         rows = np.flatnonzero(wanted)
         if as_json:
@@ -217,7 +332,7 @@ class LoadedModel:
         else:
             scores.reasons = [None] * len(probabilities)
         if not rows.size:
-            return scores
+            return
         subset = pool if len(rows) == len(probabilities) else pool.slice(rows)
         contributions = self._shap_pool(subset)[:, :-1]
         picked = columns if len(rows) == len(probabilities) else [np.asarray(c)[rows] for c in columns]
@@ -229,7 +344,6 @@ class LoadedModel:
             found = self._reason_writer.objects(contributions, picked, decisions[rows], reason_count)
             for row, reasons in zip(rows.tolist(), found, strict=True):
                 scores.reasons[row] = reasons
-        return scores
 
     def shap_values(self, frame: pd.DataFrame) -> np.ndarray:
         """CatBoost's SHAP values in log-odds, one column per feature plus the expected value last."""

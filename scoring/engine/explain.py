@@ -38,13 +38,14 @@ class Reason:
     feature: str
     label: str
     value: object
-    contribution: float
+    contribution: float | None  # None for a credit policy rule, which has no weight
     code: str
     statement: str
     sentence: str  # the statement with the value that drove it, as officers read it
+    rule: bool = False  # a credit policy rule that decided, not the model
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "feature": self.feature,
             "label": self.label,
             "value": self.value,
@@ -53,6 +54,22 @@ class Reason:
             "statement": self.statement,
             "sentence": self.sentence,
         }
+        if self.rule:
+            found["rule"] = True
+        return found
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Reason:
+        return cls(
+            feature=raw["feature"],
+            label=raw["label"],
+            value=raw["value"],
+            contribution=raw["contribution"],
+            code=raw["code"],
+            statement=raw["statement"],
+            sentence=raw["sentence"],
+            rule=bool(raw.get("rule")),
+        )
 
 
 def top_contributions(contributions: np.ndarray, decline: np.ndarray, count: int) -> np.ndarray:

@@ -10,6 +10,14 @@ from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssig
 from scoring.models.fields import JSONTextField
 from scoring.models.monitoring import DriftReport
 from scoring.models.notices import AdverseActionNotice, NoticeIsFinal
+from scoring.models.policy import (
+    PolicyActivation,
+    PolicyCondition,
+    PolicyIsFrozen,
+    PolicyRule,
+    PolicySimulation,
+    PolicyVersion,
+)
 from scoring.models.totals import DailyCounts, DailyStat, DailyTotal, MonthlyStat
 from scoring.models.versions import ModelActivation, ModelLoad, ModelVersion
 
@@ -32,6 +40,12 @@ __all__ = [
     "MonthlyStat",
     "NoticeIsFinal",
     "OverrideApproval",
+    "PolicyActivation",
+    "PolicyCondition",
+    "PolicyIsFrozen",
+    "PolicyRule",
+    "PolicySimulation",
+    "PolicyVersion",
     "Prediction",
     "ReferralAssignment",
     "Review",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from scoring.models.policy import PolicyVersion
 from scoring.models.versions import ModelVersion
 
 
 class BatchJob(models.Model):
-    """A CSV file of applications scored by workers, pinned to one model version."""
+    """A CSV file of applications scored by workers, pinned to one model version and the policy live at submission."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -20,6 +21,9 @@ class BatchJob(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="batch_jobs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="batch_jobs")
+    policy_version = models.ForeignKey(
+        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="batch_jobs"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     file = models.FileField(upload_to="batches/%Y/%m/")
     original_name = models.CharField(max_length=255, blank=True)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from scoring.models.batch import BatchJob
 from scoring.models.choices import Channel, Decision
 from scoring.models.fields import JSONTextField
+from scoring.models.policy import PolicyVersion
 from scoring.models.versions import ModelVersion
 
 
@@ -48,6 +49,15 @@ class Prediction(models.Model):
     row_number = models.PositiveIntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    # The credit policy around the model: which version was live, the model's own decision, every rule that
+    # fired (codes, policy order) and the one that changed the model's decision ("" when the model decided).
+    policy_version = models.ForeignKey(
+        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
+    )
+    model_decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="")
+    policy_rules = JSONTextField(default=list, blank=True, help_text="Codes of the credit policy rules that fired.")
+    deciding_rule = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -101,12 +101,18 @@ def test_a_chunk_with_odd_text_round_trips_through_copy_text(model):
         assert json.loads(by_name["reasons"]) == record["reasons"]
         assert by_name["external_ref"] == record["external_ref"]
         assert by_name["input_line"] == record["input_line"]
+        assert by_name["policy_version_id"] is None and record["policy_version_id"] is None
+        assert by_name["model_decision"] == record["model_decision"] == record["decision"]
+        assert json.loads(by_name["policy_rules"]) == record["policy_rules"] == []
+        assert by_name["deciding_rule"] == record["deciding_rule"] == ""
     refs = [r["external_ref"] for r in rows.records()]
     assert refs[1:4] == ["Müller-Straße 5/7 ; 日本", "back\\slash", 'say "hi", twice']
     assert next(csv.reader([list(rows.records())[3]["input_line"]]))[0] == 'say "hi", twice'
 
 
-def _copy_unescape(cell: str) -> str:
+def _copy_unescape(cell: str) -> str | None:
+    if cell == "\\N":  # COPY's NULL
+        return None
     out, i = [], 0
     escapes = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
     while i < len(cell):
