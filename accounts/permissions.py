@@ -10,12 +10,14 @@ OFFICER = "loan_officer"
 AUDITOR = "auditor"
 MODEL_ADMIN = "model_admin"
 CREDIT_MANAGER = "credit_manager"
-ROLES = (OFFICER, AUDITOR, MODEL_ADMIN, CREDIT_MANAGER)
+POLICY_MANAGER = "credit_policy_manager"
+ROLES = (OFFICER, AUDITOR, MODEL_ADMIN, CREDIT_MANAGER, POLICY_MANAGER)
 ROLE_LABELS = {
     OFFICER: "Loan officer",
     AUDITOR: "Auditor",
     MODEL_ADMIN: "Model administrator",
     CREDIT_MANAGER: "Credit manager",
+    POLICY_MANAGER: "Credit policy manager",
 }
 
 
@@ -43,6 +45,10 @@ def is_model_admin(user) -> bool:
 
 def is_credit_manager(user) -> bool:
     return CREDIT_MANAGER in roles_of(user)
+
+
+def is_policy_manager(user) -> bool:
+    return POLICY_MANAGER in roles_of(user)
 
 
 def can_score(user) -> bool:

@@ -1,4 +1,4 @@
-"""The four roles as Django groups and the model permissions each holds; kept in step after every migrate."""
+"""The five roles as Django groups and the model permissions each holds; kept in step after every migrate."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ ROLE_PERMISSIONS = {
         "scoring.view_modelversion",
         "scoring.view_modelactivation",
         "scoring.view_dailystat",
+        "scoring.view_policyversion",
+        "scoring.view_policyrule",
+        "scoring.view_policycondition",
+        "scoring.view_policyactivation",
+        "scoring.view_policysimulation",
     ],
     "credit_manager": [
         "scoring.view_prediction",
@@ -28,6 +33,31 @@ ROLE_PERMISSIONS = {
         "scoring.view_overrideapproval",
         "scoring.add_overrideapproval",
         "scoring.approve_override",
+        # The second person for a credit policy activation.
+        "scoring.view_policyversion",
+        "scoring.view_policyrule",
+        "scoring.view_policycondition",
+        "scoring.view_policyactivation",
+        "scoring.view_policysimulation",
+        "scoring.activate_policyversion",
+    ],
+    "credit_policy_manager": [
+        "scoring.view_policyversion",
+        "scoring.add_policyversion",
+        "scoring.change_policyversion",
+        "scoring.view_policyrule",
+        "scoring.add_policyrule",
+        "scoring.change_policyrule",
+        "scoring.delete_policyrule",
+        "scoring.view_policycondition",
+        "scoring.add_policycondition",
+        "scoring.change_policycondition",
+        "scoring.delete_policycondition",
+        "scoring.view_policyactivation",
+        "scoring.view_policysimulation",
+        "scoring.add_policysimulation",
+        "scoring.simulate_policyversion",
+        "scoring.activate_policyversion",
     ],
     "model_admin": [
         "scoring.view_modelversion",

@@ -9,9 +9,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 
-from accounts.permissions import AUDITOR, MODEL_ADMIN, OFFICER
+from accounts.permissions import AUDITOR, MODEL_ADMIN, OFFICER, POLICY_MANAGER
 from scoring.decisions import services
 from scoring.lifecycle import registry, versions
+from scoring.policy import registry as policy_registry
 
 # The local Hub fixtures (local_hub, hub_settings).
 from tests.support import DEFAULT_BUNDLE, app_role
@@ -69,8 +70,10 @@ def _isolated_registry(settings, tmp_path_factory):
     settings.ARTIFACT_ROOT = tmp_path_factory.getbasetemp() / "artifacts"
     settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
     registry.reset()
+    policy_registry.reset()
     yield
     registry.reset()
+    policy_registry.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +117,17 @@ def model_admin(db, django_user_model):
 def other_model_admin(db, django_user_model):
     """A second model administrator, for the four-eyes rule."""
     return _user(django_user_model, "modeladmin2", MODEL_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def policy_manager(db, django_user_model):
+    return _user(django_user_model, "policy", POLICY_MANAGER, is_staff=True, first_name="Paula", last_name="Policy")
+
+
+@pytest.fixture
+def other_policy_manager(db, django_user_model):
+    """A second credit policy manager, for the four-eyes rule."""
+    return _user(django_user_model, "policy2", POLICY_MANAGER, is_staff=True)
 
 
 @pytest.fixture

@@ -52,7 +52,12 @@ class Prediction(models.Model):
     # The credit policy around the model: which version was live, the model's own decision, every rule that
     # fired (codes, policy order) and the one that changed the model's decision ("" when the model decided).
     policy_version = models.ForeignKey(
-        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        PolicyVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
         db_constraint=False,
     )
     model_decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="")

@@ -37,9 +37,7 @@ class PolicyVersion(models.Model):
     )
     # The last successful check of the rules against a model's schema.
     checked_at = models.DateTimeField(null=True, blank=True)
-    checked_against = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    checked_against = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
