@@ -167,6 +167,11 @@ def _rule_problems(rule: Rule, fields: Mapping[str, Feature], band_names: Sequen
         problems.append(f"The stage must be one of {', '.join(STAGES)}.")
     if not rule.conditions:
         problems.append("A rule needs at least one condition.")
+    names = [c.field for c in rule.conditions]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(
+            f"Two conditions test {name}: write them as one, e.g. [6..72] or > 1000 and < 5000 as [1000..5000]."
+        )
     for condition in rule.conditions:
         problems.extend(_condition_problems(rule, condition, fields, band_names))
     return problems
@@ -380,8 +385,8 @@ def to_jdm(rules: Sequence[Rule], *, name: str = "Credit policy") -> dict[str, A
     for rule in rules:
         row: dict[str, str] = {"_id": rule.code, "_description": rule.name}
         for name in fields:
-            tests = [c.test.strip() for c in rule.conditions if c.field == name]
-            row[f"in_{name}"] = " and ".join(f"({t})" if len(tests) > 1 else t for t in tests) if tests else ""
+            tests = [c.test.strip() for c in rule.conditions if c.field == name]  # at most one (see check)
+            row[f"in_{name}"] = tests[0] if tests else ""
         row["out_code"] = json.dumps(rule.code)
         row["out_outcome"] = json.dumps(rule.outcome)
         row["out_stage"] = json.dumps(rule.stage)
