@@ -218,7 +218,15 @@ class ReasonSerializer(serializers.Serializer):
     feature = serializers.CharField()
     label = serializers.CharField()
     value = ReasonValueField()
-    contribution = serializers.FloatField(help_text="SHAP value in log-odds: positive raised the risk.")
+    contribution = serializers.FloatField(
+        allow_null=True,
+        help_text="SHAP value in log-odds: positive raised the risk. Null for a credit policy rule (no weight).",
+    )
+    rule = serializers.BooleanField(
+        default=False,
+        help_text="True when a credit policy rule decided and this is its statement (it comes first), "
+        "false for the model's reasons."
+    )
     code = serializers.CharField(
         allow_null=True, help_text="The reason code from the model's library; null on decisions recorded before codes."
     )
@@ -291,6 +299,19 @@ class PredictionSerializer(serializers.Serializer):
         child=serializers.JSONField(),
         help_text="The inputs exactly as received (for a batch row: its CSV line, by column).",
     )
+    model_decision = serializers.SerializerMethodField(
+        help_text="The model's own decision from its threshold and refer band, before the credit policy; "
+        "`decision` is the policy's. Null on decisions recorded before the credit policy existed.",
+    )
+    policy_version = serializers.IntegerField(
+        allow_null=True, help_text="Id of the credit policy version live for this decision; null when none was."
+    )
+    policy_rules = serializers.ListField(
+        child=serializers.CharField(), help_text="Codes of every credit policy rule that fired, in policy order."
+    )
+    deciding_rule = serializers.SerializerMethodField(
+        help_text="Code of the credit policy rule that changed the model's decision; null when the model decided.",
+    )
     final_decision = serializers.SerializerMethodField(
         help_text="The latest review's decision that stands (approved, when it needed approval), else the model's."
     )
@@ -306,6 +327,14 @@ class PredictionSerializer(serializers.Serializer):
 
     def get_pending_approval(self, obj) -> bool:
         return bool(getattr(obj, "pending", False))
+
+    @extend_schema_field(serializers.ChoiceField(choices=Decision.choices, allow_null=True))
+    def get_model_decision(self, obj) -> str | None:
+        return obj.model_decision or None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_deciding_rule(self, obj) -> str | None:
+        return obj.deciding_rule or None
 
 
 _CREATED_AT = serializers.DateTimeField()
@@ -337,7 +366,8 @@ def prediction_data(prediction) -> dict:
                 "feature": str(r["feature"]),
                 "label": str(r["label"]),
                 "value": r["value"],
-                "contribution": float(r["contribution"]),
+                "contribution": None if r.get("contribution") is None else float(r["contribution"]),
+                "rule": bool(r.get("rule")),
                 "code": None if r.get("code") is None else str(r["code"]),
                 "statement": str(r.get("statement") or r["sentence"]),
                 "sentence": str(r["sentence"]),
@@ -346,6 +376,10 @@ def prediction_data(prediction) -> dict:
         ],
         "model_version": {"id": version.id, "name": str(version.name), "sha256": str(version.sha256)},
         "inputs": {str(k): v for k, v in prediction.given_inputs.items()},
+        "model_decision": str(prediction.model_decision) or None,
+        "policy_version": prediction.policy_version_id,
+        "policy_rules": [str(code) for code in prediction.policy_rules or ()],
+        "deciding_rule": str(prediction.deciding_rule) or None,
         "final_decision": getattr(prediction, "final", None) or prediction.decision,
         "pending_approval": bool(getattr(prediction, "pending", False)),
     }

@@ -65,7 +65,8 @@ def test_it_scores_stores_and_explains_one_application(officer_api, officer, act
     }
     assert body["created_at"]
     reason = body["reasons"][0]
-    assert set(reason) == {"feature", "label", "value", "contribution", "code", "statement", "sentence"}
+    assert set(reason) == {"feature", "label", "value", "contribution", "rule", "code", "statement", "sentence"}
+    assert reason["rule"] is False
     declared = next(f for f in active_version.metadata["features"] if f["name"] == reason["feature"])
     direction = "raises" if reason["contribution"] > 0 else "lowers"
     assert {"code": reason["code"], "statement": reason["statement"]} == declared["reasons"][direction]
