@@ -21,7 +21,7 @@ from scoring.audit import exports
 from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
-from scoring.decisions.presentation import reason_rows
+from scoring.decisions.presentation import policy_outcome, reason_rows
 from scoring.files import csv_export
 from scoring.notices import selectors as notice_selectors
 
@@ -97,6 +97,7 @@ def prediction_detail(request, pk: int):
                 list(prediction.reasons or []), (prediction.model_version.metadata or {}).get("schema") or {}
             ),
             "notices": list(notice_selectors.notice_list(prediction=prediction)),
+            "policy": policy_outcome(prediction),
         },
     )
 

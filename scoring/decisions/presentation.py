@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from scoring.models import Decision, OverrideApproval, Prediction, Review
+from scoring.models import Decision, OverrideApproval, PolicyRule, PolicyVersion, Prediction, Review
 
 # A decline gives at most four principal reasons (the engine records no more).
 DECLINE_REASON_COUNT = 4
@@ -39,6 +39,56 @@ def reason_rows(reasons: list[dict[str, Any]], schema: dict[str, Any]) -> list[R
             text = r.get("sentence") or r.get("label") or r.get("feature") or ""
             rows.append(ReasonRow("", str(text), "", contribution))
     return rows
+
+
+@dataclass(frozen=True)
+class PolicyRuleRow:
+    """A credit policy rule that fired on a decision, as a page shows it."""
+
+    code: str
+    name: str
+    outcome: str  # what the rule does: "Decline (knock-out)", "Refer to an officer", "Record only (no effect)"
+    decided: bool  # this rule changed the model's decision
+    legal_basis: str
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """The credit policy around a decision: the version live, the model's own decision, and the rules that fired."""
+
+    version: PolicyVersion | None
+    model_decision: str
+    rules: list[PolicyRuleRow]
+
+    @property
+    def deciding(self) -> PolicyRuleRow | None:
+        return next((r for r in self.rules if r.decided), None)
+
+    @property
+    def model_decision_label(self) -> str:
+        return Decision(self.model_decision).label
+
+
+def policy_outcome(prediction: Prediction) -> PolicyOutcome:
+    """What the credit policy did on a decision, in words (two small queries, for one decision's page)."""
+    version = None
+    rules: list[PolicyRuleRow] = []
+    if prediction.policy_version_id:
+        version = PolicyVersion.objects.filter(pk=prediction.policy_version_id).first()
+        codes = [str(c) for c in prediction.policy_rules or ()]
+        found = {r.code: r for r in PolicyRule.objects.filter(version_id=prediction.policy_version_id, code__in=codes)}
+        for code in codes:
+            rule = found.get(code)
+            rules.append(
+                PolicyRuleRow(
+                    code=code,
+                    name=rule.name if rule else code,
+                    outcome=rule.get_outcome_display() if rule else "",
+                    decided=code == prediction.deciding_rule,
+                    legal_basis=rule.legal_basis if rule else "",
+                )
+            )
+    return PolicyOutcome(version=version, model_decision=prediction.model_decision or prediction.decision, rules=rules)
 
 
 @dataclass(frozen=True)
@@ -191,10 +241,15 @@ class DecisionView:
         """The card's colour: the final outcome, or "pending"."""
         return "pending" if self.pending_review is not None else self.final_decision
 
+    @cached_property
+    def policy(self) -> PolicyOutcome:
+        return policy_outcome(self.prediction)
+
     @property
     def model_label(self) -> str:
         """The model's own outcome beside the final one, e.g. "Model: Decline, PD 31.2 %"."""
-        return f"Model: {Decision(self.prediction.decision).label}, PD {self.probability_percent} %"
+        own = self.prediction.model_decision or self.prediction.decision
+        return f"Model: {Decision(own).label}, PD {self.probability_percent} %"
 
     @property
     def overridden(self) -> bool:
