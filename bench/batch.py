@@ -2,8 +2,10 @@
 
 Generates N applications from the training reference distribution (each column
 drawn independently, so rows differ), submits them as one batch job, and
-prints end-to-end seconds, rows/s and the worker's peak RSS; then, in the same
-run, the raw floor: pandas read_csv + CatBoost predict_proba + COPY of the same
+prints end-to-end seconds, rows/s and the worker's peak RSS. The job is decided by
+the model and a realistic credit policy of 15 rules (bench/policy_rules.py; ``--policy-rules 0``
+for the model alone), and the run also times the policy's vectorised evaluation of every row on its
+own. Then, in the same run, the raw floor: pandas read_csv + CatBoost predict_proba + COPY of the same
 rows into a table made like scoring_prediction, in one process, nothing else.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/creditscore_bench_batch python bench/batch.py --rows 1000000
@@ -41,6 +43,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (the machine has 2 cores)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7"))
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--policy-rules", type=int, default=15, help="rules of the live credit policy (0: none), at most 15"
+    )
     parser.add_argument("--skip-floor", action="store_true", help="only the job (quicker when trying settings)")
     parser.add_argument(
         "--small-job-rows",
@@ -73,6 +78,7 @@ def main() -> int:
     harness.activate_bundle()
     user = harness.user("bench-officer", OFFICER)
     model = registry.get_active().model
+    policy = _activate_policy(model, args.policy_rules)
     redis.Redis.from_url(args.redis_url).flushdb()
 
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
@@ -118,6 +124,7 @@ def main() -> int:
         stored = job.rows_scored
         timings = _chunk_timings(log_path.read_text())
         floor_seconds = None if args.skip_floor else _raw_floor(path, model, args.chunk_rows, job)
+        policy_seconds = _policy_alone(path, model, policy) if policy is not None else None
 
     rate = job.row_count / elapsed
     per_million = elapsed * 1_000_000 / args.rows
@@ -151,6 +158,13 @@ def main() -> int:
             f">= {TARGET_FLOOR_RATIO}x",
             harness.verdict(ratio >= TARGET_FLOOR_RATIO, applies=full_size, set_for=set_for),
         )
+    if policy is not None:
+        from scoring.models import Prediction
+
+        decided = Prediction.objects.filter(batch_job=job).exclude(deciding_rule="").count()
+        line("credit policy rules", f"{len(policy)}", "10 to 20")
+        line("  rows a rule decided", f"{decided:,}")
+        line("  evaluation alone, all rows (s)", f"{policy_seconds:.2f}")
     if timings:
         print(
             f"per chunk (median of {timings['chunks']}, seconds): scoring {timings['scoring']:.2f}, "
@@ -163,6 +177,41 @@ def main() -> int:
         )
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (shared machine)")
     return 0
+
+
+def _activate_policy(model, rules: int):
+    """Make a policy of the first ``rules`` of bench/policy_rules.py the live one (none with 0)."""
+    from policy_rules import RULES
+
+    from scoring.models import PolicyVersion
+    from scoring.policy import registry as policy_registry
+    from scoring.policy import services as policy_services
+
+    PolicyVersion.objects.filter(status=PolicyVersion.Status.ACTIVE).update(status=PolicyVersion.Status.RETIRED)
+    policy_registry.reset()
+    if rules <= 0:
+        return None
+    version = policy_services.create_version(
+        name=f"Benchmark policy, {rules} rules", rules=RULES[:rules], user=None, model=model
+    )
+    policy_services.activate(version, user=None, model=model, note="bench set-up")
+    policy_registry.reset()
+    return policy_registry.get_active()
+
+
+def _policy_alone(path: Path, model, policy) -> float:
+    """Seconds for the policy's vectorised evaluation of every row of the file (model probabilities included)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    checked = model.validate_frame(frame)
+    probabilities = model.model.predict_proba(model._pool(checked.valid))[:, 1]
+    values = {n: checked.valid[n].to_numpy() for n in model.feature_names}
+    values |= {n: checked.protected[n].to_numpy() for n in checked.protected.columns}
+    values |= {"probability": probabilities, "risk_band": model.band(probabilities)}
+    started = time.perf_counter()
+    policy.evaluate_frame({n: values[n] for n in policy.fields}, model.decide(probabilities))
+    return time.perf_counter() - started
 
 
 class _SmallJob:

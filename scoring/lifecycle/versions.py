@@ -27,12 +27,13 @@ from scoring.engine import (
     bundle_file_hashes,
     load_bundle,
 )
+from scoring.engine.policy import check as check_policy
 from scoring.exceptions import ActivationConflict, NotAllowed
 from scoring.lifecycle import registry
 from scoring.lifecycle.comparison import compare_with_active
 from scoring.lifecycle.registry import smoke_test
 from scoring.lifecycle.samples import read_sample, sample_checks, score_sample
-from scoring.models import ModelActivation, ModelVersion
+from scoring.models import ModelActivation, ModelVersion, PolicyVersion
 from scoring.monitoring import metrics
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,7 @@ def activate(
     if version.status == ModelVersion.Status.ACTIVE:
         raise NotAllowed(f"{version} is already active.")
     _check_activatable(version)
+    _check_live_policy_fits(version)
     if settings.MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN and user is not None:
         involved = {version.created_by_id, version.validated_by_id} - {None}
         if user.pk in involved:
@@ -223,6 +225,23 @@ def activate(
         raise ActivationConflict() from exc
     log.info("model version %s activated by %s", version, user)
     return activation
+
+
+def _check_live_policy_fits(version: ModelVersion) -> None:
+    """A model goes live only under a credit policy whose every rule it can answer: a rule on a field the
+    new model lacks would otherwise stop every decision. The policy changes first, then the model."""
+    live = PolicyVersion.objects.filter(status=PolicyVersion.Status.ACTIVE).first()
+    if live is None:
+        return
+    model = registry.get_loaded(version)
+    fields = {f.name: f for f in (*model.features, *model.protected)}
+    found = check_policy(live.engine_rules(), fields, [str(b["name"]) for b in model.bands])
+    if found:
+        problems = "; ".join(f"{code}: {' '.join(messages)}" for code, messages in found.items())
+        raise BundleRejected(
+            f"The live credit policy {live.label} does not fit this model ({problems}). A credit policy manager "
+            "must first activate a policy whose rules this model can answer."
+        )
 
 
 def _check_activatable(version: ModelVersion) -> None:

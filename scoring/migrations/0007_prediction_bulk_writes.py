@@ -15,7 +15,10 @@ from django.conf import settings
 from django.db import migrations, models
 
 import scoring.models
-from scoring.append_only import KEPT_FUNCTION_SQL, KEPT_TABLES, install_kept_sql, uninstall_kept_sql
+from scoring.append_only import KEPT_FUNCTION_SQL, install_kept_sql, uninstall_kept_sql
+
+# The kept tables when this migration was written (later ones install their own triggers).
+KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob")
 
 TABLE = "scoring_prediction"
 

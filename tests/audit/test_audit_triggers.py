@@ -27,6 +27,13 @@ KEPT = "kept for the audit trail|permission denied for table"
 
 @pytest.fixture
 def audit_rows(officer, auditor, example_inputs):
+    from scoring.lifecycle import registry
+    from scoring.policy import defaults
+    from scoring.policy import services as policy_services
+
+    model = registry.get_active().model
+    policy = policy_services.create_version(name="Standard", rules=defaults.RULES[1:], user=None, model=model)
+    policy_services.activate(policy, user=None, model=model)
     prediction = services.score_application(user=officer, inputs=example_inputs, channel="web")
     services.record_review(
         user=officer,

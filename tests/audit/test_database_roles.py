@@ -125,6 +125,13 @@ def test_a_back_dated_or_post_dated_access_event_is_refused(db, shift):
 @pytest.mark.parametrize("table", STAMPED_TABLES)
 def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table):
     """A copy of a real row with only its time moved a day back: every stamped table refuses it."""
+    from scoring.lifecycle import registry
+    from scoring.policy import defaults
+    from scoring.policy import services as policy_services
+
+    model = registry.get_active().model
+    policy = policy_services.create_version(name="Standard", rules=defaults.RULES[1:], user=None, model=model)
+    policy_services.activate(policy, user=None, model=model)
     prediction = services.score_application(user=officer, inputs=example_inputs, channel="web")
     services.record_review(user=officer, prediction=prediction, outcome="agree", reason_code="", justification="")
     notices.issue_notice(user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road")
