@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django import forms
@@ -159,9 +160,11 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
     confirm_duplicate = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
-    def __init__(self, *args, model: LoadedModel, **kwargs):
+    def __init__(self, *args, model: LoadedModel, policy_required: Mapping[str, str] | None = None, **kwargs):
+        """``policy_required``: optional fields the live credit policy tests, with the message that says why."""
         super().__init__(*args, **kwargs)
         self.model = model
+        self.policy_required = dict(policy_required or {})
         self.application = None
         self.duplicate_of = None
         clashes = RESERVED_NAMES & {f.name for f in model.all_fields}
@@ -169,6 +172,10 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
             raise ValueError(f"The model's schema uses reserved field names: {sorted(clashes)}")
         for feature in model.all_fields:
             self.fields[feature.name] = _field_for(feature)
+        for name, why in self.policy_required.items():
+            field = self.fields[name]
+            field.widget.attrs.update({"required": True, "aria-required": "true"})
+            field.help_text = " ".join(p for p in (field.help_text, why) if p)
         # Reference first, then the model's fields in the order the page shows them (section by section),
         # token and duplicate confirmation last: the error summary walks the fields, so it lists errors
         # in the order they appear.
@@ -193,6 +200,9 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
             self.application = self.model.validate(self.inputs(), text=True)
         except InvalidApplication as exc:
             self.add_engine_errors(exc.errors)
+        for name, why in self.policy_required.items():
+            if self.application is not None and self.application.protected.get(name) is None:
+                self.add_error(name, why)
         return cleaned
 
     def warn_duplicate(self, existing) -> None:

@@ -39,6 +39,7 @@ from scoring.exceptions import (
 )
 from scoring.lifecycle import registry
 from scoring.models import Channel, Decision, Prediction
+from scoring.policy import registry as policy_registry
 
 HOME_RECENT = 5
 HOME_REFERRALS = 5
@@ -109,6 +110,12 @@ def home(request):
     )
 
 
+def _policy_required(model) -> dict[str, str]:
+    """The optional fields (protected attributes) the live credit policy tests, with why they are needed."""
+    policy = policy_registry.get_active()
+    return policy.required([p.name for p in model.protected]) if policy is not None else {}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def application_new(request):
@@ -119,14 +126,18 @@ def application_new(request):
         return _model_unavailable(request, exc)
 
     if request.method == "GET":
-        form = ApplicationForm(model=active.model, initial={"form_token": issue_form_token(request.session)})
+        form = ApplicationForm(
+            model=active.model,
+            policy_required=_policy_required(active.model),
+            initial={"form_token": issue_form_token(request.session)},
+        )
         return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
 
     token = request.POST.get("form_token", "")
     already = _decision_made_with(request.user, token)
     if already is not None:  # a refresh or second click of a form that was already scored
         return redirect("scoring:prediction-detail", pk=already.pk)
-    form = ApplicationForm(request.POST, model=active.model)
+    form = ApplicationForm(request.POST, model=active.model, policy_required=_policy_required(active.model))
     if not form_token_is_open(request.session, token):
         form.is_valid()  # keep and check what was typed, but do not score on an unknown token
         form.add_error(None, "This form has expired or was already used. Check the values and submit again.")
