@@ -190,10 +190,21 @@ class LoadedModel:
             reasons=tuple(scores.reasons[0] or ()),
         )
 
+    def probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        """The probability of default of each validated row, nothing else: one vectorised prediction."""
+        pool = self._pool(frame)
+        return self.model.predict_proba(pool, thread_count=_threads(pool))[:, 1]
+
     def score_frame(
-        self, frame: pd.DataFrame, *, reasons_for: str = DECLINE, reason_count: int = 4, reasons_as_json: bool = False
+        self,
+        frame: pd.DataFrame,
+        *,
+        reasons_for: str | None = DECLINE,
+        reason_count: int = 4,
+        reasons_as_json: bool = False,
     ) -> FrameScores:
-        """Score validated rows at once; reasons for declined rows, or for every row with ``reasons_for='all'``.
+        """Score validated rows at once; reasons for declined rows, for every row with ``reasons_for='all'``,
+        for none with None.
 
         With ``reasons_as_json`` the reasons come as the JSON text of their dicts (``FrameScores.reasons_json``,
         "[]" for rows without), which is what a batch writes, without building a Reason per row.
@@ -204,13 +215,18 @@ class LoadedModel:
         )
 
     def _score_pool(
-        self, pool: Pool, columns: list, *, reasons_for: str, reason_count: int, as_json: bool = False
+        self, pool: Pool, columns: list, *, reasons_for: str | None, reason_count: int, as_json: bool = False
     ) -> FrameScores:
         probabilities = self.model.predict_proba(pool, thread_count=_threads(pool))[:, 1]
         decisions = self.decide(probabilities)
         bands = self.band(probabilities)
         scores = FrameScores(probabilities=probabilities, decisions=decisions, risk_bands=bands, reasons=[])
-        wanted = np.ones(len(probabilities), dtype=bool) if reasons_for == "all" else decisions == reasons_for
+        if reasons_for is None:
+            wanted = np.zeros(len(probabilities), dtype=bool)
+        elif reasons_for == "all":
+            wanted = np.ones(len(probabilities), dtype=bool)
+        else:
+            wanted = decisions == reasons_for
         rows = np.flatnonzero(wanted)
         if as_json:
             scores.reasons_json = np.full(len(probabilities), "[]", dtype=object)
