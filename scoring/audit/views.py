@@ -97,6 +97,7 @@ def prediction_detail(request, pk: int):
                 list(prediction.reasons or []), (prediction.model_version.metadata or {}).get("schema") or {}
             ),
             "notices": list(notice_selectors.notice_list(prediction=prediction)),
+            "counter_offers": list(selectors.counter_offer_list(user=request.user, prediction=prediction)),
         },
     )
 
