@@ -133,9 +133,8 @@ def _values(feature: Feature, current: object) -> list[object]:
     grid = low + rule.step * np.arange(count)
     grid = grid[grid != current]
     grid = grid[np.argsort(np.abs(grid - current), kind="stable")]
-    if len(grid) > MAX_VALUES:
-        grid = np.sort(grid[np.unique(np.linspace(0, len(grid) - 1, MAX_VALUES).round().astype(int))])
-        grid = grid[np.argsort(np.abs(grid - current), kind="stable")]
+    if len(grid) > MAX_VALUES:  # every k-th by distance: the nearest stays, the reach is kept
+        grid = grid[np.unique(np.linspace(0, len(grid) - 1, MAX_VALUES).round().astype(int))]
     if feature.kind == INTEGER:
         return [int(v) for v in grid if float(v).is_integer()]
     return [float(v) for v in grid]
