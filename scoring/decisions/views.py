@@ -135,6 +135,7 @@ def application_new(request):
         )
 
     token = request.POST.get("form_token", "")
+    original = _counter_offer_original(request, request.POST.get(COUNTER_OFFER_OF))
     already = _decision_made_with(request.user, token)
     if already is not None:  # a refresh or second click of a form that was already scored
         return redirect("scoring:prediction-detail", pk=already.pk)
@@ -146,9 +147,7 @@ def application_new(request):
         form.data["form_token"] = issue_form_token(request.session)
     elif form.is_valid():
         try:
-            prediction = _score_form(
-                request.user, form, token, _counter_offer_original(request, request.POST.get(COUNTER_OFFER_OF))
-            )
+            prediction = _score_form(request.user, form, token, original)
         except DuplicateApplication as exc:
             if exc.existing.idempotency_key == idempotency_key_for(token):
                 # A second click that raced past the token check and found the first one's decision.
@@ -168,7 +167,6 @@ def application_new(request):
             consume_form_token(request.session, token)
             return redirect("scoring:prediction-detail", pk=prediction.pk)
     # 200 as Django forms do: the page is the answer (errors next to fields), not a failed request.
-    original = _counter_offer_original(request, request.POST.get(COUNTER_OFFER_OF))
     return render(
         request,
         "scoring/application_form.html",
@@ -353,7 +351,6 @@ def _offers_panel(request, prediction: Prediction) -> dict | None:
         items.append(
             {
                 "alternative": alternative,
-                "probability_percent": f"{alternative.probability * 100:.1f}",
                 "url": f"{reverse('scoring:application-new')}?{query}" if link else None,
             }
         )
