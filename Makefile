@@ -112,6 +112,8 @@ bench-run:
 	DATABASE_URL=$(BENCH_PG)/creditscore_bench_swap $(PY) bench/hotswap.py
 	@echo "== monitoring reads"
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_monitoring $(PY) bench/monitoring.py --rows 100000
+	@echo "== offers search"
+	$(PY) bench/offers.py --cases 200
 	@echo "== export memory"
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/export_memory.py
 

@@ -103,6 +103,28 @@ class ScoreRequestSerializer(StrictSerializer):
     )
 
 
+class StrictIdField(serializers.IntegerField):
+    """An id as a JSON integer only: DRF's IntegerField would also take "12" or 12.0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ScoreOneRequestSerializer(ScoreRequestSerializer):
+    counter_offer_of = StrictIdField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The id of a declined or referred decision you may see whose offered terms "
+        "(`/api/v1/predictions/{id}/alternatives`) this application takes up; the new decision is recorded "
+        "as its counter-offer. It keeps the original's reference: only the same inputs count as a duplicate.",
+    )
+
+
 @extend_schema_field(ScoreRequestSerializer(many=True))
 class ApplicationListField(serializers.ListField):
     """Items are checked one by one so that one bad item does not reject the others."""
@@ -225,7 +247,7 @@ class ReasonSerializer(serializers.Serializer):
     rule = serializers.BooleanField(
         default=False,
         help_text="True when a credit policy rule decided and this is its statement (it comes first), "
-        "false for the model's reasons."
+        "false for the model's reasons.",
     )
     code = serializers.CharField(
         allow_null=True, help_text="The reason code from the model's library; null on decisions recorded before codes."
@@ -319,6 +341,11 @@ class PredictionSerializer(serializers.Serializer):
         help_text="A change of the decision waits for a credit manager's approval; `final_decision` is the "
         "outcome that stands until then."
     )
+    counter_offer_of = serializers.IntegerField(
+        source="counter_offer_of_id",
+        allow_null=True,
+        help_text="The decision this one is a counter-offer of (it took up terms offered there), or null.",
+    )
 
     @extend_schema_field(serializers.ChoiceField(choices=Decision.choices))
     def get_final_decision(self, obj) -> str:
@@ -382,6 +409,7 @@ def prediction_data(prediction) -> dict:
         "deciding_rule": str(prediction.deciding_rule) or None,
         "final_decision": getattr(prediction, "final", None) or prediction.decision,
         "pending_approval": bool(getattr(prediction, "pending", False)),
+        "counter_offer_of": prediction.counter_offer_of_id,
     }
 
 

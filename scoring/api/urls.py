@@ -8,6 +8,7 @@ from scoring.api import views
 from scoring.api.base import KnownQueryParameters
 from scoring.api.lifecycle import ModelReloadApi
 from scoring.api.notices import PredictionNoticeApi
+from scoring.api.offers import PredictionAlternativesApi
 from scoring.api.problems import problem_response
 
 app_name = "api"
@@ -33,6 +34,7 @@ urlpatterns = [
     path("v1/predictions/<int:pk>", views.PredictionDetailApi.as_view(), name="prediction-detail"),
     path("v1/predictions/<int:pk>/reviews", views.ReviewCreateApi.as_view(), name="review-create"),
     path("v1/predictions/<int:pk>/notice", PredictionNoticeApi.as_view(), name="prediction-notice"),
+    path("v1/predictions/<int:pk>/alternatives", PredictionAlternativesApi.as_view(), name="prediction-alternatives"),
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),

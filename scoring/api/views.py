@@ -68,7 +68,7 @@ class ScoreApi(BaseApi):
         summary="Score one application",
         description="Scores with the active model and stores the decision (channel `api`) before answering.",
         parameters=[IDEMPOTENCY_HEADER],
-        request=s.ScoreRequestSerializer,
+        request=s.ScoreOneRequestSerializer,
         responses={
             201: s.PredictionSerializer,
             200: OpenApiResponse(s.PredictionSerializer, description="Replay of an earlier request with this key."),
@@ -82,9 +82,10 @@ class ScoreApi(BaseApi):
     )
     def post(self, request):
         key = _idempotency_key(request)
-        serializer = s.ScoreRequestSerializer(data=request.data)
+        serializer = s.ScoreOneRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        original = _counter_offer_original(request.user, data["counter_offer_of"])
         if key is None:
             prediction = services.score_application(
                 user=request.user,
@@ -92,6 +93,7 @@ class ScoreApi(BaseApi):
                 channel=Channel.API,
                 external_ref=data["external_ref"],
                 check_duplicates=not data["force"],
+                counter_offer_of=original,
             )
             created = True
         else:
@@ -102,6 +104,7 @@ class ScoreApi(BaseApi):
                 external_ref=data["external_ref"],
                 idempotency_key=key,
                 check_duplicates=not data["force"],
+                counter_offer_of=original,
             )
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return Response(
@@ -109,6 +112,16 @@ class ScoreApi(BaseApi):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
             headers=headers,
         )
+
+
+def _counter_offer_original(user, pk: int | None) -> Prediction | None:
+    """The decision a counter-offer names, if the user may see it; a field error otherwise (not a 404 of the call)."""
+    if pk is None:
+        return None
+    original = selectors.prediction_get(user=user, pk=pk)
+    if original is None:
+        raise ValidationError({"counter_offer_of": [f"No decision #{pk} that you may see."]})
+    return original
 
 
 class ScoreManyApi(BaseApi):

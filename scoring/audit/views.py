@@ -98,6 +98,7 @@ def prediction_detail(request, pk: int):
             ),
             "notices": list(notice_selectors.notice_list(prediction=prediction)),
             "policy": policy_outcome(prediction),
+            "counter_offers": list(selectors.counter_offer_list(user=request.user, prediction=prediction)),
         },
     )
 

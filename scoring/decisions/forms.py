@@ -21,7 +21,9 @@ FORM_TOKEN = "form_token"  # noqa: S105 - a field name, not a secret
 # Field names the form uses for itself; a schema feature may not take them.
 # The decision the officer was shown as a duplicate and chose to score again anyway.
 CONFIRM_DUPLICATE = "confirm_duplicate"
-RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, CONFIRM_DUPLICATE, "csrfmiddlewaretoken"})
+# The declined or referred decision whose offered terms this application takes up.
+COUNTER_OFFER_OF = "counter_offer_of"
+RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, CONFIRM_DUPLICATE, COUNTER_OFFER_OF, "csrfmiddlewaretoken"})
 OTHER_SECTION = {"name": "", "label": "Other details"}
 MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optional)"}
 
@@ -159,6 +161,7 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
     )
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
     confirm_duplicate = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    counter_offer_of = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, model: LoadedModel, policy_required: Mapping[str, str] | None = None, **kwargs):
         """``policy_required``: optional fields the live credit policy tests, with the message that says why."""
@@ -180,7 +183,7 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
         # token and duplicate confirmation last: the error summary walks the fields, so it lists errors
         # in the order they appear.
         page_order = [name for section in self._section_layout() for name in section.names]
-        self.order_fields([EXTERNAL_REF, *page_order, FORM_TOKEN, CONFIRM_DUPLICATE])
+        self.order_fields([EXTERNAL_REF, *page_order, FORM_TOKEN, CONFIRM_DUPLICATE, COUNTER_OFFER_OF])
         for name, form_field in self.fields.items():
             if form_field.help_text:
                 form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"

@@ -289,6 +289,12 @@ def pending_approval_list(*, user) -> QuerySet[Review]:
     )
 
 
+def counter_offer_list(*, user, prediction: Prediction) -> QuerySet[Prediction]:
+    """The counter-offers made of a decision that the user may see, oldest first (ids and decisions only)."""
+    qs = permissions.visible_predictions(user, Prediction.objects.filter(counter_offer_of=prediction))
+    return qs.order_by("created_at", "id").only("id", "decision", "created_at", "counter_offer_of")
+
+
 def review_list(*, prediction: Prediction) -> QuerySet[Review]:
     """A decision's reviews, oldest first (the order they happened in), with their approvals."""
     return (

@@ -50,20 +50,24 @@ def score_application(
     external_ref: str = "",
     idempotency_key: str | None = None,
     check_duplicates: bool = False,
+    counter_offer_of: Prediction | None = None,
 ) -> Prediction:
     """Validate, score, explain and record one application; no decision leaves without its row.
 
     With ``check_duplicates``, an application this officer decided recently (selectors.recent_duplicates)
     raises DuplicateApplication instead of being recorded twice; the officer or client asks again to
-    record it anyway. Raises InvalidApplication (nothing is written) or ModelUnavailable.
+    record it anyway. ``counter_offer_of``: the decision whose offered terms this application takes up,
+    which the user must be allowed to see (NotAllowed otherwise); it keeps its reference, so only the same
+    terms count as a duplicate. Raises InvalidApplication (nothing is written) or ModelUnavailable.
     """
     started = time.perf_counter()
+    if counter_offer_of is not None and not permissions.can_view_prediction(user, counter_offer_of):
+        raise NotAllowed("You may not make a counter-offer of a decision you cannot see.")
     active = registry.get_active()
     application = active.model.validate(inputs, text=_typed_as_text(channel))
     if check_duplicates:
-        [existing] = selectors.recent_duplicates(
-            user=user, applications=[((external_ref or "").strip(), application.features)]
-        )
+        reference = "" if counter_offer_of is not None else (external_ref or "").strip()
+        [existing] = selectors.recent_duplicates(user=user, applications=[(reference, application.features)])
         if existing is not None:
             raise DuplicateApplication(existing)
     policy = policy_registry.get_active()
@@ -98,6 +102,7 @@ def score_application(
         external_ref=(external_ref or "").strip(),
         idempotency_key=idempotency_key,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        counter_offer_of=counter_offer_of,
         **policy_fields(
             policy, model_decision=score.model_decision, fired=score.policy_rules, deciding=score.deciding_rule
         ),
@@ -359,6 +364,7 @@ def score_application_once(
     idempotency_key: str,
     external_ref: str = "",
     check_duplicates: bool = False,
+    counter_offer_of: Prediction | None = None,
 ) -> tuple[Prediction, bool]:
     """Score once per (user, idempotency key): a repeat returns the stored prediction and ``False``.
 
@@ -377,6 +383,7 @@ def score_application_once(
             external_ref=external_ref,
             idempotency_key=idempotency_key,
             check_duplicates=check_duplicates,
+            counter_offer_of=counter_offer_of,
         )
     except DuplicateApplication as exc:
         if exc.existing.idempotency_key != idempotency_key:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import permissions
 from scoring.decisions import selectors, services, start_pages
 from scoring.decisions.forms import (
+    COUNTER_OFFER_OF,
     ApplicationForm,
     ApprovalForm,
     PredictionFilterForm,
@@ -39,12 +40,15 @@ from scoring.exceptions import (
 )
 from scoring.lifecycle import registry
 from scoring.models import Channel, Decision, Prediction
+from scoring.offers import alternatives
+from scoring.offers.alternatives import OFFERED_FOR
 from scoring.policy import registry as policy_registry
 
 HOME_RECENT = 5
 HOME_REFERRALS = 5
 MINE_PAGE_SIZE = 20
 QUEUE_PAGE_SIZE = 20
+MAX_PREDICTION_ID = 2**63 - 1
 
 
 def _page_links(request, url_name: str, next_cursor: str | None) -> tuple[str, str | None]:
@@ -126,14 +130,19 @@ def application_new(request):
         return _model_unavailable(request, exc)
 
     if request.method == "GET":
-        form = ApplicationForm(
-            model=active.model,
-            policy_required=_policy_required(active.model),
-            initial={"form_token": issue_form_token(request.session)},
+        initial = {"form_token": issue_form_token(request.session)}
+        original = _counter_offer_original(request, request.GET.get(COUNTER_OFFER_OF))
+        if original is not None:
+            initial |= _counter_offer_initial(request, original, active.model)
+        form = ApplicationForm(model=active.model, policy_required=_policy_required(active.model), initial=initial)
+        return render(
+            request,
+            "scoring/application_form.html",
+            {"form": form, "active_version": active.version, "counter_offer_of": original},
         )
-        return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
 
     token = request.POST.get("form_token", "")
+    original = _counter_offer_original(request, request.POST.get(COUNTER_OFFER_OF))
     already = _decision_made_with(request.user, token)
     if already is not None:  # a refresh or second click of a form that was already scored
         return redirect("scoring:prediction-detail", pk=already.pk)
@@ -145,7 +154,7 @@ def application_new(request):
         form.data["form_token"] = issue_form_token(request.session)
     elif form.is_valid():
         try:
-            prediction = _score_form(request.user, form, token)
+            prediction = _score_form(request.user, form, token, original)
         except DuplicateApplication as exc:
             if exc.existing.idempotency_key == idempotency_key_for(token):
                 # A second click that raced past the token check and found the first one's decision.
@@ -165,10 +174,33 @@ def application_new(request):
             consume_form_token(request.session, token)
             return redirect("scoring:prediction-detail", pk=prediction.pk)
     # 200 as Django forms do: the page is the answer (errors next to fields), not a failed request.
-    return render(request, "scoring/application_form.html", {"form": form, "active_version": active.version})
+    return render(
+        request,
+        "scoring/application_form.html",
+        {"form": form, "active_version": active.version, "counter_offer_of": original},
+    )
 
 
-def _score_form(user, form: ApplicationForm, token: str) -> Prediction:
+def _counter_offer_original(request, raw: str | None) -> Prediction | None:
+    """The decision named by ``counter_offer_of``, when this user may see it; 404 for another's or a bad id."""
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_PREDICTION_ID:
+        raise Http404("No such decision.")
+    return _visible_prediction(request, int(raw))
+
+
+def _counter_offer_initial(request, original: Prediction, model) -> dict[str, object]:
+    """The original application as given, with the offered terms from the link's query over it."""
+    names = {f.name for f in model.all_fields}
+    initial: dict[str, object] = {
+        name: "" if value is None else str(value) for name, value in original.given_inputs.items() if name in names
+    }
+    initial |= {name: request.GET[name] for name in names if name in request.GET}
+    return initial | {"external_ref": original.external_ref, COUNTER_OFFER_OF: original.pk}
+
+
+def _score_form(user, form: ApplicationForm, token: str, original: Prediction | None) -> Prediction:
     """Score the form, warning first about a recent decision of the same application.
 
     The officer confirms by submitting again: the warning's hidden field names the decision they were
@@ -182,6 +214,7 @@ def _score_form(user, form: ApplicationForm, token: str) -> Prediction:
         channel=Channel.WEB,
         external_ref=form.cleaned_data["external_ref"],
         idempotency_key=idempotency_key_for(token),
+        counter_offer_of=original,
     )
     confirmed = form.cleaned_data.get("confirm_duplicate")
     try:
@@ -295,6 +328,8 @@ def _render_detail(
         request,
         "scoring/prediction_detail.html",
         {
+            "offers": _offers_panel(request, prediction),
+            "counter_offers": list(selectors.counter_offer_list(user=request.user, prediction=prediction)),
             "prediction": prediction,
             "view": view,
             "reviews": reviews,
@@ -305,6 +340,28 @@ def _render_detail(
         },
         status=status,
     )
+
+
+def _offers_panel(request, prediction: Prediction) -> dict | None:
+    """The "What could be offered" panel of a declined or referred decision: each alternative with its link."""
+    if prediction.decision not in OFFERED_FOR:
+        return None
+    try:
+        offers = alternatives.offers_for(prediction)
+    except ModelUnavailable:
+        return {"message": "No model is active, so no alternative can be computed now.", "items": []}
+    link = permissions.can_score(request.user)
+    items = []
+    for alternative in offers.alternatives:
+        terms = {change.feature.name: change.after for change in alternative.changes}
+        query = urlencode({COUNTER_OFFER_OF: prediction.pk, **terms})
+        items.append(
+            {
+                "alternative": alternative,
+                "url": f"{reverse('scoring:application-new')}?{query}" if link else None,
+            }
+        )
+    return {"message": offers.message, "items": items, "model_version": offers.model_version}
 
 
 @login_required

@@ -22,7 +22,7 @@ import yaml
 from catboost import CatBoostClassifier
 from jsonschema import Draft202012Validator
 
-from scoring.engine.schema import BundleRejected
+from scoring.engine.schema import DIRECTIONS, BundleRejected
 
 SCHEMA_VERSION = 3
 MLMODEL = "MLmodel"
@@ -43,6 +43,20 @@ _REASON = {
     "properties": {"code": _TEXT, "statement": _TEXT},
     "additionalProperties": False,
 }
+# How an offer may change a feature (scoring/engine/counterfactuals.py): a number by steps within a range,
+# or a choice to one of ``to``. The boolean of earlier bundles ("the applicant can change it") is still read,
+# and gives no offer. The checks a schema cannot state are in _actionable_problems.
+_ACTIONABLE = {
+    "type": ["boolean", "object"],
+    "properties": {
+        "direction": {"enum": list(DIRECTIONS)},
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "step": {"type": "number", "exclusiveMinimum": 0},
+        "to": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+    },
+    "additionalProperties": False,
+}
 _FEATURE = {
     "type": "object",
     "required": ["name", "kind", "label"],
@@ -56,7 +70,7 @@ _FEATURE = {
         "choices": {"type": "array", "minItems": 1, "items": _CHOICE},
         "min": {"type": ["number", "null"]},
         "max": {"type": ["number", "null"]},
-        "actionable": {"type": "boolean"},
+        "actionable": _ACTIONABLE,
         "reasons": {
             "type": "object",
             "required": ["raises", "lowers"],
@@ -197,6 +211,12 @@ _MEANING = {
     "lowers": "{code, statement}: the reason given when the value lowered the risk of default",
     "code": "the reason code, such as SAVINGS_LOW; features may share one",
     "statement": "the reason as an applicant reads it, such as 'Insufficient savings'",
+    "actionable": (
+        "how an offer may change the feature: {direction: down|up|any, step, min, max} for a number, "
+        "{to: [values]} for a choice"
+    ),
+    "direction": "down, up or any: which way an offer may move the value",
+    "step": "the amount an offer moves the value by, above 0",
 }
 # Band labels that promise a low (high) risk: never on a band holding declines (approvals).
 _LOW_WORD = re.compile(r"\blow\b", re.IGNORECASE)
@@ -431,10 +451,52 @@ def _feature_problems(
                     value = feature.get(key)
                     if isinstance(value, float) and not value.is_integer():
                         found.append(f"{item}.{key}: {value} is not a whole number, but the feature is an integer.")
+            found.extend(actionable_problems(feature, f"{item}.actionable", protected=where == "protected_attributes"))
             section = feature.get("section")
             # Protected attributes have their own fieldset on the form; sections group model features.
             if where == "features" and section and declared is not None and section not in declared:
                 found.append(f"{item}.section: {section!r} is not one of metadata.sections; add it there.")
+    return found
+
+
+def actionable_problems(feature: Mapping[str, Any], where: str, *, protected: bool) -> list[str]:
+    """An offer's rule (``actionable``, named ``where``) must fit the feature: its kind, its choices and the
+    range the product allows; and a protected attribute never has one."""
+    rule = feature.get("actionable")
+    if protected and rule not in (None, False):
+        return [
+            f"{where}: {feature['name']!r} is a protected attribute; an offer can never change it "
+            "(and the model never sees it). Remove actionable."
+        ]
+    if not isinstance(rule, Mapping):
+        return []  # absent, the earlier boolean, or reported by the schema
+    if feature.get("kind") == "categorical":
+        extra = sorted(set(rule) - {"to"})
+        if extra or "to" not in rule:
+            return [f"{where}: a categorical feature takes only {{to: [values]}}, the choices an offer may set."]
+        unknown = sorted(set(rule["to"]) - set(choice_values(feature))) if isinstance(rule["to"], list) else []
+        return [f"{where}.to: {unknown} are not among the feature's choices."] if unknown else []
+    found = []
+    if "to" in rule:
+        found.append(f"{where}.to: only for categorical features; a number takes direction, step, min and max.")
+    for key in ("direction", "step"):
+        if key not in rule:
+            found.append(f"{where}.{key}: missing; {_MEANING[key]}.")
+    low, high = rule.get("min"), rule.get("max")
+    numbers = {k: rule.get(k) for k in ("min", "max", "step") if isinstance(rule.get(k), int | float)}
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        found.append(f"{where}: min {low} is above max {high}.")
+    low_end, high_end = feature.get("min"), feature.get("max")
+    for key in ("min", "max"):
+        value = numbers.get(key)
+        below = isinstance(low_end, int | float) and value is not None and value < low_end
+        above = isinstance(high_end, int | float) and value is not None and value > high_end
+        if below or above:
+            found.append(f"{where}.{key}: {value} is outside the feature's range ({low_end} to {high_end}).")
+    if feature.get("kind") == "integer":
+        for key, value in numbers.items():
+            if isinstance(value, float) and not value.is_integer():
+                found.append(f"{where}.{key}: {value} is not a whole number, but the feature is an integer.")
     return found
 
 

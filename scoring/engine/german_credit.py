@@ -36,6 +36,9 @@ FEATURES: list[dict[str, Any]] = [
         "max": 120,
         "help": "How long the loan runs. The training data has 4 to 72 months.",
         "section": "loan",
+        # An offer may shorten or lengthen the loan in steps of six months, within the 6 to 72 months
+        # of the product (and of the training data).
+        "actionable": {"direction": "any", "min": 6, "max": 72, "step": 6},
     },
     {
         "name": "credit_history",
@@ -60,6 +63,8 @@ FEATURES: list[dict[str, Any]] = [
         "max": 100000,
         "help": "Amount requested, in Deutsche Mark. The training data has 250 to 18,424 DM.",
         "section": "loan",
+        # An offer may lend less, down to the product's smallest loan, in steps of 50 DM.
+        "actionable": {"direction": "down", "min": 250, "step": 50},
     },
     {
         "name": "savings_account_and_bonds",
@@ -88,6 +93,8 @@ FEATURES: list[dict[str, Any]] = [
         "label": "Other debtors or guarantors",
         "help": "Whether someone else shares the debt (co-applicant) or vouches for it (guarantor).",
         "section": "applicant",
+        # An offer may ask for a guarantor; it never removes a co-applicant or guarantor the applicant has.
+        "actionable": {"to": ["guarantor"]},
     },
     {
         "name": "present_residence_since",

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 TOP_KEYS = {"name", "description", "sections", "fields", "protected_attributes"}
-FIELD_KEYS = {"label", "help", "unit", "section", "min", "max", "choices", "reasons"}
+FIELD_KEYS = {"label", "help", "unit", "section", "min", "max", "choices", "reasons", "actionable"}
 REASON_DIRECTIONS = {"raises", "lowers"}
 
 
@@ -121,6 +121,11 @@ def _fields(raw: Any, sections: set[str], problems: list[str]) -> dict[str, dict
         ):
             problems.append(f"{where}.choices: expected a mapping of value to its display label (text).")
         _reasons(spec.get("reasons"), f"{where}.reasons", problems)
+        if "actionable" in spec and not isinstance(spec["actionable"], dict):
+            problems.append(
+                f"{where}.actionable: expected {{direction, step, min, max}} for a number or {{to: [values]}} "
+                "for a choice: how an offer may change the field."
+            )
         fields[str(name)] = dict(spec)
     return fields
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier
 
+from scoring.engine import contract
 from scoring.engine.labels import Labels
 from scoring.engine.numbers import parse_number_texts
 from scoring.engine.schema import (
@@ -229,6 +230,12 @@ class _Builder:
             spec["min"], spec["max"] = self._range(name, kind, given, required=not protected)
         if not protected:
             spec["reasons"] = self._reasons(name, spec["label"], given.get("reasons") or {})
+        if "actionable" in given:
+            # Checked here against the range and choices just found, so the YAML's line is named.
+            spec["actionable"] = given["actionable"]
+            self.problems.extend(
+                contract.actionable_problems(spec, f"labels fields.{name}.actionable", protected=protected)
+            )
         return spec
 
     def _reasons(self, name: str, label: str, given: Mapping[str, Any]) -> dict[str, dict[str, str]]:

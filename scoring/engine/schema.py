@@ -30,6 +30,12 @@ APPROVE = "approve"
 REFER = "refer"
 DECLINE = "decline"
 
+# Which way an offer may move a numeric feature (contract: features[].actionable.direction).
+DOWN = "down"
+UP = "up"
+ANY = "any"
+DIRECTIONS = (DOWN, UP, ANY)
+
 
 class BundleRejected(Exception):
     """The files given are not a usable model bundle; the message says why.
@@ -40,6 +46,39 @@ class BundleRejected(Exception):
     def __init__(self, message: str, problems: list[str] | tuple[str, ...] = ()):
         super().__init__(message)
         self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Actionable:
+    """How an offer may change a feature: a number moved by steps within a range, or a choice changed to one of
+    ``to``. A feature without it is never changed by an offer (the applicant cannot, or the lender will not)."""
+
+    direction: str = ANY
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    to: tuple[str, ...] = ()
+
+    @classmethod
+    def from_metadata(cls, raw: object) -> Actionable | None:
+        """The rule of a checked ``actionable`` item; None for its absence or the earlier boolean form,
+        which said only that the applicant could change the value, not how an offer may."""
+        if not isinstance(raw, Mapping):
+            return None
+        return cls(
+            direction=str(raw.get("direction") or ANY),
+            min=_optional_float(raw.get("min")),
+            max=_optional_float(raw.get("max")),
+            step=_optional_float(raw.get("step")),
+            to=tuple(str(v) for v in raw.get("to") or ()),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.to:
+            return {"to": list(self.to)}
+        described: dict[str, Any] = {"direction": self.direction, "step": self.step}
+        described.update({k: v for k, v in (("min", self.min), ("max", self.max)) if v is not None})
+        return described
 
 
 @dataclass(frozen=True)
@@ -60,6 +99,7 @@ class Feature:
     # (code, statement) given when the value raised, and when it lowered, the risk of default.
     raises: tuple[str, str] = ("", "")
     lowers: tuple[str, str] = ("", "")
+    actionable: Actionable | None = None
 
     @classmethod
     def from_metadata(cls, raw: Mapping[str, Any], *, protected: bool = False) -> Feature:
@@ -85,6 +125,8 @@ class Feature:
             protected=protected,
             raises=(str(reasons[RAISES]["code"]), str(reasons[RAISES]["statement"])),
             lowers=(str(reasons[LOWERS]["code"]), str(reasons[LOWERS]["statement"])),
+            # The contract refuses an actionable protected attribute; never read one here either.
+            actionable=None if protected else Actionable.from_metadata(raw.get("actionable")),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -63,11 +63,30 @@ class Prediction(models.Model):
     model_decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="")
     policy_rules = JSONTextField(default=list, blank=True, help_text="Codes of the credit policy rules that fired.")
     deciding_rule = models.CharField(max_length=40, blank=True, default="")
+    # The declined or referred decision whose "what could be offered" this application took up. Not a key in
+    # the database, like model_version: predictions are never deleted (scoring/append_only.py).
+    counter_offer_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="counter_offers",
+        db_index=False,
+        db_constraint=False,
+        help_text="The decision this application is a counter-offer of.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="prediction_recent"),
+            # "Counter-offers: #15" on a decision's pages. Partial: the few rows that have one, so the
+            # millions of batch inserts pay nothing for it.
+            models.Index(
+                fields=["counter_offer_of"],
+                name="prediction_counter_offers",
+                condition=Q(counter_offer_of__isnull=False),
+            ),
             models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent"),
             # An officer's decisions of one kind, newest first: with a review filter on top, the page walks
             # only those instead of all the officer's rows (bench/history.py, 10M rows).

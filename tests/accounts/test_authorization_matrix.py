@@ -75,6 +75,7 @@ RULES: dict[str, tuple] = {
     "api:docs": (401, 200, 200, 200, 200, 200),
     "api:not-found": (404, 404, 404, 404, 404, 404),
     "api:prediction-notice": (401, 200, 404, 200, 403, 403),
+    "api:prediction-alternatives": (401, 200, 404, 200, 403, 403),  # as reading the decision
     # auditor pages
     "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403),
     "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403),

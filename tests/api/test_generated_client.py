@@ -110,6 +110,12 @@ def test_a_generated_client_uses_every_operation(
     detail = call("predictions.prediction_detail", auditor_c, prediction_id)
     assert detail.status_code == 200 and isinstance(detail.parsed, models.PredictionDetail)
 
+    # What could be offered instead of that decline: read like the decision, nothing recorded.
+    offers = call("predictions.prediction_alternatives", officer_c, prediction_id)
+    assert offers.status_code == 200 and isinstance(offers.parsed, models.Alternatives)
+    assert offers.parsed.prediction == prediction_id and offers.parsed.decision.value == "decline"
+    assert all(a.decision.value == "approve" for a in offers.parsed.alternatives)
+
     # The decision is the model's decline: its officer issues the notice, an auditor reads it.
     notice_body = models.NoticeRequest.from_dict({"applicant_name": "Anna Schmidt", "applicant_address": "1 Road"})
     issued = call("predictions.notice_create", officer_c, prediction_id, body=notice_body)

@@ -137,6 +137,7 @@ def test_the_next_test_starts_empty_with_triggers_on(db):
         "auditor",
         "model_admin",
         "credit_manager",
+        "credit_policy_manager",
     }
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s AND tgenabled = 'O'", ["%_append_only_%"])

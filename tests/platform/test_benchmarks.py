@@ -226,3 +226,9 @@ def test_the_hot_swap_benchmark_swaps_under_load(scratch_database, tmp_path):
     )
     _has_figures(out, "time until every process serves", "failed requests", "p99 latency steady (ms)", "ratio")
     assert re.search(r"failed requests\s+0\s", out), out  # no request fails during a swap, even this short
+
+
+def test_the_offers_benchmark_times_the_search():
+    output = _run("offers.py", "--cases", "8")
+    assert re.search(r"^search p95 +[\d.]+ ms +<= 300 ms  ok$", output, re.MULTILINE), output
+    assert "applications with at least one alternative" in output

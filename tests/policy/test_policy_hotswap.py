@@ -7,6 +7,7 @@ activated; every worker must switch to it within the check interval, and no requ
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 
@@ -60,7 +61,7 @@ def test_a_policy_activation_switches_every_worker_without_a_failed_request(djan
             results.append((started, status, body))
 
     try:
-        assert wait_until(lambda: call(f"{base}/test-served")[0] == 200, 20), "gunicorn did not start"
+        assert wait_until(lambda: call(f"{base}/test-served")[0] == 200, 120), "gunicorn did not start"
         threads = [threading.Thread(target=client) for _ in range(4)]
         for t in threads:
             t.start()
@@ -79,7 +80,11 @@ def test_a_policy_activation_switches_every_worker_without_a_failed_request(djan
             t.join()
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
 
     assert switched, "the workers never decided with the new policy"
     failures = [r for r in results if r[1] not in (200, 201)]
