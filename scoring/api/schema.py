@@ -17,6 +17,7 @@ from scoring.engine import CATEGORICAL, INTEGER, MAX_TEXT_LENGTH, LoadedModel
 from scoring.exceptions import ModelUnavailable
 from scoring.lifecycle import registry
 from scoring.models import Review
+from scoring.policy import registry as policy_registry
 
 # Error statuses any operation can answer (authentication, roles, unknown query parameters, rate limits,
 # outages, over-long URLs); operations add their own (409, 502) with extend_schema.
@@ -78,15 +79,45 @@ def feature_json_schema(feature) -> dict[str, Any]:
 
 
 def inputs_json_schema(model: LoadedModel) -> dict[str, Any]:
-    """JSON Schema (OpenAPI 3.0 flavour) of one application's inputs for ``model``."""
+    """JSON Schema (OpenAPI 3.0 flavour) of one application's inputs for ``model``.
+
+    The protected attributes are optional, except those the live credit policy tests: it cannot decide
+    without them, so they are required here too, and the example holds a valid value for each."""
+    needed = policy_required(model)
     return {
         "type": "object",
-        "description": "One application: the active model's features (required) and protected attributes (optional).",
+        "description": "One application: the active model's features (required) and protected attributes "
+        "(optional, except where the live credit policy tests them).",
         "properties": {f.name: feature_json_schema(f) for f in model.all_fields},
-        "required": list(model.feature_names),
+        "required": [*model.feature_names, *needed],
         "additionalProperties": False,
-        "example": model.example_inputs(),
+        "example": example_inputs(model),
     }
+
+
+def policy_required(model: LoadedModel) -> list[str]:
+    """The protected attributes the live credit policy tests, in the model's order."""
+    policy = policy_registry.get_active()
+    if policy is None:
+        return []
+    return list(policy.required([f.name for f in model.protected]))
+
+
+def example_inputs(model: LoadedModel) -> dict[str, object]:
+    """The model's example application, with a valid value for each field the live credit policy needs."""
+    example = dict(model.example_inputs())
+    for name in policy_required(model):
+        if name in example:
+            continue
+        feature = next(f for f in model.protected if f.name == name)
+        if feature.kind == CATEGORICAL:
+            example[name] = feature.choices[0] if feature.choices else ""
+        else:
+            low = feature.min if feature.min is not None else 0
+            high = feature.max if feature.max is not None else low + 100
+            middle = (low + high) / 2
+            example[name] = int(middle) if feature.kind == INTEGER else float(middle)
+    return example
 
 
 def active_inputs_schema() -> dict[str, Any]:

@@ -313,7 +313,7 @@ class ModelActiveApi(BaseApi):
                     "features": [f.as_dict() for f in model.features],
                     "protected_attributes": [f.as_dict() for f in model.protected],
                     "input_schema": api_schema.inputs_json_schema(model),
-                    "input_example": model.example_inputs(),
+                    "input_example": api_schema.example_inputs(model),
                     "threshold": model.threshold,
                     "refer_band": {"lower": model.refer_lower, "upper": model.threshold},
                     "risk_bands": model.bands,

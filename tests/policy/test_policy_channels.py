@@ -215,3 +215,14 @@ def test_without_a_live_policy_the_model_decides_alone(officer, approved_inputs)
     prediction = services.score_application(user=officer, inputs=approved_inputs, channel=Channel.WEB)
     assert (prediction.decision, prediction.model_decision, prediction.policy_version_id) == (APPROVE, APPROVE, None)
     assert prediction.policy_rules == [] and prediction.deciding_rule == ""
+
+
+def test_the_input_schema_and_example_require_what_the_policy_tests(officer_api, active_version):
+    from scoring.policy import defaults
+
+    activate(list(defaults.RULES))
+    active = officer_api.get("/api/v1/models/active").json()
+    assert active["input_schema"]["required"][-1] == "age_in_years"
+    assert active["input_example"]["age_in_years"] >= 18
+    response = officer_api.post("/api/v1/score", {"inputs": active["input_example"]}, format="json")
+    assert response.status_code == 201, response.content
