@@ -207,6 +207,24 @@ def visible_batch_jobs(user, queryset: QuerySet) -> QuerySet:
     return queryset.none()
 
 
+# --- Credit policy -------------------------------------------------
+
+
+def can_view_policies(user) -> bool:
+    """Policy versions, their rules and activations: the people who draft, approve or audit them."""
+    return is_policy_manager(user) or is_credit_manager(user) or is_auditor(user)
+
+
+def can_edit_policies(user) -> bool:
+    """Drafting, checking, submitting, importing and copying versions: credit policy managers."""
+    return is_policy_manager(user)
+
+
+def can_activate_policies(user) -> bool:
+    """The second person of a policy activation (the service also refuses its creator and submitter)."""
+    return (is_policy_manager(user) or is_credit_manager(user)) and user.has_perm("scoring.activate_policyversion")
+
+
 # --- Audit and access log -------------------------------------------
 
 

@@ -403,6 +403,11 @@ LOGGING["formatters"]["json"] = {
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
 LOGGING["handlers"]["console"]["filters"] = ["request_id"]
 
+# --- Credit policy ----------------------------------------------------
+
+# The largest ZEN decision model (JSON) the policy import takes; refused before the body is read.
+POLICY_IMPORT_MAX_BYTES = env.int("POLICY_IMPORT_MAX_BYTES", default=1024 * 1024)
+
 # --- Batch scoring ----------------------------------------------------
 
 # Upload limits, checked before any work is queued.

@@ -1,4 +1,5 @@
-"""Django admin for model versions (model administrators) and a read-only view of the audit tables."""
+"""Django admin for model versions (model administrators), credit policy versions (credit policy managers)
+and a read-only view of the audit tables."""
 
 from django.contrib import admin
 
@@ -12,10 +13,14 @@ from scoring.models import (
     ModelLoad,
     ModelVersion,
     OverrideApproval,
+    PolicyActivation,
+    PolicyRule,
+    PolicyVersion,
     Prediction,
     ReferralAssignment,
     Review,
 )
+from scoring.policy import admin as policy_admin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -195,3 +200,10 @@ class AdverseActionNoticeAdmin(PersonColumn, ReadOnlyAdmin):
 class ExportLogAdmin(PersonColumn, ReadOnlyAdmin):
     list_display = ("created_at", "person", "row_count", "filters")
     list_select_related = ("user",)
+
+
+# --- Credit policy: the editor and lifecycle pages live in scoring/policy/admin.py -------------
+
+admin.site.register(PolicyVersion, policy_admin.PolicyVersionAdmin)
+admin.site.register(PolicyRule, policy_admin.PolicyRuleAdmin)
+admin.site.register(PolicyActivation, policy_admin.PolicyActivationAdmin)
