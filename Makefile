@@ -33,7 +33,7 @@ run: migrate
 	$(PY) manage.py activate_bundle --if-none
 	$(PY) manage.py activate_default_policy --if-none
 	$(PY) manage.py create_demo_users
-	@echo "Log in at http://$(HOST):$(PORT)/ as officer, manager, auditor or modeladmin (password: creditscore-demo)"
+	@echo "Log in at http://$(HOST):$(PORT)/ as officer, manager, auditor, modeladmin or policy (password: creditscore-demo)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL says so)

@@ -33,6 +33,13 @@ def navigation(request) -> dict[str, object]:
         (permissions.can_audit(user), "audit:prediction-list", "Audit history"),
         (permissions.can_view_monitoring(user), "scoring:monitoring", "Monitoring"),
         (permissions.can_manage_models(user) and user.is_staff, "admin:index", "Model admin"),
+        # The policy editor and the approve button are in admin; without admin access, the policy's timeline.
+        (
+            permissions.can_view_policies(user) and user.is_staff,
+            "admin:scoring_policyversion_changelist",
+            "Credit policy",
+        ),
+        (permissions.can_view_policies(user) and not user.is_staff, "audit:policy-timeline", "Credit policy"),
     ]
     links = [link for allowed, name, label in candidates if allowed and (link := _link(name, label))]
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")

@@ -26,6 +26,14 @@ from scoring.policy import admin as policy_admin
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Audit tables: visible to those allowed to see them, never added, changed or deleted here."""
 
+    # Auditors and superusers only: a credit manager has admin access to approve credit policies and holds
+    # view permissions for their team's decisions, which these whole-table lists would not narrow to the team.
+    def has_module_permission(self, request):
+        return _reads_audit_tables(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _reads_audit_tables(request.user) and super().has_view_permission(request, obj)
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -34,6 +42,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _reads_audit_tables(user) -> bool:
+    return permissions.can_audit(user) or bool(user.is_active and user.is_superuser)
 
 
 class PersonColumn:
@@ -160,6 +172,12 @@ class ModelLoadAdmin(ReadOnlyAdmin):
 class ModelActivationAdmin(PersonColumn, ReadOnlyAdmin):
     list_display = ("created_at", "version", "previous", "person", "note")
     list_select_related = ("version", "previous", "user")
+
+    def has_module_permission(self, request):
+        return permissions.can_view_models(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view_models(request.user)
 
 
 @admin.register(Prediction)

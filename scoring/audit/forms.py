@@ -118,3 +118,11 @@ def use_fast_selects(form: forms.Form) -> None:
         if type(field.widget) is forms.Select:
             field.widget = FastSelect(attrs=field.widget.attrs)
             field.widget.choices = field.choices
+
+
+class PolicyLiveAtForm(forms.Form):
+    at = forms.DateTimeField(
+        label="Which credit policy was live at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+        input_formats=LiveAtForm.base_fields["at"].input_formats,
+    )

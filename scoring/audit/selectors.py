@@ -1,4 +1,5 @@
-"""Reads for auditors beyond the decision history: the model timeline, the access log and the export log.
+"""Reads for auditors beyond the decision history: the model and credit policy timelines, the access log and
+the export log.
 
 The decision history itself is read through ``scoring.decisions.selectors.prediction_list``,
 so a filter means the same thing on the officer's, the auditor's and the API's lists.
@@ -13,7 +14,7 @@ from django.db.models import QuerySet
 
 from accounts.models import AccessEvent
 from scoring.decisions import selectors
-from scoring.models import ExportLog, ModelActivation, Prediction
+from scoring.models import ExportLog, ModelActivation, PolicyActivation, Prediction
 
 
 def model_activation_list() -> QuerySet[ModelActivation]:
@@ -24,6 +25,18 @@ def model_activation_list() -> QuerySet[ModelActivation]:
 def model_version_live_at(moment: datetime) -> ModelActivation | None:
     """The activation in force at ``moment`` (the latest one at or before it), or None if none yet."""
     return model_activation_list().filter(created_at__lte=moment).first()
+
+
+def policy_activation_list() -> QuerySet[PolicyActivation]:
+    """Every credit policy activation, newest first: the timeline of which policy was live."""
+    return PolicyActivation.objects.select_related("version", "previous", "user", "requested_by").order_by(
+        "-created_at", "-id"
+    )
+
+
+def policy_version_live_at(moment: datetime) -> PolicyActivation | None:
+    """The policy activation in force at ``moment`` (the latest at or before it), or None if none yet."""
+    return policy_activation_list().filter(created_at__lte=moment).first()
 
 
 @dataclass(frozen=True)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("predictions/export.csv", views.prediction_export, name="prediction-export"),
     path("predictions/<int:pk>/", views.prediction_detail, name="prediction-detail"),
     path("models/", views.model_timeline, name="model-timeline"),
+    path("policies/", views.policy_timeline, name="policy-timeline"),
     path("access/", views.access_log, name="access-log"),
 ]

@@ -1,4 +1,5 @@
-"""Auditor pages: decision history with filters and keyset pages, detail, CSV export, model timeline, access log.
+"""Auditor pages: decision history with filters and keyset pages, detail, CSV export, model and credit policy
+timelines, access log.
 
 Thin views: the forms parse the query string, selectors read, exports stream.
 Every view asks accounts.permissions; anyone else gets 403 (or the login page).
@@ -19,11 +20,12 @@ from django.views.decorators.http import require_safe
 from accounts import permissions
 from scoring.audit import exports
 from scoring.audit import selectors as audit_selectors
-from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PredictionFilterForm
+from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PolicyLiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
 from scoring.decisions.presentation import policy_outcome, reason_rows
 from scoring.files import csv_export
 from scoring.notices import selectors as notice_selectors
+from scoring.policy import presentation as policy_presentation
 
 
 def _allowed(check):
@@ -137,6 +139,29 @@ def model_timeline(request):
         request,
         "scoring/audit/models.html",
         {"form": form, "live": live, "activations": activations, "now": timezone.now()},
+        status=status,
+    )
+
+
+@_allowed(permissions.can_view_policies)
+def policy_timeline(request):
+    form = PolicyLiveAtForm(request.GET or None)
+    live, rules, status = None, [], 200
+    if form.is_bound:
+        if form.is_valid():
+            live = audit_selectors.policy_version_live_at(form.cleaned_data["at"])
+            rules = policy_presentation.rule_rows(live.version) if live else []
+        else:
+            status = 400
+    return render(
+        request,
+        "scoring/audit/policies.html",
+        {
+            "form": form,
+            "live": live,
+            "rules": rules,
+            "activations": list(audit_selectors.policy_activation_list()[:200]),
+        },
         status=status,
     )
 

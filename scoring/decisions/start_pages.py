@@ -1,5 +1,6 @@
-"""What the auditor's and the model administrator's home pages start with: recent activity, open items
-and the live model's health. Reads only; each list is one query whatever its length."""
+"""What the auditor's, the model administrator's and the credit policy people's home pages start with: recent
+activity, open items, the live model's health and the live credit policy. Reads only; each list is one query
+whatever its length."""
 
 from __future__ import annotations
 
@@ -11,7 +12,18 @@ from django.db.models import Exists, OuterRef
 
 from accounts import permissions
 from scoring.decisions import selectors
-from scoring.models import BatchJob, Decision, DriftReport, ModelActivation, ModelLoad, ModelVersion, Prediction, Review
+from scoring.models import (
+    BatchJob,
+    Decision,
+    DriftReport,
+    ModelActivation,
+    ModelLoad,
+    ModelVersion,
+    PolicyActivation,
+    PolicyVersion,
+    Prediction,
+    Review,
+)
 
 RECENT = 5
 
@@ -141,9 +153,47 @@ def model_admin_start(*, user) -> ModelAdminStart:
     )
 
 
+@dataclass(frozen=True)
+class AwaitingPolicy:
+    version: PolicyVersion
+    # Four-eyes: whoever drafted or submitted a policy version leaves its activation to someone else.
+    needs_another_person: bool
+
+
+@dataclass(frozen=True)
+class PolicyStart:
+    active: PolicyVersion | None
+    activation: PolicyActivation | None
+    awaiting: list[AwaitingPolicy]
+    drafts: list[PolicyVersion]
+    in_admin: bool  # the editor and the approve button are in Django admin, for staff accounts
+
+
+def policy_start(*, user) -> PolicyStart:
+    """The live credit policy, versions waiting for a second person, and (for policy managers) open drafts."""
+    active = PolicyVersion.objects.select_related("activated_by").filter(status=PolicyVersion.Status.ACTIVE).first()
+    activation = (
+        PolicyActivation.objects.select_related("user", "requested_by").filter(version=active).first()
+        if active
+        else None
+    )
+    submitted = PolicyVersion.objects.filter(status=PolicyVersion.Status.SUBMITTED).select_related("submitted_by")
+    awaiting = [
+        AwaitingPolicy(v, needs_another_person=user.pk in {v.created_by_id, v.submitted_by_id})
+        for v in submitted.order_by("submitted_at", "id")[:RECENT]
+    ]
+    drafts = []
+    if permissions.can_edit_policies(user):
+        drafts = list(PolicyVersion.objects.filter(status=PolicyVersion.Status.DRAFT).order_by("-created_at")[:RECENT])
+    return PolicyStart(active=active, activation=activation, awaiting=awaiting, drafts=drafts, in_admin=user.is_staff)
+
+
 def home_sections(user) -> dict[str, object]:
-    """The home page's parts for an auditor and a model administrator (a user may hold both roles)."""
+    """The home page's parts for an auditor, a model administrator and the people who draft or approve the
+    credit policy (a user may hold several roles)."""
+    policy_people = permissions.can_edit_policies(user) or permissions.can_activate_policies(user)
     return {
         "auditor_start": auditor_start(user=user) if permissions.is_auditor(user) else None,
         "model_admin_start": model_admin_start(user=user) if permissions.is_model_admin(user) else None,
+        "policy_start": policy_start(user=user) if policy_people else None,
     }

@@ -25,7 +25,7 @@ NO_ACTIVE_MODEL = (
 TEST_HELP = (
     "A ZEN expression on the field's value, for example: > 20000, < 18, [6..72] (6 to 72 inclusive), "
     '"car (new)" (exactly this choice), "car (new)", "car (used)" (any of these), '
-    'not("rent") (anything but). Choices are written as the model takes them, in double quotes.'
+    'not in ["rent"] (anything but). Choices are written as the model takes them, in double quotes.'
 )
 
 

@@ -22,66 +22,69 @@ from tests.support.batch_files import csv_bytes, synthetic_frame
 
 LOGIN = "302 to login"  # redirected to the login page
 ADMIN_LOGIN = "302 to admin login"
-PERSONAS = ("anonymous", "officer", "other_officer", "auditor", "model_admin", "credit_manager")
+PERSONAS = ("anonymous", "officer", "other_officer", "auditor", "model_admin", "credit_manager", "policy_manager")
 
-# URL name: expected GET status for (anonymous, officer, other_officer, auditor, model_admin, credit_manager).
-# The credit manager shares a team with `officer` (not with `other_officer`).
+# URL name: expected GET status for (anonymous, officer, other_officer, auditor, model_admin, credit_manager,
+# policy_manager). The credit manager shares a team with `officer` (not with `other_officer`); like the
+# demo users, the credit manager and the credit policy manager have admin access (the policy editor and
+# its approve button are there).
 RULES: dict[str, tuple] = {
-    "login": (200, 302, 302, 302, 302, 302),
-    "logout": (405, 405, 405, 405, 405, 405),  # POST only
-    "password_change": (LOGIN, 200, 200, 200, 200, 200),  # every signed-in user, their own password
-    "password_change_done": (LOGIN, 200, 200, 200, 200, 200),
-    "admin-password-change": (302, 302, 302, 302, 302, 302),  # a redirect to password_change, which checks
-    "scoring:home": (LOGIN, 200, 200, 200, 200, 200),
-    "health-live": (200, 200, 200, 200, 200, 200),
-    "health-ready": (200, 200, 200, 200, 200, 200),
-    "prometheus-metrics": (401, 401, 401, 401, 401, 401),  # a bearer token (or an allowed address), not a user
-    "favicon": (302, 302, 302, 302, 302, 302),  # a redirect to the static icon, for everyone
+    "login": (200, 302, 302, 302, 302, 302, 302),
+    "logout": (405, 405, 405, 405, 405, 405, 405),  # POST only
+    "password_change": (LOGIN, 200, 200, 200, 200, 200, 200),  # every signed-in user, their own password
+    "password_change_done": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "admin-password-change": (302, 302, 302, 302, 302, 302, 302),  # a redirect to password_change, which checks
+    "scoring:home": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "health-live": (200, 200, 200, 200, 200, 200, 200),
+    "health-ready": (200, 200, 200, 200, 200, 200, 200),
+    "prometheus-metrics": (401, 401, 401, 401, 401, 401, 401),  # a bearer token (or an allowed address), not a user
+    "favicon": (302, 302, 302, 302, 302, 302, 302),  # a redirect to the static icon, for everyone
     # officer web app
-    "scoring:application-new": (LOGIN, 200, 200, 403, 403, 403),
-    "scoring:prediction-mine": (LOGIN, 200, 200, 403, 403, 403),
-    "scoring:prediction-detail": (LOGIN, 200, 404, 200, 404, 200),
-    "scoring:prediction-review": (LOGIN, 405, 405, 405, 405, 405),  # POST only
+    "scoring:application-new": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "scoring:prediction-mine": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "scoring:prediction-detail": (LOGIN, 200, 404, 200, 404, 200, 404),
+    "scoring:prediction-review": (LOGIN, 405, 405, 405, 405, 405, 405),  # POST only
     # adverse-action notices (the decision is `officer`'s model decline; the notice was issued by them)
-    "scoring:notice-new": (LOGIN, 200, 404, 403, 404, 403),
-    "scoring:notice-detail": (LOGIN, 200, 404, 200, 404, 200),
-    "scoring:notice-pdf": (LOGIN, 200, 404, 200, 404, 200),
+    "scoring:notice-new": (LOGIN, 200, 404, 403, 404, 403, 404),
+    "scoring:notice-detail": (LOGIN, 200, 404, 200, 404, 200, 404),
+    "scoring:notice-pdf": (LOGIN, 200, 404, 200, 404, 200, 404),
     # batch jobs (the job is `officer`'s and still queued, so its result is not ready: 409)
-    "scoring:batch-list": (LOGIN, 200, 200, 200, 403, 403),
-    "scoring:batch-new": (LOGIN, 200, 200, 403, 403, 403),
-    "scoring:batch-detail": (LOGIN, 200, 404, 200, 404, 404),
-    "scoring:batch-progress": (LOGIN, 200, 404, 200, 404, 404),
-    "scoring:batch-result": (LOGIN, 409, 404, 409, 404, 404),
-    "scoring:batch-cancel": (LOGIN, 405, 405, 405, 405, 405),  # POST only
-    "scoring:monitoring": (LOGIN, 403, 403, 200, 200, 403),
+    "scoring:batch-list": (LOGIN, 200, 200, 200, 403, 403, 403),
+    "scoring:batch-new": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "scoring:batch-detail": (LOGIN, 200, 404, 200, 404, 404, 404),
+    "scoring:batch-progress": (LOGIN, 200, 404, 200, 404, 404, 404),
+    "scoring:batch-result": (LOGIN, 409, 404, 409, 404, 404, 404),
+    "scoring:batch-cancel": (LOGIN, 405, 405, 405, 405, 405, 405),  # POST only
+    "scoring:monitoring": (LOGIN, 403, 403, 200, 200, 403, 403),
     # referral queue and dual control (take, approve and reject are POST only)
-    "scoring:referral-queue": (LOGIN, 200, 200, 403, 403, 200),
-    "scoring:referral-take": (LOGIN, 405, 405, 405, 405, 405),
-    "scoring:override-approve": (LOGIN, 405, 405, 405, 405, 405),
-    "scoring:override-reject": (LOGIN, 405, 405, 405, 405, 405),
+    "scoring:referral-queue": (LOGIN, 200, 200, 403, 403, 200, 403),
+    "scoring:referral-take": (LOGIN, 405, 405, 405, 405, 405, 405),
+    "scoring:override-approve": (LOGIN, 405, 405, 405, 405, 405, 405),
+    "scoring:override-reject": (LOGIN, 405, 405, 405, 405, 405, 405),
     # API v1 (anonymous: 401 problem; POST-only endpoints answer GET with 405 once allowed)
-    "api:score": (401, 405, 405, 403, 403, 403),
-    "api:score-many": (401, 405, 405, 403, 403, 403),
-    "api:prediction-list": (401, 200, 200, 200, 403, 403),
-    "api:prediction-detail": (401, 200, 404, 200, 403, 403),
-    "api:review-create": (401, 405, 405, 403, 403, 403),
-    "api:model-list": (401, 403, 403, 200, 200, 403),
-    "api:model-active": (401, 200, 200, 200, 200, 200),
-    "api:model-reload": (401, 403, 403, 403, 405, 403),
-    "api:batch-job-create": (401, 405, 405, 403, 403, 403),
-    "api:batch-job-detail": (401, 200, 404, 200, 404, 404),
-    "api:batch-job-result": (401, 409, 404, 409, 404, 404),
-    "api:schema": (401, 200, 200, 200, 200, 200),
-    "api:docs": (401, 200, 200, 200, 200, 200),
-    "api:not-found": (404, 404, 404, 404, 404, 404),
-    "api:prediction-notice": (401, 200, 404, 200, 403, 403),
-    "api:prediction-alternatives": (401, 200, 404, 200, 403, 403),  # as reading the decision
+    "api:score": (401, 405, 405, 403, 403, 403, 403),
+    "api:score-many": (401, 405, 405, 403, 403, 403, 403),
+    "api:prediction-list": (401, 200, 200, 200, 403, 403, 403),
+    "api:prediction-detail": (401, 200, 404, 200, 403, 403, 403),
+    "api:review-create": (401, 405, 405, 403, 403, 403, 403),
+    "api:model-list": (401, 403, 403, 200, 200, 403, 403),
+    "api:model-active": (401, 200, 200, 200, 200, 200, 200),
+    "api:model-reload": (401, 403, 403, 403, 405, 403, 403),
+    "api:batch-job-create": (401, 405, 405, 403, 403, 403, 403),
+    "api:batch-job-detail": (401, 200, 404, 200, 404, 404, 404),
+    "api:batch-job-result": (401, 409, 404, 409, 404, 404, 404),
+    "api:schema": (401, 200, 200, 200, 200, 200, 200),
+    "api:docs": (401, 200, 200, 200, 200, 200, 200),
+    "api:not-found": (404, 404, 404, 404, 404, 404, 404),
+    "api:prediction-notice": (401, 200, 404, 200, 403, 403, 403),
+    "api:prediction-alternatives": (401, 200, 404, 200, 403, 403, 403),  # as reading the decision
     # auditor pages
-    "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403),
-    "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403),
-    "audit:prediction-detail": (LOGIN, 403, 403, 200, 403, 403),
-    "audit:model-timeline": (LOGIN, 403, 403, 200, 200, 403),
-    "audit:access-log": (LOGIN, 403, 403, 200, 403, 403),
+    "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403, 403),
+    "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403, 403),
+    "audit:prediction-detail": (LOGIN, 403, 403, 200, 403, 403, 403),
+    "audit:model-timeline": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "audit:policy-timeline": (LOGIN, 403, 403, 200, 403, 200, 200),
+    "audit:access-log": (LOGIN, 403, 403, 200, 403, 403, 403),
 }
 
 # Path parameters by URL name (default: by parameter name). ``objs`` holds the objects made below.
@@ -93,31 +96,28 @@ URL_KWARGS = {
 
 # Django admin: the index and each registered model's changelist.
 ADMIN_RULES: dict[str, tuple] = {
-    "index": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN),
-    "auth.user": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "auth.group": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "accounts.team": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),  # superusers edit teams
-    "accounts.apitoken": (
-        ADMIN_LOGIN,
-        ADMIN_LOGIN,
-        ADMIN_LOGIN,
-        ADMIN_LOGIN,
-        403,
-        ADMIN_LOGIN,
-    ),  # superusers issue tokens
-    "scoring.modelload": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN),
-    "scoring.modelversion": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN),
-    "scoring.modelactivation": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN),
-    "scoring.prediction": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "scoring.review": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "scoring.overrideapproval": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "scoring.referralassignment": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "scoring.exportlog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "accounts.accessevent": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "axes.accessattempt": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "axes.accesslog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "axes.accessfailurelog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
-    "scoring.adverseactionnotice": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN),
+    "index": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200, 200),
+    "auth.user": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "auth.group": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "accounts.team": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),  # superusers edit teams
+    "accounts.apitoken": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),  # superusers issue tokens
+    "scoring.modelload": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
+    "scoring.modelversion": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
+    "scoring.modelactivation": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
+    "scoring.prediction": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "scoring.review": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "scoring.overrideapproval": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "scoring.referralassignment": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "scoring.exportlog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "accounts.accessevent": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "axes.accessattempt": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "axes.accesslog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "axes.accessfailurelog": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    "scoring.adverseactionnotice": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
+    # Credit policy: drafted by the policy manager, approved by the credit manager; auditors read /audit/policies/.
+    "scoring.policyversion": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),
+    "scoring.policyrule": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),
+    "scoring.policyactivation": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 200, 200),
 }
 
 # The only URLs an anonymous visitor may reach (static files are served outside the URL map).
@@ -156,9 +156,11 @@ def objs(officer, example_inputs):
 
 
 @pytest.fixture
-def clients(officer, other_officer, auditor, model_admin, credit_manager):
+def clients(officer, other_officer, auditor, model_admin, credit_manager, policy_manager):
+    credit_manager.is_staff = True  # as the demo user: the policy approval is in admin
+    credit_manager.save()
     made = {"anonymous": Client()}
-    users = (officer, other_officer, auditor, model_admin, credit_manager)
+    users = (officer, other_officer, auditor, model_admin, credit_manager, policy_manager)
     for persona, user in zip(PERSONAS[1:], users, strict=True):
         made[persona] = Client()
         made[persona].force_login(user)

@@ -15,10 +15,13 @@ from pypdf import PdfReader
 
 from scoring.batch import jobs, worker
 from scoring.decisions import services
+from scoring.lifecycle import registry as model_registry
 from scoring.lifecycle import versions
 from scoring.models import BatchJob, Decision, ModelLoad
 from scoring.monitoring import reports
 from scoring.notices import services as notices
+from scoring.policy import defaults as policy_defaults
+from scoring.policy import services as policy_services
 from tests.browser.conftest import screenshot
 from tests.browser.test_narrow_pages import STICKING_OUT
 from tests.browser.test_officer_flow import PASSWORD, log_in
@@ -184,6 +187,8 @@ def test_every_page_of_the_auditor(tab, live_server, auditor, history):
         "decision page": f"/predictions/{made['refer'].pk}/",
         "model timeline": "/audit/models/",
         "model timeline at a moment": f"/audit/models/?at={at}",
+        "credit policy timeline": "/audit/policies/",
+        "credit policy at a moment": f"/audit/policies/?at={at}",
         "access log": "/audit/access/",
         "monitoring": "/monitoring/",
         "batch list": "/batches/",
@@ -230,6 +235,37 @@ def test_every_page_of_the_credit_manager(tab, live_server, history):
         "password change": "/accounts/password_change/",
         "not allowed": "/applications/new/",
         "not found": "/predictions/999999/",
+    }
+    assert _walk(tab, live_server.url, pages) == {}
+
+
+def test_every_page_of_the_credit_policy_manager(tab, live_server, policy_manager, other_policy_manager, history):
+    model = model_registry.get_active().model
+    live = policy_services.create_version(
+        name="Standard policy", rules=policy_defaults.RULES, user=other_policy_manager
+    )
+    policy_services.submit(live, user=other_policy_manager, model=model)
+    policy_services.activate(live, user=policy_manager, model=model)
+    draft = policy_services.copy_to_draft(live, user=policy_manager, name="Spring update with a rather long name")
+    submitted = policy_services.create_version(name="Stricter", rules=policy_defaults.RULES[1:], user=policy_manager)
+    policy_services.submit(submitted, user=policy_manager, model=model)
+    rule = draft.rules.order_by("position").first()  # the age rule: a protected attribute with its legal basis
+    at = timezone.localtime().strftime("%Y-%m-%dT%H:%M:%S")
+    log_in(tab, live_server, "policy")
+    pages = {
+        "home": "/",
+        "policy versions": "/admin/scoring/policyversion/",
+        "draft version": f"/admin/scoring/policyversion/{draft.pk}/change/",
+        "submitted version": f"/admin/scoring/policyversion/{submitted.pk}/change/",
+        "active version": f"/admin/scoring/policyversion/{live.pk}/change/",
+        "rule editor": f"/admin/scoring/policyrule/{rule.pk}/change/",
+        "new rule": f"/admin/scoring/policyrule/add/?version={draft.pk}",
+        "new rule with errors": (f"/admin/scoring/policyrule/add/?version={draft.pk}", _submit("input[name=_save]")),
+        "import": "/admin/scoring/policyversion/import/",
+        "import with errors": ("/admin/scoring/policyversion/import/", _submit("input[type=submit]")),
+        "activations": "/admin/scoring/policyactivation/",
+        "credit policy timeline": f"/audit/policies/?at={at}",
+        "not allowed": "/applications/new/",
     }
     assert _walk(tab, live_server.url, pages) == {}
 

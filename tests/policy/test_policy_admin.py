@@ -3,10 +3,12 @@ versions read-only, four-eyes activation, export and import of ZEN decision mode
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -308,3 +310,36 @@ def test_the_version_list_shows_status_rules_and_people(draft, policy_manager):
     assert page.status_code == 200
     assert "Spring policy" in body and "Import a ZEN decision model" in body
     assert "Not checked yet" in body
+
+
+# --- start page, top bar, demo user ---------------------------------------
+
+
+def test_the_policy_manager_starts_with_the_policy_and_what_waits(draft, policy_manager, other_policy_manager):
+    _post(policy_manager, "submit", draft)
+    mine = _client(policy_manager).get(reverse("scoring:home")).content.decode()
+    assert reverse("admin:scoring_policyversion_changelist") in mine  # the top bar and the start button
+    assert "No credit policy is active" in mine
+    assert "Spring policy (policy #" in mine and "someone else approves it" in mine
+    theirs = _client(other_policy_manager).get(reverse("scoring:home")).content.decode()
+    assert "you can approve it" in theirs
+
+
+def test_a_credit_manager_without_admin_access_gets_the_policy_timeline(credit_manager):
+    page = _client(credit_manager).get(reverse("scoring:home"))
+    links = {link["label"]: link["url"] for link in page.context["nav_links"]}
+    assert links["Credit policy"] == reverse("audit:policy-timeline")
+
+
+def test_officers_see_no_policy_link(officer):
+    page = _client(officer).get(reverse("scoring:home"))
+    assert "Credit policy" not in {link["label"] for link in page.context["nav_links"]}
+
+
+def test_the_demo_policy_manager_is_made_with_admin_access(db, settings, django_user_model):
+    settings.DEMO_MODE = True
+    call_command("create_demo_users", stdout=io.StringIO())
+    paula = django_user_model.objects.get(username="policy")
+    assert paula.get_full_name() == "Paula Policy" and paula.is_staff
+    assert paula.groups.filter(name="credit_policy_manager").exists()
+    assert django_user_model.objects.get(username="manager").is_staff  # the second person approves in admin

@@ -1,4 +1,5 @@
-"""Create the demo users (officer, officer2, manager, auditor, modeladmin) and their team, for local demos only."""
+"""Create the demo users (officer, officer2, manager, auditor, modeladmin, policy) and their team, for local
+demos only."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -6,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
-from accounts.permissions import AUDITOR, CREDIT_MANAGER, MODEL_ADMIN, OFFICER
+from accounts.permissions import AUDITOR, CREDIT_MANAGER, MODEL_ADMIN, OFFICER, POLICY_MANAGER
 
 DEMO_PASSWORD = "creditscore-demo"  # noqa: S105 - documented demo password, refused outside demo mode
 DEMO_TEAM = "Consumer lending"  # the officers and the credit manager share its referrals and approvals
@@ -16,12 +17,16 @@ DEMO_USERS = (
     ("manager", CREDIT_MANAGER, "Mia", "Manager"),
     ("auditor", AUDITOR, "Audrey", "Auditor"),
     ("modeladmin", MODEL_ADMIN, "Max", "Model-Admin"),
+    ("policy", POLICY_MANAGER, "Paula", "Policy"),
 )
+# Roles whose work is in Django admin: model versions; credit policy versions (drafted by the policy
+# manager, approved by the credit manager as the second person).
+STAFF_ROLES = (MODEL_ADMIN, POLICY_MANAGER, CREDIT_MANAGER)
 
 
 class Command(BaseCommand):
     help = (
-        f"Create demo users officer, officer2, manager, auditor and modeladmin with password {DEMO_PASSWORD!r} "
+        f"Create demo users officer, officer2, manager, auditor, modeladmin and policy with password {DEMO_PASSWORD!r} "
         "(demo mode only)."
     )
 
@@ -34,7 +39,7 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(
                 username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"}
             )
-            user.is_staff = role == MODEL_ADMIN
+            user.is_staff = role in STAFF_ROLES
             user.set_password(DEMO_PASSWORD)
             user.save()
             user.groups.add(Group.objects.get(name=role))
