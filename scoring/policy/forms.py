@@ -83,11 +83,19 @@ class ConditionForm(forms.ModelForm):
             # Kept, so the check can name it, rather than silently replaced by the first choice.
             choices.append(("Not in the active model", [(current, current)]))
         self.fields["field"].choices = [("", "Choose a field"), *choices]
+        # A tabular inline names its columns in the table head, not in labels: name each control for screen readers.
+        self.fields["field"].widget.attrs["aria-label"] = "Field the condition tests"
+        self.fields["test"].widget.attrs["aria-label"] = "Test on the field's value"
 
 
 class ConditionFormSet(BaseInlineFormSet):
     """The rule's conditions; their clean checks the rule as a whole (rule form values plus these conditions)
     against the active model, so an invalid rule is refused before either is saved."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:  # a checkbox in a table cell, without a label of its own
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this condition"
 
     def clean(self):
         super().clean()
