@@ -13,6 +13,8 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts import permissions
 from accounts.names import display_name
@@ -76,7 +78,8 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def checked(self, obj):
         if obj.checked_at is None:
             return "Not checked yet"
-        return f"{obj.checked_at:%Y-%m-%d %H:%M} against {obj.checked_against or 'a model no longer known'}"
+        when = date_format(timezone.localtime(obj.checked_at), "DATETIME_FORMAT")
+        return f"{when} against {obj.checked_against or 'a model no longer known'}"
 
     @admin.display(description="Created by")
     def created_by_name(self, obj):
@@ -127,7 +130,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
 def change_context(request, object_id) -> dict:
     """What the version page shows beside its fields: its rules in words, its buttons, its activations."""
-    version = PolicyVersion.objects.filter(pk=object_id).first()
+    version = PolicyVersion.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
     if version is None:
         return {}
     user = request.user

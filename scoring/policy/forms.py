@@ -63,7 +63,11 @@ class RuleForm(forms.ModelForm):
 
 
 class ConditionForm(forms.ModelForm):
-    field = forms.ChoiceField(label="Field", help_text="What the condition tests.")
+    field = forms.ChoiceField(
+        label="Field",
+        help_text="What the condition tests.",
+        error_messages={"invalid_choice": "The active model has no field %(value)s: choose one from the list."},
+    )
 
     class Meta:
         model = PolicyCondition

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from scoring.engine.policy import Condition, Rule
 from scoring.lifecycle import registry as model_registry
 from scoring.models import PolicyActivation, PolicyRule, PolicyVersion
 from scoring.policy import defaults, services
@@ -111,8 +112,41 @@ def test_an_unknown_field_is_refused_naming_the_field(draft, policy_manager):
         reverse("admin:scoring_policyrule_add"), _rule_post(draft, conditions=[("shoe_size", "> 40")])
     )
     assert response.status_code == 200
-    assert "Select a valid choice. shoe_size is not one of the available choices." in response.content.decode()
+    assert "The active model has no field shoe_size: choose one from the list." in response.content.decode()
     assert not PolicyRule.objects.filter(code="CAR_NEW_ABOVE_LIMIT").exists()
+
+
+def test_a_rule_written_for_another_model_is_refused_naming_the_rule(active_version, policy_manager):
+    """A draft copied from a version of an older model keeps its field in the editor, and the check names it."""
+    older = Rule(
+        code="SHOE_SIZE",
+        name="Large shoes",
+        statement="Shoes of this size are reviewed.",
+        outcome="refer",
+        stage="after_model",
+        conditions=(Condition(field="shoe_size", test="> 46"),),
+    )
+    version = services.create_version(name="Older model's policy", rules=[older], user=policy_manager)
+    rule = version.rules.get()
+    condition = rule.conditions.get()
+    url = reverse("admin:scoring_policyrule_change", args=[rule.pk])
+    client = _client(policy_manager)
+    assert "Not in the active model" in client.get(url).content.decode()
+    data = {
+        **_rule_post(version, code="SHOE_SIZE", conditions=[("shoe_size", "> 40")]),
+        "name": "Large shoes",
+        "conditions-INITIAL_FORMS": 1,
+        "conditions-0-id": condition.pk,
+        "conditions-0-rule": rule.pk,
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert (
+        "Rule SHOE_SIZE (Large shoes): The active model has no field &#x27;shoe_size&#x27;."
+        in response.content.decode()
+    )
+    condition.refresh_from_db()
+    assert condition.test == "> 46"  # nothing half-saved
 
 
 def test_a_protected_attribute_with_its_legal_basis_is_accepted(draft, policy_manager):
