@@ -3,6 +3,7 @@ with each rule's legal basis where it tests a protected attribute."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scoring.lifecycle import registry as model_registry
-from scoring.models import PolicyActivation
 from scoring.policy import defaults, services
 
 pytestmark = pytest.mark.django_db
@@ -24,15 +24,19 @@ def _live(version, *, submitter, approver):
 
 @pytest.fixture
 def two_activations(active_version, policy_manager, other_policy_manager):
-    """The standard policy, then a stricter copy replacing it a while later."""
+    """The standard policy, then a stricter copy replacing it at least a whole second later (the form asks
+    to the second; history is append-only, so the moments are waited for, never back-dated)."""
     first = services.create_version(name="Standard", rules=defaults.RULES, user=policy_manager)
     first_activation = _live(first, submitter=policy_manager, approver=other_policy_manager)
+    between = _second_after(first_activation.created_at)
+    time.sleep(max(0.0, (between - timezone.now()).total_seconds() + 0.05))
     second = services.create_version(name="Stricter", rules=defaults.RULES[1:], user=policy_manager)
     second_activation = _live(second, submitter=policy_manager, approver=other_policy_manager)
-    # A day apart, so "live at" falls clearly on one side or the other.
-    PolicyActivation.objects.filter(pk=first_activation.pk).update(created_at=timezone.now() - timedelta(days=1))
-    first_activation.refresh_from_db()
-    return first_activation, second_activation
+    return first_activation, second_activation, between
+
+
+def _second_after(moment):
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _at(moment) -> dict[str, str]:
@@ -40,15 +44,15 @@ def _at(moment) -> dict[str, str]:
 
 
 def test_live_at_t_answers_with_the_version_its_activation_and_its_rules(client, auditor, two_activations):
-    first, second = two_activations
+    first, second, between = two_activations
     client.force_login(auditor)
     url = reverse("audit:policy-timeline")
 
-    before_any = client.get(url, _at(first.created_at - timedelta(seconds=1)))
+    before_any = client.get(url, _at(first.created_at.replace(microsecond=0) - timedelta(seconds=1)))
     assert before_any.context["live"] is None
     assert "No credit policy had been activated" in before_any.content.decode()
 
-    during_first = client.get(url, _at(first.created_at + timedelta(hours=1)))
+    during_first = client.get(url, _at(between))
     assert during_first.context["live"] == first
     text = during_first.content.decode()
     assert "the live credit policy was <strong>Standard</strong>" in text
@@ -59,14 +63,14 @@ def test_live_at_t_answers_with_the_version_its_activation_and_its_rules(client,
     assert "Age (years) &lt; 18" in text
     assert "Loan amount (DM) &gt; 20000" in text
 
-    now = client.get(url, _at(second.created_at + timedelta(seconds=1)))
+    now = client.get(url, _at(_second_after(second.created_at)))
     assert now.context["live"] == second
     assert "replacing Standard" in now.content.decode()
     assert "Tests a protected attribute." not in now.content.decode()
 
 
 def test_the_timeline_lists_every_activation_newest_first(client, auditor, two_activations):
-    first, second = two_activations
+    first, second, _ = two_activations
     client.force_login(auditor)
     page = client.get(reverse("audit:policy-timeline"))
     assert page.status_code == 200
