@@ -261,9 +261,10 @@ class CompiledPolicy:
         that leaves one out gets: a rule cannot be evaluated on a missing value, and is never assumed to pass."""
         found = {}
         for name in optional:
-            codes = [r.code for r in self.rules if any(c.field == name for c in r.conditions)]
-            if codes:
-                found[name] = f"Required by the credit policy: rule {', '.join(codes)} tests it."
+            rules = [r for r in self.rules if any(c.field == name for c in r.conditions)]
+            if rules:
+                named = ", ".join(f"\u201c{r.name}\u201d ({r.code})" for r in rules)
+                found[name] = f"Required by the credit policy: rule {named} tests it."
         return found
 
     # One application.

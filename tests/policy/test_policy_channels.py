@@ -202,7 +202,9 @@ def test_a_protected_attribute_a_rule_tests_is_required(
     without_age = {k: v for k, v in approved_inputs.items() if k != "age_in_years"}
     response = officer_api.post("/api/v1/score", {"inputs": without_age}, format="json")
     assert response.status_code == 400
-    assert "Required by the credit policy: rule UNDER_AGE tests it." in json.dumps(response.json())
+    assert response.json()["errors"]["inputs.age_in_years"] == [
+        "Required by the credit policy: rule \u201cUnder 18\u201d (UNDER_AGE) tests it."
+    ]
     frame = pd.DataFrame([approved_inputs, dict(approved_inputs, age_in_years="")])
     with django_capture_on_commit_callbacks(execute=True):
         job = jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(frame)))

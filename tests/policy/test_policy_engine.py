@@ -166,7 +166,7 @@ def test_one_application_and_a_frame_give_the_same_outcome_and_reasons(model):
 def test_the_required_protected_fields_are_named():
     policy = CompiledPolicy([rule("MINOR", DECLINE, ("age_in_years", "< 18"), stage=BEFORE_MODEL)])
     assert policy.required(["age_in_years", "foreign_worker"]) == {
-        "age_in_years": "Required by the credit policy: rule MINOR tests it."
+        "age_in_years": "Required by the credit policy: rule \u201cMinor\u201d (MINOR) tests it."
     }
 
 
