@@ -207,6 +207,19 @@ def visible_batch_jobs(user, queryset: QuerySet) -> QuerySet:
     return queryset.none()
 
 
+# --- Credit policy -------------------------------------------------------
+
+
+def can_view_policy_simulations(user) -> bool:
+    """Policy simulations and their reports: credit policy managers, credit managers and auditors."""
+    return bool(user.is_authenticated and user.has_perm("scoring.view_policysimulation"))
+
+
+def can_simulate_policy(user) -> bool:
+    """Asking for a simulation: credit policy managers."""
+    return bool(user.is_authenticated and user.has_perm("scoring.simulate_policyversion"))
+
+
 # --- Audit and access log -------------------------------------------
 
 
