@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.engine.policy import MODEL_FIELDS, PROBABILITY, RISK_BAND, CompiledPolicy
+from scoring.engine.policy import PROBABILITY, RISK_BAND, CompiledPolicy
 from scoring.engine.schema import APPROVE, DECLINE, REFER
 from scoring.monitoring.reports import fairness_table
 
@@ -208,9 +208,7 @@ class Tally:
                 values = np.asarray(band, dtype=object)
                 absent = np.asarray([not b for b in band], dtype=bool)
             else:
-                values = np.asarray(
-                    [_field(f, p, name) for f, p in zip(features, protected, strict=True)], dtype=object
-                )
+                values = _field(features, protected, name)
                 absent = np.asarray([v is None for v in values.tolist()], dtype=bool)
             columns[name], missing[name] = values, absent
         return columns, missing
@@ -240,10 +238,10 @@ class Tally:
         }
 
 
-def _field(features: Mapping[str, object] | None, protected: Mapping[str, object] | None, name: str) -> object:
-    if name in MODEL_FIELDS:
-        return None
-    value = (features or {}).get(name)
-    if value is None:
-        value = (protected or {}).get(name)
-    return None if value == "" else value
+def _field(features: Sequence[Mapping | None], protected: Sequence[Mapping | None], name: str) -> np.ndarray:
+    """One field's values: from the features, else the protected fields; None where neither has it."""
+    values = [(f or {}).get(name) for f in features]
+    for i in [i for i, v in enumerate(values) if v is None or v == ""]:
+        value = (protected[i] or {}).get(name)
+        values[i] = None if value == "" else value
+    return np.asarray(values, dtype=object)
