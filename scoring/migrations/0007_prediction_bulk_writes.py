@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 import scoring.models
-from scoring.append_only import KEPT_FUNCTION_SQL, KEPT_TABLES, install_kept_sql, uninstall_kept_sql
+from scoring.append_only import KEPT_FUNCTION_SQL, install_kept_sql, uninstall_kept_sql
 
 TABLE = "scoring_prediction"
+# The tables kept at this migration, frozen here: later ones (policy versions) get their trigger in their own.
+KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob")
 
 
 def postgresql_setup(apps, schema_editor):
