@@ -5,6 +5,6 @@ from django.urls import path
 from scoring.policy import views
 
 urlpatterns = [
-    path("policy/<int:pk>/simulate/", views.policy_simulate, name="policy-simulate"),
-    path("policy/simulations/<int:pk>/", views.simulation_detail, name="policy-simulation"),
+    path("policy/<int:version_id>/simulate/", views.policy_simulate, name="policy-simulate"),
+    path("policy/simulations/<int:simulation_id>/", views.simulation_detail, name="policy-simulation"),
 ]

@@ -26,10 +26,10 @@ RECENT_SIMULATIONS = 50
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def policy_simulate(request, pk: int):
+def policy_simulate(request, version_id: int):
     if not permissions.can_view_policy_simulations(request.user):
         raise PermissionDenied
-    version = get_object_or_404(PolicyVersion, pk=pk)
+    version = get_object_or_404(PolicyVersion, pk=version_id)
     can_simulate = permissions.can_simulate_policy(request.user)
     form = SimulationForm(request.POST or None, initial={"days": 30})
     if request.method == "POST":
@@ -41,7 +41,7 @@ def policy_simulate(request, pk: int):
             except InvalidSimulation as exc:
                 form.add_service_errors(exc.errors)
             else:
-                return redirect("scoring:policy-simulation", pk=found.pk)
+                return redirect("scoring:policy-simulation", simulation_id=found.pk)
     listed = version.simulations.select_related("requested_by")[:RECENT_SIMULATIONS]
     return render(
         request,
@@ -53,10 +53,10 @@ def policy_simulate(request, pk: int):
 
 @login_required
 @require_safe
-def simulation_detail(request, pk: int):
+def simulation_detail(request, simulation_id: int):
     if not permissions.can_view_policy_simulations(request.user):
         raise PermissionDenied
-    found = get_object_or_404(PolicySimulation.objects.select_related("version", "requested_by"), pk=pk)
+    found = get_object_or_404(PolicySimulation.objects.select_related("version", "requested_by"), pk=simulation_id)
     report = found.report or {}
     finished = found.state in (PolicySimulation.State.DONE, PolicySimulation.State.FAILED)
     context = {
