@@ -27,7 +27,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from scoring.engine.policy import CompiledPolicy, PolicyRejected
+from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidSimulation, ModelUnavailable
 from scoring.lifecycle import registry as model_registry
 from scoring.models import ModelVersion, PolicySimulation, PolicyVersion, Prediction
@@ -124,9 +124,7 @@ def _check_rules(version: PolicyVersion) -> None:
         except Exception as exc:  # ZEN's parser raises RuntimeError with its message
             found = {"policy": [f"The rules cannot be compiled: {exc}"]}
     if found:
-        raise InvalidSimulation(
-            {"policy": [f"{code}: {' '.join(messages)}" for code, messages in PolicyRejected(found).errors.items()]}
-        )
+        raise InvalidSimulation({"policy": [f"{code}: {' '.join(messages)}" for code, messages in found.items()]})
 
 
 def _send(simulation_id: int) -> None:
