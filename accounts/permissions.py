@@ -225,6 +225,16 @@ def can_activate_policies(user) -> bool:
     return (is_policy_manager(user) or is_credit_manager(user)) and user.has_perm("scoring.activate_policyversion")
 
 
+def can_view_policy_simulations(user) -> bool:
+    """Policy simulations and their reports: credit policy managers, credit managers and auditors."""
+    return bool(user.is_authenticated and user.has_perm("scoring.view_policysimulation"))
+
+
+def can_simulate_policy(user) -> bool:
+    """Asking for a simulation: credit policy managers."""
+    return bool(user.is_authenticated and user.has_perm("scoring.simulate_policyversion"))
+
+
 # --- Audit and access log -------------------------------------------
 
 

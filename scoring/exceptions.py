@@ -26,11 +26,20 @@ class InvalidReview(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
+class InvalidSimulation(Exception):
+    """A policy simulation that cannot be run as asked (a bad window, rules that do not fit); ``errors`` by field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
 __all__ = [
     "ActivationConflict",
     "BundleRejected",
     "InvalidApplication",
     "InvalidReview",
+    "InvalidSimulation",
     "ModelUnavailable",
     "NotAllowed",
 ]

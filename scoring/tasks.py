@@ -5,6 +5,7 @@ messages and the beat schedule survive moving the code:
 
 - ``scoring.tasks.process_batch_chunk`` and ``scoring.tasks.sweep_batch_jobs``: scoring/batch/
 - ``scoring.load_model_from_hub`` and ``scoring.served_model_version``: scoring/lifecycle/
+- ``scoring.tasks.run_policy_simulation``: scoring/policy/simulation.py
 - ``scoring.tasks_monitoring.drift_report``: scoring/monitoring/reports.py (the Celery worker's
   metrics hooks are connected by scoring/monitoring/metrics.py, imported with it)
 """
@@ -14,11 +15,13 @@ from scoring.batch.worker import process_batch_chunk
 from scoring.lifecycle.loads import load_model_from_hub
 from scoring.lifecycle.registry import served_model_version
 from scoring.monitoring.reports import drift_report
+from scoring.policy.simulation import run_policy_simulation
 
 __all__ = [
     "drift_report",
     "load_model_from_hub",
     "process_batch_chunk",
+    "run_policy_simulation",
     "served_model_version",
     "sweep_batch_jobs_task",
 ]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("scoring.notices.urls")),
     path("", include("scoring.batch.urls")),
     path("", include("scoring.monitoring.urls")),
+    path("", include("scoring.policy.urls")),
 ]

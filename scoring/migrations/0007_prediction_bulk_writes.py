@@ -17,10 +17,9 @@ from django.db import migrations, models
 import scoring.models
 from scoring.append_only import KEPT_FUNCTION_SQL, install_kept_sql, uninstall_kept_sql
 
-# The kept tables when this migration was written (later ones install their own triggers).
-KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob")
-
 TABLE = "scoring_prediction"
+# The tables kept at this migration, frozen here: later ones (policy versions) get their trigger in their own.
+KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob")
 
 
 def postgresql_setup(apps, schema_editor):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -229,6 +229,26 @@ class FairnessTable:
     def flagged(self) -> bool:
         return any(g.flagged for g in self.groups)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attribute": self.attribute,
+            "label": self.label,
+            "not_recorded": self.not_recorded,
+            "groups": [
+                {k: getattr(g, k) for k in ("name", "count", "approved", "too_few", "ratio", "flagged", "reference")}
+                for g in self.groups
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FairnessTable:
+        return cls(
+            attribute=data["attribute"],
+            label=data["label"],
+            not_recorded=data["not_recorded"],
+            groups=[FairnessGroup(**g) for g in data["groups"]],
+        )
+
 
 @dataclass
 class FairnessReport:
@@ -246,21 +266,7 @@ class FairnessReport:
             "decisions": self.decisions,
             "truncated": self.truncated,
             "min_group": self.min_group,
-            "tables": [
-                {
-                    "attribute": t.attribute,
-                    "label": t.label,
-                    "not_recorded": t.not_recorded,
-                    "groups": [
-                        {
-                            k: getattr(g, k)
-                            for k in ("name", "count", "approved", "too_few", "ratio", "flagged", "reference")
-                        }
-                        for g in t.groups
-                    ],
-                }
-                for t in self.tables
-            ],
+            "tables": [t.as_dict() for t in self.tables],
         }
 
     @classmethod
@@ -271,15 +277,7 @@ class FairnessReport:
             decisions=data["decisions"],
             truncated=data["truncated"],
             min_group=data["min_group"],
-            tables=[
-                FairnessTable(
-                    attribute=t["attribute"],
-                    label=t["label"],
-                    not_recorded=t["not_recorded"],
-                    groups=[FairnessGroup(**g) for g in t["groups"]],
-                )
-                for t in data["tables"]
-            ],
+            tables=[FairnessTable.from_dict(t) for t in data["tables"]],
         )
 
 
@@ -309,11 +307,7 @@ def fairness_from_rows(
     min_group: int,
     attributes: Iterable[tuple[str, str]] = ATTRIBUTES,
 ) -> list[FairnessTable]:
-    """Approval rate and adverse impact ratio per group, from (protected fields, decision) pairs.
-
-    The most favoured group is the one with the highest approval rate among groups with at
-    least ``min_group`` decisions; smaller groups are shown as too few to judge.
-    """
+    """Approval rate and adverse impact ratio per group, from (protected fields, decision) pairs."""
     attributes = list(attributes)
     counts: dict[str, dict[str, list[int]]] = {a: defaultdict(lambda: [0, 0]) for a, _ in attributes}
     missing = dict.fromkeys(counts, 0)
@@ -325,22 +319,43 @@ def fairness_from_rows(
                 continue
             counts[attribute][group][0] += 1
             counts[attribute][group][1] += decision == Decision.APPROVE
-    tables = []
-    order = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)}
-    for attribute, label in attributes:
-        groups = [FairnessGroup(name=g, count=c, approved=a) for g, (c, a) in counts[attribute].items()]
-        groups.sort(key=lambda g: (order.get(g.name, 0), g.name))
-        judged = [g for g in groups if g.count >= min_group]
-        for g in groups:
-            g.too_few = g.count < min_group
-        best = max((g.approval_rate or 0.0 for g in judged), default=0.0)
-        for g in judged:
-            if best > 0:
-                g.ratio = round((g.approval_rate or 0.0) / best, 4)
-                g.flagged = g.ratio < FOUR_FIFTHS
-                g.reference = g.approval_rate == best
-        tables.append(FairnessTable(attribute=attribute, label=label, groups=groups, not_recorded=missing[attribute]))
-    return tables
+    order = [label for _, _, label in AGE_BANDS]
+    return [
+        fairness_table(
+            attribute, label, counts[attribute], not_recorded=missing[attribute], min_group=min_group, order=order
+        )
+        for attribute, label in attributes
+    ]
+
+
+def fairness_table(
+    attribute: str,
+    label: str,
+    counts: Mapping[str, Sequence[int]],
+    *,
+    not_recorded: int,
+    min_group: int,
+    order: Sequence[str] = (),
+) -> FairnessTable:
+    """One attribute's table from its (decisions, approvals) per group: approval rates and adverse impact ratios.
+
+    The most favoured group is the one with the highest approval rate among groups with at
+    least ``min_group`` decisions; smaller groups are shown as too few to judge. Groups named in
+    ``order`` come first in that order (age bands), the others by name.
+    """
+    rank = {name: i for i, name in enumerate(order)}
+    groups = [FairnessGroup(name=g, count=int(c), approved=int(a)) for g, (c, a) in counts.items()]
+    groups.sort(key=lambda g: (rank.get(g.name, len(rank)), g.name))
+    judged = [g for g in groups if g.count >= min_group]
+    for g in groups:
+        g.too_few = g.count < min_group
+    best = max((g.approval_rate or 0.0 for g in judged), default=0.0)
+    for g in judged:
+        if best > 0:
+            g.ratio = round((g.approval_rate or 0.0) / best, 4)
+            g.flagged = g.ratio < FOUR_FIFTHS
+            g.reference = g.approval_rate == best
+    return FairnessTable(attribute=attribute, label=label, groups=groups, not_recorded=not_recorded)
 
 
 def fairness_report(*, days: int | None = None, now: datetime | None = None) -> FairnessReport:

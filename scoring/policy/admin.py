@@ -156,7 +156,7 @@ def change_context(request, object_id) -> dict:
 def _simulate_url(version: PolicyVersion) -> str | None:
     """The simulation request page, when this build has it."""
     try:
-        return reverse("policy-simulate", args=[version.pk])
+        return reverse("scoring:policy-simulate", args=[version.pk])
     except NoReverseMatch:
         return None
 

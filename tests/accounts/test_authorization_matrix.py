@@ -14,10 +14,14 @@ from django.contrib import admin
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from scoring.batch import jobs
 from scoring.decisions import services
+from scoring.models import PolicySimulation
 from scoring.notices import services as notices
+from scoring.policy import defaults as policy_defaults
+from scoring.policy import services as policy_services
 from tests.support.batch_files import csv_bytes, synthetic_frame
 
 LOGIN = "302 to login"  # redirected to the login page
@@ -56,6 +60,9 @@ RULES: dict[str, tuple] = {
     "scoring:batch-result": (LOGIN, 409, 404, 409, 404, 404, 404),
     "scoring:batch-cancel": (LOGIN, 405, 405, 405, 405, 405, 405),  # POST only
     "scoring:monitoring": (LOGIN, 403, 403, 200, 200, 403, 403),
+    # credit policy simulations: credit managers and auditors read (credit policy managers also ask)
+    "scoring:policy-simulate": (LOGIN, 403, 403, 200, 403, 200, 200),
+    "scoring:policy-simulation": (LOGIN, 403, 403, 200, 403, 200, 200),
     # referral queue and dual control (take, approve and reject are POST only)
     "scoring:referral-queue": (LOGIN, 200, 200, 403, 403, 200, 403),
     "scoring:referral-take": (LOGIN, 405, 405, 405, 405, 405, 405),
@@ -92,6 +99,8 @@ URL_KWARGS = {
     "pk": lambda objs: objs["prediction"].pk,  # a decision made by `officer`
     "job_id": lambda objs: objs["batch_job"].pk,  # a batch job submitted by `officer`
     "notice_id": lambda objs: objs["notice"].pk,  # a notice `officer` issued for that decision
+    "version_id": lambda objs: objs["policy_simulation"].version_id,  # a draft credit policy version
+    "simulation_id": lambda objs: objs["policy_simulation"].pk,  # a queued simulation of it
 }
 
 # Django admin: the index and each registered model's changelist.
@@ -151,6 +160,11 @@ def objs(officer, example_inputs):
         "batch_job": jobs.submit_batch_job(user=officer, upload=upload, original_name="three.csv"),
         "notice": notices.issue_notice(
             user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road"
+        ),
+        "policy_simulation": PolicySimulation.objects.create(
+            version=policy_services.create_version(name="Draft", rules=policy_defaults.RULES, user=None),
+            date_from=timezone.now(),
+            date_to=timezone.now(),
         ),
     }
 

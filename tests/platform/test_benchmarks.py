@@ -199,6 +199,18 @@ def test_the_export_memory_benchmark_streams_flat(tmp_path):
     assert "\nresult: " in out, out  # its verdict line (n/a at this size: the ratio is judged from 10,000 rows)
 
 
+@pytest.mark.slow
+def test_the_policy_simulation_benchmark_replays_the_window(tmp_path):
+    out = _run(
+        "policy_simulation.py",
+        "--rows",
+        "3000",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "ARTIFACT_ROOT": str(tmp_path / "a")},
+    )
+    assert "replayed 3000 decisions" in out, out
+    _has_figures(out, "replay throughput", "peak Python memory, 3000 rows")
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow

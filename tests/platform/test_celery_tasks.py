@@ -8,6 +8,7 @@ from creditscore.celery import app
 PINNED = {
     "scoring.tasks.process_batch_chunk",
     "scoring.tasks.sweep_batch_jobs",
+    "scoring.tasks.run_policy_simulation",
     "scoring.load_model_from_hub",
     "scoring.served_model_version",
     "scoring.tasks_monitoring.drift_report",

@@ -1,0 +1,46 @@
+"""The simulation request form: the last N days, or a date range (the service checks the window)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from scoring.policy.simulation import MAX_DAYS
+
+
+class SimulationForm(forms.Form):
+    days = forms.IntegerField(
+        label="Last days",
+        required=False,
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text=f"Decisions of the last 1 to {MAX_DAYS} days, up to now. Or leave empty and give a date range.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    date_from = forms.DateField(
+        label="From", required=False, help_text="First day, included.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, help_text="Last day, included.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def window(self) -> dict[str, object]:
+        """The cleaned window as the service takes it."""
+        return {name: self.cleaned_data.get(name) for name in ("days", "date_from", "date_to")}
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """The service's errors by field; an error of no field of the form goes above it."""
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        self._mark_invalid()
+
+    def full_clean(self):
+        super().full_clean()
+        self._mark_invalid()
+
+    def _mark_invalid(self) -> None:
+        for name in self.errors:
+            if name in self.fields:  # screen readers announce each error with its field
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}_error"
