@@ -16,6 +16,7 @@ from scoring.lifecycle import registry, versions
 # The local Hub fixtures (local_hub, hub_settings).
 from tests.support import DEFAULT_BUNDLE, app_role
 from tests.support.reviews import credit_manager_of
+from tests.support.shared_loads import bundle_loads_shared
 
 pytest_plugins = ["tests.support.lifecycle_fixtures"]
 
@@ -127,8 +128,9 @@ def credit_manager(db, officer):
 
 @pytest.fixture
 def active_version(db):
-    """The committed default bundle, registered and active."""
-    version = versions.register_bundle(path=DEFAULT_BUNDLE)
+    """The committed default bundle, registered and active (its files parsed once per session)."""
+    with bundle_loads_shared():
+        version = versions.register_bundle(path=DEFAULT_BUNDLE)
     versions.activate(version=version, user=None)
     version.refresh_from_db()
     return version
