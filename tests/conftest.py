@@ -25,9 +25,22 @@ if app_role.enabled():
     from tests.support.app_role import django_db_setup  # noqa: F401
 
 
+# What a test asks for to reach the test database (directly or through a fixture that does).
+DATABASE_FIXTURES = frozenset(
+    {"django_db_setup", "_django_db_helper", "db", "transactional_db", "django_db_reset_sequences", "live_server"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects, so it sees the db_independent marks
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite, and tests of
+    """Tests that use no database are marked ``db_independent``: their result cannot change with the
+    database, so CI runs them once, on PostgreSQL, and deselects them on SQLite.
+
+    PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite, and tests of
     the app's database role when it runs as the owner. CI runs PostgreSQL as the app role only."""
+    for item in items:
+        if not item.get_closest_marker("django_db") and not DATABASE_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.db_independent)
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     if django_settings.DATABASE_IS_POSTGRES and in_ci and not app_role.enabled():
         raise pytest.UsageError("CI=true: run the PostgreSQL suite as the app role (set DATABASE_OWNER_URL).")
