@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast test-browser browser pdf-libs install install-dev migrate lint format check audit bench bench-full bench-run clean
+.PHONY: run test test-fast test-sqlite test-browser browser pdf-libs install install-dev migrate lint format check audit bench bench-full bench-run clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -44,6 +44,12 @@ test: install-dev browser
 FAST_MARKS = not browser and not redis and not postgres and not slow
 test-fast: install-dev
 	$(PY) -m pytest -m "$(FAST_MARKS)" --reuse-db $(PYTEST_ARGS)
+
+## test-sqlite: CI's run on SQLite after the whole suite on PostgreSQL: the fast set's tests that use the
+## database (tests that use none are marked db_independent by tests/conftest.py and ran on PostgreSQL)
+SQLITE_MARKS = $(FAST_MARKS) and not db_independent
+test-sqlite: install-dev
+	$(PY) -m pytest -m "$(SQLITE_MARKS)" $(PYTEST_ARGS)
 
 ## test-browser: the browser tests alone, in headless Chromium
 test-browser: install-dev browser

@@ -17,6 +17,7 @@ from scoring.policy import registry as policy_registry
 # The local Hub fixtures (local_hub, hub_settings).
 from tests.support import DEFAULT_BUNDLE, app_role
 from tests.support.reviews import credit_manager_of
+from tests.support.shared_loads import bundle_loads_shared
 
 pytest_plugins = ["tests.support.lifecycle_fixtures"]
 
@@ -25,9 +26,22 @@ if app_role.enabled():
     from tests.support.app_role import django_db_setup  # noqa: F401
 
 
+# What a test asks for to reach the test database (directly or through a fixture that does).
+DATABASE_FIXTURES = frozenset(
+    {"django_db_setup", "_django_db_helper", "db", "transactional_db", "django_db_reset_sequences", "live_server"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects, so it sees the db_independent marks
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite, and tests of
+    """Tests that use no database are marked ``db_independent``: their result cannot change with the
+    database, so CI runs them once, on PostgreSQL, and deselects them on SQLite.
+
+    PostgreSQL-only tests are deselected (not skipped) when the suite runs on SQLite, and tests of
     the app's database role when it runs as the owner. CI runs PostgreSQL as the app role only."""
+    for item in items:
+        if not item.get_closest_marker("django_db") and not DATABASE_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.db_independent)
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     if django_settings.DATABASE_IS_POSTGRES and in_ci and not app_role.enabled():
         raise pytest.UsageError("CI=true: run the PostgreSQL suite as the app role (set DATABASE_OWNER_URL).")
@@ -141,8 +155,9 @@ def credit_manager(db, officer):
 
 @pytest.fixture
 def active_version(db):
-    """The committed default bundle, registered and active."""
-    version = versions.register_bundle(path=DEFAULT_BUNDLE)
+    """The committed default bundle, registered and active (its files parsed once per session)."""
+    with bundle_loads_shared():
+        version = versions.register_bundle(path=DEFAULT_BUNDLE)
     versions.activate(version=version, user=None)
     version.refresh_from_db()
     return version

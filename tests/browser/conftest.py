@@ -13,6 +13,7 @@ from playwright.sync_api import sync_playwright
 from scoring.lifecycle import versions
 from tests.support import DEFAULT_BUNDLE
 from tests.support.accessibility import axe_findings, from_axe_itself, install_axe, settle
+from tests.support.shared_loads import bundle_loads_shared
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -86,7 +87,8 @@ def _close_connections_after_the_module(django_db_setup, django_db_blocker):
 @pytest.fixture
 def live_active_version(transactional_db):
     """The committed bundle, active, in a database the live server thread can see."""
-    version = versions.register_bundle(path=DEFAULT_BUNDLE)
+    with bundle_loads_shared():
+        version = versions.register_bundle(path=DEFAULT_BUNDLE)
     versions.activate(version=version, user=None)
     return version
 

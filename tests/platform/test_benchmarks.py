@@ -37,6 +37,15 @@ def _server_url(database: str = "postgres") -> str:
     return f"postgres://{user}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{database}"
 
 
+@pytest.fixture(autouse=True)
+def _static_files_outside_the_project(monkeypatch, tmp_path):
+    """Benchmarks that profile pages collect the static files into STATIC_ROOT (``_run`` passes the
+    environment on). Left in the project's var/staticfiles (39 MB), they made every Django test client
+    created afterwards - the rest of the session, the next run, CI's SQLite run - have WhiteNoise index
+    them when it starts: about half a second a test on a busy machine."""
+    monkeypatch.setenv("STATIC_ROOT", str(tmp_path / "static"))
+
+
 def _run(script: str, *args: str, env: dict | None = None, timeout: int = 600) -> str:
     """A benchmark's output; it must exit 0 and miss no target."""
     run = subprocess.run(
