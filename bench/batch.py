@@ -380,7 +380,7 @@ def _raw_floor(path: Path, model, chunk_rows: int, job) -> float:
     dtypes = {f.name: (str if f.kind == CATEGORICAL else float) for f in model.features}
     template = (
         f"2026-01-01T00:00:00+00:00\t{job.user_id}\tbatch\t{job.model_version_id}\t{{}}\t%s\t%s\t{{}}\t%s\t%s\t"
-        f"{model.threshold!r}\t{model.refer_lower!r}\t%s\t[]\t%s\t{job.pk}\t%s\n"
+        f"{model.threshold!r}\t{model.refer_lower!r}\t%s\t[]\t%s\t{job.pk}\t%s\t\\N\t%s\t[]\t\n"
     )
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_floor")
@@ -416,6 +416,7 @@ def _raw_floor(path: Path, model, chunk_rows: int, job) -> float:
                     model.band(probabilities).tolist(),
                     frame["external_ref"].tolist(),
                     np.arange(row + 1, row + len(frame) + 1).astype(str).tolist(),
+                    model.decide(probabilities).tolist(),  # the model's own decision (no policy in the floor)
                 )
                 row += len(frame)
                 text = "".join(template % values for values in zip(*columns, strict=True))
