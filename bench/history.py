@@ -113,7 +113,8 @@ def fill(rows: int) -> None:
     span = 25 * 30 * 86400
     columns = (
         "created_at, user_id, channel, model_version_id, inputs, features, protected, probability, decision, "
-        "threshold, refer_lower, risk_band, reasons, external_ref, latency_ms, input_line"
+        "threshold, refer_lower, risk_band, reasons, external_ref, latency_ms, input_line, model_decision, "
+        "policy_rules, deciding_rule"
     )
     raw = connection.connection  # psycopg 3 connection under Django's wrapper
     written = 0
@@ -138,7 +139,7 @@ def fill(rows: int) -> None:
                 buffer.write(
                     f"{_iso(stamps[i])}\t{user[i]}\t{channel[i]}\t{version[i]}\t{inputs}\t{features}\t{{}}\t"
                     f"{p[i]:.6f}\t{decision[i]}\t{model.threshold}\t{model.refer_lower}\t{band[i]}\t{reasons}\t"
-                    f"{ref}\t{latency[i]:.3f}\t\n"
+                    f"{ref}\t{latency[i]:.3f}\t\t{decision[i]}\t[]\t\n"
                 )
             with cursor.copy(f"COPY scoring_prediction ({columns}) FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
