@@ -7,7 +7,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions as drf_permissions
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from accounts import permissions
@@ -115,12 +115,15 @@ class ScoreApi(BaseApi):
 
 
 def _counter_offer_original(user, pk: int | None) -> Prediction | None:
-    """The decision a counter-offer names, if the user may see it; a field error otherwise (not a 404 of the call)."""
+    """The decision a counter-offer names, if the user may see it; a 404 naming ``counter_offer_of`` otherwise.
+
+    A 404, not a 400: the body is well formed, the decision it names is what is not there (for this user),
+    as for GET /predictions/{id}; nothing is recorded."""
     if pk is None:
         return None
     original = selectors.prediction_get(user=user, pk=pk)
     if original is None:
-        raise ValidationError({"counter_offer_of": [f"No decision #{pk} that you may see."]})
+        raise NotFound(f"counter_offer_of: no decision #{pk} that you may see.")
     return original
 
 

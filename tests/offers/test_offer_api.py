@@ -56,8 +56,8 @@ def test_another_officers_decision_is_not_found_and_cannot_be_linked(other_offic
     response = other_officer_api.post(
         "/api/v1/score", {"inputs": original.inputs, "counter_offer_of": original.pk}, format="json"
     )
-    assert response.status_code == 400
-    assert response.json()["errors"]["counter_offer_of"] == [f"No decision #{original.pk} that you may see."]
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"counter_offer_of: no decision #{original.pk} that you may see."
     assert not Prediction.objects.filter(counter_offer_of=original).exists()
 
 
