@@ -262,9 +262,12 @@ class LoadedModel:
         probabilities = self.model.predict_proba(pool, thread_count=_threads(pool))[:, 1]
         model_decisions = self.decide(probabilities)
         bands = self.band(probabilities)
-        applied = None
+        applied = values = None
         if policy is not None:
-            applied = self._apply_policy(policy, columns, protected or {}, probabilities, bands, model_decisions)
+            # Every field a rule may test, by name: the features, the protected attributes, the model's answers.
+            values = dict(zip(self.feature_names, columns, strict=True)) | dict(protected or {})
+            values |= {PROBABILITY: probabilities, RISK_BAND: bands}
+            applied = self._apply_policy(policy, values, model_decisions)
         decisions = applied.decisions if applied is not None else model_decisions
         scores = FrameScores(
             probabilities=probabilities,
@@ -276,22 +279,12 @@ class LoadedModel:
         )
         self._add_reasons(scores, pool, columns, reasons_for=reasons_for, reason_count=reason_count, as_json=as_json)
         if applied is not None:
-            self._put_rule_reasons_first(scores, policy, columns, protected or {}, reason_count, as_json=as_json)
+            self._put_rule_reasons_first(scores, policy, values, reason_count, as_json=as_json)
         return scores
 
     def _apply_policy(
-        self,
-        policy: CompiledPolicy,
-        columns: list,
-        protected: Mapping[str, Any],
-        probabilities: np.ndarray,
-        bands: np.ndarray,
-        model_decisions: np.ndarray,
+        self, policy: CompiledPolicy, values: Mapping[str, Any], model_decisions: np.ndarray
     ) -> FrameOutcome:
-        values: dict[str, Any] = dict(zip(self.feature_names, columns, strict=True))
-        values.update(protected)
-        values[PROBABILITY] = probabilities
-        values[RISK_BAND] = bands
         missing = [name for name in policy.fields if name not in values]
         if missing:
             raise PolicyEvaluationError(
@@ -304,17 +297,13 @@ class LoadedModel:
         self,
         scores: FrameScores,
         policy: CompiledPolicy,
-        columns: list,
-        protected: Mapping[str, Any],
+        values: Mapping[str, Any],
         reason_count: int,
         *,
         as_json: bool,
     ) -> None:
         """A rule that decided is the first principal reason; the model's follow, up to ``reason_count`` in all."""
         applied = scores.policy
-        values: dict[str, Any] = dict(zip(self.feature_names, columns, strict=True)) | dict(protected)
-        values[PROBABILITY] = scores.probabilities
-        values[RISK_BAND] = scores.risk_bands
         for row in np.flatnonzero(applied.deciding >= 0).tolist():
             rule = policy.rules[int(applied.deciding[row])]
             field = rule.conditions[0].field

@@ -28,14 +28,11 @@ from django.core.files.storage import FileSystemStorage, Storage
 
 from scoring.engine import BundleRejected, InvalidApplication, LoadedModel, load_bundle
 from scoring.exceptions import ModelUnavailable
+from scoring.lifecycle.markers import ActiveMarker
 from scoring.models import ModelVersion
 from scoring.monitoring import metrics
 
 log = logging.getLogger(__name__)
-
-# The marker also expires, so a missed publish (cache down at activation) heals within a minute.
-_MARKER_TTL = 60
-
 
 # Loaded bundles kept per process: the active one plus a few pinned by running batch jobs.
 _MAX_LOADED = 4
@@ -189,48 +186,21 @@ def _record_failure(version_id: int, exc: BaseException) -> None:
 
 # --- the "which version is active" marker ---------------
 
-_MARKER_KEY = "creditscore:active-model-version"
-
-
-def _shared_cache():
-    """The cache, when every process shares it; a per-process cache cannot carry the marker."""
-    from django.core.cache import cache
-
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if backend.endswith(("LocMemCache", "DummyCache")):
-        return None
-    return cache
+_MARKER = ActiveMarker(
+    "creditscore:active-model-version",
+    "model version",
+    lambda: ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first(),
+)
 
 
 def active_version_id() -> int | None:
     """Which version is active: the shared cache key when set, else (and to refill it) the database."""
-    cache = _shared_cache()
-    if cache is not None:
-        try:
-            value = cache.get(_MARKER_KEY)
-        except Exception:  # a cache outage must not stop scoring; the database still knows
-            log.warning("model marker unavailable in the cache; asking the database", exc_info=True)
-            cache, value = None, None
-        if value is not None:
-            return int(value) or None
-    active_id = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("pk", flat=True).first()
-    if cache is not None:
-        try:
-            cache.set(_MARKER_KEY, active_id or 0, timeout=_MARKER_TTL)
-        except Exception:
-            log.warning("could not refill the model marker", exc_info=True)
-    return active_id
+    return _MARKER.read()
 
 
 def publish_active(version_id: int | None) -> None:
     """Tell every process which version is now active (called after the activation commits)."""
-    cache = _shared_cache()
-    if cache is None:
-        return
-    try:
-        cache.set(_MARKER_KEY, version_id or 0, timeout=_MARKER_TTL)
-    except Exception:  # processes fall back to the database when the key expires
-        log.warning("could not publish the active model version to the cache", exc_info=True)
+    _MARKER.publish(version_id)
 
 
 def get_loaded(version: ModelVersion) -> LoadedModel:

@@ -8,19 +8,15 @@ in flight finishes on the version it started with, and no request fails during a
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
 from django.conf import settings
 
 from scoring.engine.policy import CompiledPolicy
+from scoring.lifecycle.markers import ActiveMarker
 from scoring.models import PolicyVersion
 
-log = logging.getLogger(__name__)
-
-_MARKER_KEY = "creditscore:active-policy-version"
-_MARKER_TTL = 60
 _MAX_COMPILED = 8
 
 
@@ -69,43 +65,21 @@ def compiled(version: PolicyVersion | int) -> CompiledPolicy:
     return policy
 
 
-def _shared_cache():
-    from django.core.cache import cache
-
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if backend.endswith(("LocMemCache", "DummyCache")):
-        return None
-    return cache
+_MARKER = ActiveMarker(
+    "creditscore:active-policy-version",
+    "credit policy version",
+    lambda: PolicyVersion.objects.filter(status=PolicyVersion.Status.ACTIVE).values_list("pk", flat=True).first(),
+)
 
 
 def active_policy_id() -> int | None:
-    cache = _shared_cache()
-    if cache is not None:
-        try:
-            value = cache.get(_MARKER_KEY)
-        except Exception:  # a cache outage must not stop scoring; the database still knows
-            log.warning("policy marker unavailable in the cache; asking the database", exc_info=True)
-            cache, value = None, None
-        if value is not None:
-            return int(value) or None
-    active_id = PolicyVersion.objects.filter(status=PolicyVersion.Status.ACTIVE).values_list("pk", flat=True).first()
-    if cache is not None:
-        try:
-            cache.set(_MARKER_KEY, active_id or 0, timeout=_MARKER_TTL)
-        except Exception:
-            log.warning("could not refill the policy marker", exc_info=True)
-    return active_id
+    """Which policy version is live: the shared cache key when set, else (and to refill it) the database."""
+    return _MARKER.read()
 
 
 def publish_active(version_id: int | None) -> None:
     """Tell every process which policy version is now live (called after the activation commits)."""
-    cache = _shared_cache()
-    if cache is None:
-        return
-    try:
-        cache.set(_MARKER_KEY, version_id or 0, timeout=_MARKER_TTL)
-    except Exception:  # processes fall back to the database when the key expires
-        log.warning("could not publish the active policy version to the cache", exc_info=True)
+    _MARKER.publish(version_id)
 
 
 def reset() -> None:
