@@ -51,6 +51,30 @@ def measure(y: np.ndarray, p: np.ndarray, decisions: np.ndarray) -> Performance:
     )
 
 
+def calibration_table(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> list[dict[str, float | int]]:
+    """Reliability by PD decile: rows sorted by probability and cut into ``bins`` groups of (nearly) equal size;
+    for each, its count, PD range, mean predicted PD and observed default rate. Fewer groups when rows are few."""
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    if not len(y):
+        return []
+    order = np.argsort(p, kind="stable")
+    table = []
+    for number, group in enumerate(np.array_split(order, min(bins, len(y))), start=1):
+        table.append(
+            {
+                "decile": number,
+                "count": len(group),
+                "pd_low": float(p[group].min()),
+                "pd_high": float(p[group].max()),
+                "mean_pd": float(p[group].mean()),
+                "default_rate": float(y[group].mean()),
+                "defaults": int(y[group].sum()),
+            }
+        )
+    return table
+
+
 def outcomes(column: pd.Series, bad_value: object) -> np.ndarray:
     """1 where the target column holds exactly ``bad_value`` (compared as text, as a CSV holds it), else 0."""
     return (column.astype(str) == str(bad_value)).to_numpy(dtype=int)

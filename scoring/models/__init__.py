@@ -10,6 +10,7 @@ from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssig
 from scoring.models.fields import JSONTextField
 from scoring.models.monitoring import DriftReport
 from scoring.models.notices import AdverseActionNotice, NoticeIsFinal
+from scoring.models.outcomes import LoanOutcome
 from scoring.models.policy import (
     PolicyActivation,
     PolicyCondition,
@@ -34,6 +35,7 @@ __all__ = [
     "DriftReport",
     "ExportLog",
     "JSONTextField",
+    "LoanOutcome",
     "ModelActivation",
     "ModelLoad",
     "ModelVersion",

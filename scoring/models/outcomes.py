@@ -1,0 +1,66 @@
+"""What happened to each decided application: the loan outcomes lenders report, append-only."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max, QuerySet
+
+from scoring.models.decisions import Prediction
+
+
+class LoanOutcomeQuerySet(models.QuerySet):
+    def current(self) -> QuerySet:
+        """The standing outcome of each decision: its latest row (a correction is a later row that supersedes)."""
+        latest = self.values("prediction_id").annotate(latest=Max("id")).values("latest")
+        return self.filter(id__in=latest)
+
+
+class LoanOutcome(models.Model):
+    """One report of what happened to a decided application. Never changed: a correction is a new row
+    that names the one it supersedes, with who made it and why."""
+
+    class Outcome(models.TextChoices):
+        REPAID = "repaid", "Repaid"
+        DEFAULTED = "defaulted", "Defaulted"
+        WRITTEN_OFF = "written_off", "Written off"
+        WITHDRAWN = "withdrawn", "Withdrawn / not booked"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "CSV upload"
+        API = "api", "API"
+        COMMAND = "command", "Management command"
+
+    # Outcomes that count as a default in realised performance; "withdrawn" means the loan was never booked.
+    BAD = (Outcome.DEFAULTED, Outcome.WRITTEN_OFF)
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.PROTECT, related_name="outcomes", db_index=False)
+    external_ref = models.CharField(max_length=100, blank=True, help_text="The reference the lender reported.")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    observed_on = models.DateField(help_text="The date the outcome was observed.")
+    days_past_due = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    source_ref = models.CharField(max_length=100, blank=True, help_text="Upload id, API request or file name.")
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    reason = models.TextField(blank=True, help_text="Why a correction was made.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = LoanOutcomeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["prediction", "-id"], name="outcome_prediction_latest")]
+
+    def __str__(self) -> str:
+        return f"Outcome of decision {self.prediction_id}: {self.get_outcome_display()}"
+
+    @property
+    def defaulted(self) -> bool:
+        return self.outcome in self.BAD
+
+    @property
+    def booked(self) -> bool:
+        return self.outcome != self.Outcome.WITHDRAWN

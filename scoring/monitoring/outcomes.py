@@ -1,0 +1,60 @@
+"""Reads of reported loan outcomes joined to the decisions they belong to, for realised performance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from scoring.models import LoanOutcome
+
+LABELLED_COLUMNS = [
+    "prediction_id",
+    "created_at",
+    "model_version_id",
+    "probability",
+    "decision",
+    "model_decision",
+    "outcome",
+    "observed_on",
+    "booked",
+    "defaulted",
+]
+
+
+def labelled_decisions(
+    *,
+    model_version_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    booked_only: bool = True,
+) -> pd.DataFrame:
+    """One row per decision with a standing (latest) outcome: its score and what happened.
+
+    ``defaulted`` is 1 for a default or write-off and 0 otherwise; ``booked`` is False for a withdrawn or
+    never-booked loan, which ``booked_only`` leaves out (an unbooked loan cannot default). ``since`` and
+    ``until`` bound the decision's time (a vintage is the month the decision was made).
+    """
+    rows = LoanOutcome.objects.current()
+    if model_version_id is not None:
+        rows = rows.filter(prediction__model_version_id=model_version_id)
+    if since is not None:
+        rows = rows.filter(prediction__created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(prediction__created_at__lt=until)
+    if booked_only:
+        rows = rows.exclude(outcome=LoanOutcome.Outcome.WITHDRAWN)
+    values = rows.order_by("prediction_id").values_list(
+        "prediction_id",
+        "prediction__created_at",
+        "prediction__model_version_id",
+        "prediction__probability",
+        "prediction__decision",
+        "prediction__model_decision",
+        "outcome",
+        "observed_on",
+    )
+    frame = pd.DataFrame.from_records(list(values), columns=LABELLED_COLUMNS[:-2])
+    frame["booked"] = frame["outcome"] != LoanOutcome.Outcome.WITHDRAWN
+    frame["defaulted"] = frame["outcome"].isin([str(value) for value in LoanOutcome.BAD]).astype(int)
+    return frame[LABELLED_COLUMNS]
