@@ -51,10 +51,16 @@ class SessionLifetimeMiddleware:
         return self.get_response(request)
 
 
+def _outcome_paths() -> tuple[str, ...]:
+    """Where loan outcomes are reported. Auditors may do that: an outcome records what happened to a loan,
+    not a decision, and it is appended (a correction is a new row), never an edit (docs/outcomes.md)."""
+    return (reverse("scoring:outcome-upload"), reverse("api:outcome-create"))
+
+
 class ReadOnlyRoleMiddleware:
     """Defence in depth: views check permissions too, but a read-only user cannot change anything
     even through a view that forgot to. Logging in and out and changing their own password are allowed
-    (they change only the user's own session and credentials)."""
+    (they change only the user's own session and credentials), and so is reporting loan outcomes."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -64,6 +70,7 @@ class ReadOnlyRoleMiddleware:
             request.method not in SAFE_METHODS
             and permissions.is_read_only(request.user)
             and request.path not in (reverse("logout"), reverse("login"), reverse("password_change"))
+            and not (request.path in _outcome_paths() and permissions.can_record_outcomes(request.user))
         ):
             raise PermissionDenied("Your role can read but not change anything.")
         return self.get_response(request)

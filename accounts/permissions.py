@@ -235,6 +235,25 @@ def can_simulate_policy(user) -> bool:
     return bool(user.is_authenticated and user.has_perm("scoring.simulate_policyversion"))
 
 
+# --- Loan outcomes -----------------------------------------------------
+
+
+def can_record_outcomes(user) -> bool:
+    """Reporting what happened to decided loans (CSV, API, command): auditors and model administrators.
+
+    An outcome is an observed fact about a decision, not a decision: auditors, who otherwise change
+    nothing, may record it (accounts.middleware lets these requests through; see docs/outcomes.md)."""
+    return is_auditor(user) or is_model_admin(user)
+
+
+def outcome_predictions(user, queryset: QuerySet) -> QuerySet:
+    """The decisions a user may report outcomes for: every one for auditors and model administrators (who see
+    the whole history for monitoring), otherwise the ones they may see."""
+    if can_record_outcomes(user):
+        return queryset
+    return visible_predictions(user, queryset)
+
+
 # --- Audit and access log -------------------------------------------
 
 

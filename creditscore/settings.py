@@ -258,7 +258,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"DecisionEnum": "scoring.models.Decision"},
+    "ENUM_NAME_OVERRIDES": {
+        "DecisionEnum": "scoring.models.Decision",
+        "LoanOutcomeEnum": "scoring.models.LoanOutcome.Outcome",
+        # A review's outcome keeps the name it had before loan outcomes came (generated clients use it).
+        "OutcomeEnum": "scoring.models.Review.Outcome",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scoring.api.schema.postprocess_schema",
@@ -407,6 +412,13 @@ LOGGING["handlers"]["console"]["filters"] = ["request_id"]
 
 # The largest ZEN decision model (JSON) the policy import takes; refused before the body is read.
 POLICY_IMPORT_MAX_BYTES = env.int("POLICY_IMPORT_MAX_BYTES", default=1024 * 1024)
+
+# --- Loan outcomes ----------------------------------------------------
+
+# One set of outcomes (a CSV file, an API request, a command run) is checked and stored in one
+# transaction, all or nothing: these bound its size. The file limit is checked before the body is read.
+OUTCOMES_MAX_ROWS = env.int("OUTCOMES_MAX_ROWS", default=10_000)
+OUTCOMES_MAX_BYTES = env.int("OUTCOMES_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- Batch scoring ----------------------------------------------------
 

@@ -9,6 +9,7 @@ from scoring.api.base import KnownQueryParameters
 from scoring.api.lifecycle import ModelReloadApi
 from scoring.api.notices import PredictionNoticeApi
 from scoring.api.offers import PredictionAlternativesApi
+from scoring.api.outcomes import OutcomeCreateApi
 from scoring.api.problems import problem_response
 
 app_name = "api"
@@ -38,6 +39,7 @@ urlpatterns = [
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
+    path("v1/outcomes", OutcomeCreateApi.as_view(), name="outcome-create"),
     path("v1/", include("scoring.api.batch_urls")),
     path("v1/schema/", SchemaApi.as_view(), name="schema"),
     path(

@@ -25,6 +25,7 @@ from scoring.decisions import selectors
 from scoring.decisions.presentation import policy_outcome, reason_rows
 from scoring.files import csv_export
 from scoring.notices import selectors as notice_selectors
+from scoring.outcomes import selectors as outcome_selectors
 from scoring.policy import presentation as policy_presentation
 
 
@@ -101,6 +102,7 @@ def prediction_detail(request, pk: int):
             "notices": list(notice_selectors.notice_list(prediction=prediction)),
             "policy": policy_outcome(prediction),
             "counter_offers": list(selectors.counter_offer_list(user=request.user, prediction=prediction)),
+            "outcomes": outcome_selectors.outcome_history(prediction),
         },
     )
 

@@ -10,7 +10,7 @@ from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssig
 from scoring.models.fields import JSONTextField
 from scoring.models.monitoring import DriftReport
 from scoring.models.notices import AdverseActionNotice, NoticeIsFinal
-from scoring.models.outcomes import LoanOutcome
+from scoring.models.outcomes import LoanOutcome, OutcomeUpload
 from scoring.models.policy import (
     PolicyActivation,
     PolicyCondition,
@@ -41,6 +41,7 @@ __all__ = [
     "ModelVersion",
     "MonthlyStat",
     "NoticeIsFinal",
+    "OutcomeUpload",
     "OverrideApproval",
     "PolicyActivation",
     "PolicyCondition",

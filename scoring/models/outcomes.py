@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Max, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from scoring.models.decisions import Prediction
 
@@ -64,3 +65,39 @@ class LoanOutcome(models.Model):
     @property
     def booked(self) -> bool:
         return self.outcome != self.Outcome.WITHDRAWN
+
+
+class OutcomeUpload(models.Model):
+    """One set of loan outcomes taken in (a CSV file, an API request or a command run) that stored at least one
+    row: who, when, what (file name and sha256 of its bytes, or of the request body) and how many rows did what.
+    Its id is the ``source_ref`` of the outcome rows it stored. Never changed."""
+
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    source = models.CharField(_("channel"), max_length=10, choices=LoanOutcome.Source.choices)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    sha256 = models.CharField(_("sha256"), max_length=64)
+    row_count = models.PositiveIntegerField(_("rows"))
+    stored = models.PositiveIntegerField(_("new outcomes"))
+    corrected = models.PositiveIntegerField(_("corrections"))
+    unchanged = models.PositiveIntegerField(_("unchanged"))
+    # The API's Idempotency-Key, if the request sent one: the same key from the same user replays this answer.
+    idempotency_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("outcome upload")
+        verbose_name_plural = _("outcome uploads")
+        indexes = [models.Index(fields=["-created_at", "-id"], name="outcomeupload_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="outcomeupload_one_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome upload {self.pk} ({self.get_source_display()})"

@@ -1,0 +1,1 @@
+"""Loan outcomes in: what happened to each decided loan, from a CSV upload, the API or a command."""
