@@ -77,6 +77,7 @@ class _Row:
     observed_on: date | None
     days_past_due: int | None
     reason: str
+    complete: bool = True  # every field is valid (else only the decision it names is checked)
 
 
 def content_sha256(rows: Sequence[Mapping[str, object]]) -> str:
@@ -176,9 +177,10 @@ def _parse_row(number: int, raw: Mapping[str, object], errors: list[RowError]) -
         error("days_past_due", _("Leave days past due empty for a withdrawn loan: it was never booked."))
     reason = _text(raw.get("reason"), "reason", REASON_LENGTH, error)
     errors.extend(found)
-    if found:
-        return None
-    return _Row(number, decision_id, external_ref, outcome, observed_on, days_past_due, reason)
+    if any(e.field in ("decision_id", "external_ref") for e in found):
+        return None  # no decision to look up
+    # A row with other errors is still looked up, so its decision's errors are reported with them.
+    return _Row(number, decision_id, external_ref, outcome, observed_on, days_past_due, reason, complete=not found)
 
 
 def _empty(value: object) -> bool:
@@ -284,7 +286,7 @@ def _store(
         if row.number not in decisions:
             continue
         prediction_id, decided_on = decisions[row.number]
-        if row.observed_on < decided_on:
+        if row.observed_on is not None and row.observed_on < decided_on:
             result.errors.append(
                 RowError(
                     row.number,
@@ -293,6 +295,8 @@ def _store(
                     % {"day": row.observed_on, "decided": decided_on},
                 )
             )
+            continue
+        if not row.complete:
             continue
         current = standing.get(prediction_id)
         if current is not None and _same(current, row):
