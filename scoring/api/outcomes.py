@@ -79,7 +79,13 @@ class OutcomeRowRequestSerializer(StrictSerializer):
 
 
 class OutcomesRequestSerializer(StrictSerializer):
-    outcomes = OutcomeRowRequestSerializer(many=True, min_length=1, max_length=settings.OUTCOMES_MAX_ROWS)
+    outcomes = OutcomeRowRequestSerializer(many=True, min_length=1)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Read per request, like the schema's maxItems (scoring.api.schema), so both follow the setting.
+        fields["outcomes"].max_length = settings.OUTCOMES_MAX_ROWS
+        return fields
 
 
 class OutcomesResultSerializer(serializers.Serializer):

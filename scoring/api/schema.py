@@ -168,6 +168,7 @@ def postprocess_schema(result, generator, request, public):
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
     _state_score_many_rules(components)
+    _state_outcome_rules(components)
     _state_review_rules(components)
     _add_score_examples(result)
     return result
@@ -189,6 +190,14 @@ def _state_score_many_rules(components: dict[str, Any]) -> None:
         "anyOf": [applications.get("items", {"$ref": "#/components/schemas/ScoreRequest"}), {}],
         "description": "A ScoreRequest. Any other item is answered with its errors in `results`.",
     }
+
+
+def _state_outcome_rules(components: dict[str, Any]) -> None:
+    """How many rows POST /outcomes takes (OUTCOMES_MAX_ROWS): more are a 400, checked before any row."""
+    outcomes = components.get("OutcomesRequest", {}).get("properties", {}).get("outcomes")
+    if outcomes is not None:
+        outcomes["minItems"] = 1
+        outcomes["maxItems"] = settings.OUTCOMES_MAX_ROWS
 
 
 def _state_review_rules(components: dict[str, Any]) -> None:
