@@ -51,7 +51,19 @@ def audit_rows(officer, auditor, example_inputs):
     declined = services.score_application(user=officer, inputs=example_inputs, channel="web")
     notices.issue_notice(user=officer, prediction=declined, applicant_name="A. Person", applicant_address="1 Road")
     referral_and_approval_rows(officer)
+    _outcome_rows(auditor, prediction)
     return prediction
+
+
+def _outcome_rows(auditor, prediction) -> None:
+    """A loan outcome and its correction, with their upload records."""
+    from django.utils import timezone
+
+    from scoring.outcomes import services as outcomes
+
+    for outcome, reason in (("repaid", ""), ("defaulted", "Reported in error.")):
+        row = {"decision_id": prediction.pk, "outcome": outcome, "observed_on": timezone.localdate(), "reason": reason}
+        assert outcomes.record_outcomes([row], user=auditor, source="api").ok
 
 
 def _row_error(officer) -> BatchRowError:
