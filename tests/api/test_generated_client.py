@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from accounts.tokens import issue_api_token
 from tests.support.batch_files import csv_bytes, synthetic_frame
@@ -133,6 +134,20 @@ def test_a_generated_client_uses_every_operation(
     assert reviewed.parsed.status.value == "pending_approval"
     no_notice = call("predictions.notice_create", officer_c, prediction_id, body=notice_body)
     assert no_notice.status_code == 409 and isinstance(no_notice.parsed, models.Problem)  # a change is pending
+
+    # What happened to the loan, reported by an auditor: stored once, unchanged when sent again.
+    outcome = models.OutcomesRequest.from_dict(
+        {
+            "outcomes": [
+                {"decision_id": prediction_id, "outcome": "repaid", "observed_on": timezone.localdate().isoformat()}
+            ]
+        }
+    )
+    reported = call("outcomes.outcome_create", auditor_c, body=outcome)
+    assert reported.status_code == 201 and isinstance(reported.parsed, models.OutcomesResult)
+    assert reported.parsed.stored == 1
+    again = call("outcomes.outcome_create", auditor_c, body=outcome)
+    assert again.status_code == 200 and again.parsed.unchanged == 1
 
     versions = call("models.model_list", auditor_c)
     assert versions.status_code == 200 and versions.parsed[0].sha256 == active_version.sha256
