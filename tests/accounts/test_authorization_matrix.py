@@ -85,6 +85,12 @@ RULES: dict[str, tuple] = {
     "api:not-found": (404, 404, 404, 404, 404, 404, 404),
     "api:prediction-notice": (401, 200, 404, 200, 403, 403, 403),
     "api:prediction-alternatives": (401, 200, 404, 200, 403, 403, 403),  # as reading the decision
+    # loan outcomes: auditors and model administrators report them; auditors alone export every row
+    "scoring:outcome-upload": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "scoring:outcome-template": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "scoring:outcome-upload-list": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "scoring:outcome-export": (LOGIN, 403, 403, 200, 403, 403, 403),
+    "api:outcome-create": (401, 403, 403, 405, 405, 403, 403),  # POST only
     # auditor pages
     "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403, 403),
@@ -132,8 +138,9 @@ ADMIN_RULES: dict[str, tuple] = {
 # The only URLs an anonymous visitor may reach (static files are served outside the URL map).
 PUBLIC = {"login", "health-live", "health-ready"}
 
-# Unsafe methods a read-only auditor may still use: their own session and their own password.
-AUDITOR_MAY_POST = {"login", "logout", "password_change"}
+# Unsafe methods a read-only auditor may still use: their own session and their own password, and reporting
+# loan outcomes (an observed fact appended, never an edit: docs/outcomes.md).
+AUDITOR_MAY_POST = {"login", "logout", "password_change", "scoring:outcome-upload", "api:outcome-create"}
 
 
 def project_urls():
