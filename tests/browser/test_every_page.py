@@ -20,6 +20,7 @@ from scoring.lifecycle import versions
 from scoring.models import BatchJob, Decision, ModelLoad
 from scoring.monitoring import reports
 from scoring.notices import services as notices
+from scoring.outcomes.services import record_outcomes
 from scoring.policy import defaults as policy_defaults
 from scoring.policy import services as policy_services
 from tests.browser.conftest import screenshot
@@ -96,6 +97,11 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
     ModelLoad.objects.create(
         repo_id="acme/credit-model", state=ModelLoad.State.FAILED, error="The Hub did not answer in time."
     )
+    # A loan outcome and its correction, so the decision page and the uploads list have them.
+    today = timezone.localdate()
+    for outcome, reason in (("defaulted", ""), ("repaid", "The servicer reported the default in error.")):
+        row = {"decision_id": made["decline"].pk, "outcome": outcome, "observed_on": today, "reason": reason}
+        assert record_outcomes([row], user=model_admin, source="upload", source_ref="june-outcomes.csv").ok
     return {"made": made, "job": job, "candidate": candidate, "pending": pending, "notice": notice}
 
 
@@ -193,6 +199,24 @@ def test_every_page_of_the_auditor(tab, live_server, auditor, history):
         "monitoring": "/monitoring/",
         "batch list": "/batches/",
         "batch job": f"/batches/{history['job'].pk}/",
+        "outcome upload": "/outcomes/upload/",
+        "outcome upload with errors": (
+            "/outcomes/upload/",
+            _submit(
+                "main button[type=submit]",
+                lambda p: p.set_input_files(
+                    "#id_file",
+                    files=[
+                        {
+                            "name": "june.csv",
+                            "mimeType": "text/csv",
+                            "buffer": b"external_ref,outcome,observed_on\nNOPE,Repaid,2999-01-01\n",
+                        }
+                    ],
+                ),
+            ),
+        ),
+        "outcome uploads": "/outcomes/uploads/",
         "not allowed": "/applications/new/",
         "not found": "/audit/predictions/999999/",
     }
@@ -214,6 +238,8 @@ def test_every_page_of_the_model_administrator(tab, live_server, model_admin, hi
         "activations": "/admin/scoring/modelactivation/",
         "model timeline": "/audit/models/",
         "monitoring": "/monitoring/",
+        "outcome upload": "/outcomes/upload/",
+        "outcome uploads": "/outcomes/uploads/",
         "password change": "/accounts/password_change/",
         "not allowed": "/applications/new/",
         "not found in the admin": "/admin/scoring/modelversion/999999/change/",
