@@ -38,16 +38,15 @@ def outcome_history(prediction: Prediction) -> list[LoanOutcome]:
     )
 
 
-def outcome_export_lines() -> Iterator[str]:
-    """Every outcome row, superseded ones too, oldest first, as formula-safe CSV (ISO dates, UTC times).
-
-    Read in id order a block at a time (keyset), so the export neither holds the table in memory nor
-    misses or repeats a row; rows recorded while it runs past the last id seen at the start are left out.
+def outcome_export_lines(*, last_id: int | None) -> Iterator[str]:
+    """Every outcome row up to ``last_id``, superseded ones too, oldest first, as formula-safe CSV (ISO dates,
+    UTC times). Read in id order a block at a time (keyset), so the export neither holds the table in memory
+    nor misses or repeats a row; rows recorded while it runs are left out.
     """
     lines = CsvLines()
     lines.row(EXPORT_COLUMNS)
     yield lines.take()
-    last = LoanOutcome.objects.order_by("-id").values_list("id", flat=True).first()
+    last = last_id
     if last is None:
         return
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts import permissions
 from scoring.exceptions import IdempotencyConflict, NotAllowed
-from scoring.models import LoanOutcome, OutcomeUpload, Prediction
+from scoring.models import ExportLog, LoanOutcome, OutcomeUpload, Prediction
 
 # The fields of a row, in the order of the CSV template.
 FIELDS = ("decision_id", "external_ref", "outcome", "observed_on", "days_past_due", "reason")
@@ -452,3 +452,13 @@ def _correction_message(current: LoanOutcome) -> str:
 def _chunks(values: Sequence) -> Iterable[Sequence]:
     for start in range(0, len(values), _LOOKUP_CHUNK):
         yield values[start : start + _LOOKUP_CHUNK]
+
+
+def start_outcome_export(*, user: AbstractBaseUser) -> tuple[ExportLog, int | None]:
+    """Record an export of every outcome row (in the access log's recent exports, as decision exports are)
+    and return the last outcome id it covers, so the logged row count is what the file holds."""
+    with transaction.atomic():
+        last_id = LoanOutcome.objects.order_by("-id").values_list("id", flat=True).first()
+        count = LoanOutcome.objects.filter(id__lte=last_id).count() if last_id is not None else 0
+        log = ExportLog.objects.create(user=user, filters={"export": "loan outcomes"}, row_count=count)
+    return log, last_id

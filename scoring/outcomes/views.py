@@ -115,5 +115,10 @@ def outcome_export(request):
         bom = csv_export.bom_requested(request.GET)
     except ValueError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    return csv_export.csv_download(selectors.outcome_export_lines(), filename=f"loan-outcomes-{stamp}.csv", bom=bom)
+    log, last_id = services.start_outcome_export(user=request.user)
+    stamp = timezone.localtime(log.created_at).strftime("%Y%m%d-%H%M%S")
+    response = csv_export.csv_download(
+        selectors.outcome_export_lines(last_id=last_id), filename=f"loan-outcomes-{stamp}-export{log.pk}.csv", bom=bom
+    )
+    response["X-Export-Rows"] = str(log.row_count)
+    return response

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from scoring.models import LoanOutcome, OutcomeUpload
+from scoring.models import ExportLog, LoanOutcome, OutcomeUpload
 from scoring.outcomes.csv_file import COLUMNS
 from scoring.outcomes.services import record_outcomes
 
@@ -180,6 +180,9 @@ def test_the_export_has_every_row_with_iso_dates_and_neutralised_formulas(audito
     assert rows[1]["reason"] == "'=cmd|' /C calc'!A0"
     assert rows[0]["observed_on"] == TODAY and rows[0]["days_past_due"] == "5"
     assert rows[0]["recorded_at"].startswith(timezone.now().date().isoformat()[:4])
+    log = ExportLog.objects.get()
+    assert (log.user, log.row_count, log.filters) == (auditor, 2, {"export": "loan outcomes"})
+    assert response["X-Export-Rows"] == "2"
 
 
 def test_a_model_admin_may_not_export_the_audit_file(client, model_admin):
