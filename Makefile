@@ -120,6 +120,8 @@ bench-run:
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_monitoring $(PY) bench/monitoring.py --rows 100000
 	@echo "== offers search"
 	$(PY) bench/offers.py --cases 200
+	@echo "== loan outcomes in (10,000 rows per set)"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/postgres $(PY) bench/outcomes.py --rows 10000 --database creditscore_bench_outcomes
 	@echo "== export memory"
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/export_memory.py
 	@echo "== credit policy simulation ($(SIMULATION_ROWS) decisions)"

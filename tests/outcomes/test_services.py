@@ -204,3 +204,10 @@ def test_seeded_outcomes_are_valid_standing_outcomes(decisions):
         assert timezone.localdate(outcome.prediction.created_at) <= outcome.observed_on <= TODAY()
         assert (outcome.days_past_due is None) == (outcome.outcome == LoanOutcome.Outcome.WITHDRAWN)
     assert [o.outcome for o in seed_outcomes(decisions, random.Random(7))] == [o.outcome for o in seeded]
+
+
+def test_the_insert_writes_every_column_of_the_table():
+    from scoring.outcomes.services import _INSERT_COLUMNS
+
+    columns = {f.column for f in LoanOutcome._meta.concrete_fields} - {LoanOutcome._meta.pk.column}
+    assert set(_INSERT_COLUMNS) == columns and len(_INSERT_COLUMNS) == len(columns)
