@@ -18,6 +18,7 @@ from scoring.api.serializers import MAX_ID, StrictSerializer
 from scoring.api.views import IDEMPOTENCY_HEADER, BaseApi, _idempotency_key
 from scoring.models import LoanOutcome
 from scoring.outcomes import services
+from scoring.outcomes.rows import EXTERNAL_REF_LENGTH, MAX_DAYS_PAST_DUE, REASON_LENGTH
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -57,7 +58,7 @@ class OutcomeRowRequestSerializer(StrictSerializer):
         required=False,
         allow_blank=True,
         trim_whitespace=False,
-        max_length=services.EXTERNAL_REF_LENGTH,
+        max_length=EXTERNAL_REF_LENGTH,
         help_text="The reference sent when the application was scored; must name exactly one decision.",
     )
     outcome = serializers.ChoiceField(choices=LoanOutcome.Outcome.choices)
@@ -66,14 +67,14 @@ class OutcomeRowRequestSerializer(StrictSerializer):
         required=False,
         allow_null=True,
         min_value=0,
-        max_value=services.MAX_DAYS_PAST_DUE,
+        max_value=MAX_DAYS_PAST_DUE,
         help_text="Null or absent for a withdrawn loan.",
     )
     reason = serializers.CharField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
-        max_length=services.REASON_LENGTH,
+        max_length=REASON_LENGTH,
         help_text="Needed when the row corrects the decision's standing outcome.",
     )
 

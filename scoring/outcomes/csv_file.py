@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from scoring.files.csv_export import CsvLines
 from scoring.files.uploads import megabytes
-from scoring.outcomes.services import FIELDS, RowError
+from scoring.outcomes.rows import FIELDS, RowError
 
 COLUMNS = FIELDS
 REQUIRED = ("outcome", "observed_on")

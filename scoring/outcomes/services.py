@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,16 +23,8 @@ from django.utils.translation import gettext as _
 from accounts import permissions
 from scoring.exceptions import IdempotencyConflict, NotAllowed
 from scoring.models import ExportLog, LoanOutcome, OutcomeUpload, Prediction
+from scoring.outcomes.rows import FIELDS, Row, RowError, parse_row
 
-# The fields of a row, in the order of the CSV template.
-FIELDS = ("decision_id", "external_ref", "outcome", "observed_on", "days_past_due", "reason")
-EXTERNAL_REF_LENGTH = 100
-REASON_LENGTH = 2000
-MAX_DAYS_PAST_DUE = 2_147_483_647  # the column's range
-MAX_ID = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]+")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_OUTCOMES = frozenset(LoanOutcome.Outcome.values)
 # Decisions are looked up this many at a time (SQLite takes at most 999 parameters per statement).
 _LOOKUP_CHUNK = 900
 # Namespace of the advisory locks on decisions receiving outcomes ("OUTC"), apart from any other. The
@@ -41,15 +32,6 @@ _LOOKUP_CHUNK = 900
 # server's lock table is shared and bounded), and two sets sharing a key only wait for each other.
 _LOCK_NAMESPACE = 0x4F555443
 _LOCK_KEYS = 256
-
-
-@dataclass(frozen=True)
-class RowError:
-    """Why a row (1 = the first row after a CSV's header, or the first item of a request) cannot be stored."""
-
-    row: int | None  # None: the file as a whole
-    field: str
-    message: str
 
 
 @dataclass
@@ -67,18 +49,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-@dataclass(frozen=True)
-class _Row:
-    number: int
-    decision_id: int | None
-    external_ref: str
-    outcome: str
-    observed_on: date | None
-    days_past_due: int | None
-    reason: str
-    complete: bool = True  # every field is valid (else only the decision it names is checked)
 
 
 def content_sha256(rows: Sequence[Mapping[str, object]]) -> str:
@@ -117,7 +87,7 @@ def record_outcomes(
     result = Result(rows=len(rows))
     numbers = numbers if numbers is not None else range(1, len(rows) + 1)
     today = timezone.localdate()
-    parsed = [_parse_row(number, raw, result.errors, today) for number, raw in zip(numbers, rows, strict=True)]
+    parsed = [parse_row(number, raw, result.errors, today) for number, raw in zip(numbers, rows, strict=True)]
     try:
         with transaction.atomic():
             _store(parsed, result, user=user, source=source, source_ref=source_ref, sha256=sha256, key=idempotency_key)
@@ -157,120 +127,11 @@ def _replay(*, user: AbstractBaseUser, key: str, sha256: str) -> Result | None:
     )
 
 
-# --- checking one row's fields --------------------------------------------------------------
-
-
-def _parse_row(number: int, raw: Mapping[str, object], errors: list[RowError], today: date) -> _Row | None:
-    found: list[RowError] = []
-
-    def error(name: str, message: str) -> None:
-        found.append(RowError(number, name, message))
-
-    decision_id = _decision_id(raw.get("decision_id"), error)
-    external_ref = _text(raw.get("external_ref"), "external_ref", EXTERNAL_REF_LENGTH, error)
-    if decision_id is None and not external_ref and not any(e.field in ("decision_id", "external_ref") for e in found):
-        error("decision_id", _("Give the decision's id (decision_id) or the lender's reference (external_ref)."))
-    elif decision_id is not None and external_ref:
-        error("external_ref", _("Give decision_id or external_ref, not both."))
-    outcome = _outcome(raw.get("outcome"), error)
-    observed_on = _observed_on(raw.get("observed_on"), error, today)
-    days_past_due = _days_past_due(raw.get("days_past_due"), error)
-    if outcome == LoanOutcome.Outcome.WITHDRAWN and days_past_due is not None:
-        error("days_past_due", _("Leave days past due empty for a withdrawn loan: it was never booked."))
-    reason = _text(raw.get("reason"), "reason", REASON_LENGTH, error)
-    errors.extend(found)
-    if any(e.field in ("decision_id", "external_ref") for e in found):
-        return None  # no decision to look up
-    # A row with other errors is still looked up, so its decision's errors are reported with them.
-    return _Row(number, decision_id, external_ref, outcome, observed_on, days_past_due, reason, complete=not found)
-
-
-def _empty(value: object) -> bool:
-    return value is None or value == ""
-
-
-def _decision_id(value: object, error) -> int | None:
-    if _empty(value):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
-        return value
-    if isinstance(value, str) and _DIGITS.fullmatch(value) and 1 <= int(value) <= MAX_ID:
-        return int(value)
-    error(
-        "decision_id",
-        _("“%(value)s” is not a decision id: give the decision's number, digits only.") % {"value": str(value)[:40]},
-    )
-    return None
-
-
-def _text(value: object, name: str, limit: int, error) -> str:
-    if _empty(value):
-        return ""
-    if not isinstance(value, str):
-        error(name, _("Give text."))
-        return ""
-    if len(value) > limit:
-        error(name, _("At most %(limit)d characters.") % {"limit": limit})
-        return ""
-    if not value.strip():
-        return ""
-    return value
-
-
-def _outcome(value: object, error) -> str:
-    if isinstance(value, str) and value in _OUTCOMES:
-        return value
-    codes = ", ".join(LoanOutcome.Outcome.values)
-    if _empty(value):
-        error("outcome", _("Give the outcome: one of %(codes)s.") % {"codes": codes})
-    else:
-        error(
-            "outcome",
-            _("“%(value)s” is not an outcome code; use one of %(codes)s, in lower case as written.")
-            % {"value": str(value)[:40], "codes": codes},
-        )
-    return ""
-
-
-def _observed_on(value: object, error, today: date) -> date | None:
-    if _empty(value):
-        error("observed_on", _("Give the date the outcome was observed, as YYYY-MM-DD."))
-        return None
-    day = value if isinstance(value, date) else None
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            day = None
-    if day is None:
-        error("observed_on", _("“%(value)s” is not a date: write it as YYYY-MM-DD.") % {"value": str(value)[:40]})
-        return None
-    if day > today:
-        error("observed_on", _("%(day)s is in the future: an outcome is reported once observed.") % {"day": day})
-        return None
-    return day
-
-
-def _days_past_due(value: object, error) -> int | None:
-    if _empty(value):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DAYS_PAST_DUE:
-        return value
-    if isinstance(value, str) and _DIGITS.fullmatch(value) and int(value) <= MAX_DAYS_PAST_DUE:
-        return int(value)
-    error(
-        "days_past_due",
-        _("“%(value)s” is not a number of days: give a whole number, 0 or more, digits only.")
-        % {"value": str(value)[:40]},
-    )
-    return None
-
-
 # --- checking against the stored decisions and outcomes, and storing ------------------------
 
 
 def _store(
-    parsed: list[_Row | None],
+    parsed: list[Row | None],
     result: Result,
     *,
     user: AbstractBaseUser,
@@ -283,7 +144,7 @@ def _store(
     decisions = _resolve(rows, user=user, errors=result.errors)
     _lock(sorted({prediction_id for prediction_id, _day in decisions.values()}))
     standing = _standing({prediction_id for prediction_id, _day in decisions.values()})
-    new: list[tuple[int, _Row, int | None]] = []  # decision, row, the standing outcome it supersedes
+    new: list[tuple[int, Row, int | None]] = []  # decision, row, the standing outcome it supersedes
     for row in rows:
         if row.number not in decisions:
             continue
@@ -345,7 +206,7 @@ _INSERT_COLUMNS = (
 )
 
 
-def _insert(new: list[tuple[int, _Row, int | None]], *, upload: OutcomeUpload, user, source: str) -> None:
+def _insert(new: list[tuple[int, Row, int | None]], *, upload: OutcomeUpload, user, source: str) -> None:
     """The set's rows in one prepared INSERT run for each (executemany), not model instances.
 
     bulk_create prepares every field of every instance through the ORM: for a set of 10,000 rows that
@@ -379,7 +240,7 @@ def _insert(new: list[tuple[int, _Row, int | None]], *, upload: OutcomeUpload, u
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)  # noqa: S608
 
 
-def _resolve(rows: list[_Row], *, user: AbstractBaseUser, errors: list[RowError]) -> dict[int, tuple[int, date]]:
+def _resolve(rows: list[Row], *, user: AbstractBaseUser, errors: list[RowError]) -> dict[int, tuple[int, date]]:
     """Row number -> (decision id, day it was made) for rows naming one decision the user may see, once."""
     visible = permissions.outcome_predictions(user, Prediction.objects.all()).order_by()
     zone = timezone.get_current_timezone()  # once: timezone.localdate() looks it up on every call
@@ -475,7 +336,7 @@ def _standing(prediction_ids: set[int]) -> dict[int, _Standing]:
     return standing
 
 
-def _same(current: _Standing, row: _Row) -> bool:
+def _same(current: _Standing, row: Row) -> bool:
     return (current.outcome, current.observed_on, current.days_past_due) == (
         row.outcome,
         row.observed_on,
