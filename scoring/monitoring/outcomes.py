@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+from django.db.models.functions import TruncMonth
 
-from scoring.models import LoanOutcome
+from scoring.models import LoanOutcome, final_decision_of
 
 LABELLED_COLUMNS = [
     "prediction_id",
@@ -15,6 +16,8 @@ LABELLED_COLUMNS = [
     "probability",
     "decision",
     "model_decision",
+    "final_decision",
+    "vintage",
     "outcome",
     "observed_on",
     "booked",
@@ -34,6 +37,8 @@ def labelled_decisions(
     ``defaulted`` is 1 for a default or write-off and 0 otherwise; ``booked`` is False for a withdrawn or
     never-booked loan, which ``booked_only`` leaves out (an unbooked loan cannot default). ``since`` and
     ``until`` bound the decision's time (a vintage is the month the decision was made).
+    ``final_decision`` is the decision's final outcome (the latest standing review's, else ``decision``);
+    ``vintage`` the first day of the month the decision was made, in the site's time zone.
     """
     rows = LoanOutcome.objects.current()
     if model_version_id is not None:
@@ -44,6 +49,10 @@ def labelled_decisions(
         rows = rows.filter(prediction__created_at__lt=until)
     if booked_only:
         rows = rows.exclude(outcome=LoanOutcome.Outcome.WITHDRAWN)
+    rows = rows.annotate(
+        final_decision=final_decision_of("prediction_id", "prediction__decision"),
+        vintage=TruncMonth("prediction__created_at"),
+    )
     values = rows.order_by("prediction_id").values_list(
         "prediction_id",
         "prediction__created_at",
@@ -51,10 +60,13 @@ def labelled_decisions(
         "prediction__probability",
         "prediction__decision",
         "prediction__model_decision",
+        "final_decision",
+        "vintage",
         "outcome",
         "observed_on",
     )
     frame = pd.DataFrame.from_records(list(values), columns=LABELLED_COLUMNS[:-2])
+    frame["vintage"] = [value.date() if hasattr(value, "date") else value for value in frame["vintage"]]
     frame["booked"] = frame["outcome"] != LoanOutcome.Outcome.WITHDRAWN
     frame["defaulted"] = frame["outcome"].isin([str(value) for value in LoanOutcome.BAD]).astype(int)
     return frame[LABELLED_COLUMNS]
