@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scoring.engine.performance import calibration_table, measure
 from scoring.models import DailyTotal, Decision, ModelVersion
@@ -88,6 +89,21 @@ class Funnel:
     booked: int  # approved, booked, with an outcome
     defaulted: int
     reported_not_approved: int  # outcomes reported on decisions whose final decision is not approve
+
+    @property
+    def steps(self) -> list[tuple[str, int, float | None]]:
+        """(label, count, share of the step before) from decided to defaulted."""
+        steps = [
+            (_("Decided"), self.decided),
+            (_("Approved (final decision)"), self.approved),
+            (_("Outcome reported"), self.reported),
+            (_("Booked"), self.booked),
+            (_("Defaulted"), self.defaulted),
+        ]
+        return [
+            (label, count, count / steps[i - 1][1] if i and steps[i - 1][1] else None)
+            for i, (label, count) in enumerate(steps)
+        ]
 
 
 @dataclass(frozen=True)

@@ -330,3 +330,160 @@ def test_a_correction_supersedes_the_outcome_it_corrects(history, officer):
     defaults = sum(d for _, _, d in seeded.loans) + 1
     assert after.overall.default_rate == pytest.approx(defaults / len(seeded.loans), abs=1e-4)
     assert after.funnel.defaulted == before.funnel.defaulted + 1
+
+
+# --- the monitoring page -------------------------------------------------------------------
+
+
+def _activate(version):
+    """Make a seeded version the active one (as the lifecycle's activation leaves it)."""
+    from scoring.models import ModelVersion
+
+    ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(status=ModelVersion.Status.RETIRED)
+    version.status = ModelVersion.Status.ACTIVE
+    version.save(update_fields=["status"])
+
+
+def test_the_page_shows_the_active_versions_realised_performance(client, auditor, history):
+    from bs4 import BeautifulSoup
+
+    version, seeded = history
+    _activate(version)
+    client.force_login(auditor)
+
+    response = client.get("/monitoring/")
+
+    assert response.status_code == 200
+    page = BeautifulSoup(response.content, "html.parser")
+    section = page.find("section", id="performance")
+    assert section.find("select").find("option", selected=True)["value"] == str(version.pk)
+    rows = section.find("table", class_="vintages").find("tbody").find_all("tr")
+    assert [row.th.get_text(strip=True) for row in rows] == ["Jan 2026", "Feb 2026", "Mar 2026"]
+    first = _expected([loan for loan in seeded.loans if loan[0] == date(2026, 1, 1)])
+    cells = [td.get_text(strip=True) for td in rows[0].find_all("td")]
+    assert cells[2] == str(first["outcomes"])
+    assert cells[3] == f"{first['default_rate'] * 100:.1f} %"
+    assert cells[6] == f"{first['auc']:.3f}"
+    assert "flagged" in cells[-1] and "AUC" in cells[-1]
+    assert "Realised AUC" in section.find("ul", class_="flags").get_text()
+    funnel = {
+        r.th.get_text(strip=True): r.td.get_text(strip=True)
+        for r in section.find("table", class_="funnel").tbody.find_all("tr")
+    }
+    assert funnel["Decided"] == "480" and funnel["Booked"] == str(len(seeded.loans))
+    assert section.find("tr", class_="origin-officer_decline").find_all("td")[1].get_text() == str(
+        len(seeded.by_origin["decline"])
+    )
+    chart = section.find("svg")
+    assert chart.find("title").get_text() and chart.find("desc").get_text()
+    assert len(chart.find_all("circle")) == 10
+    assert len(section.find("table", class_="reliability").tbody.find_all("tr")) == 10
+
+
+def test_the_page_shows_another_version_and_too_few_outcomes(client, model_admin, history, officer):
+    other = model_version("challenger-2026", auc=0.7, ks=0.3)
+    _seed(officer, other, MONTHS[2:], per_month=30, seed=3)
+    client.force_login(model_admin)
+
+    response = client.get("/monitoring/", {"version": other.pk})
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "too few outcomes" in text and "too few to judge" in text
+    assert f'<option value="{other.pk}" selected>' in text
+
+
+def test_an_unknown_version_is_a_form_error_not_another_versions_figures(client, auditor, history):
+    client.force_login(auditor)
+
+    response = client.get("/monitoring/", {"version": "999999"})
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "Choose one of the listed model versions" in text
+    assert 'class="data vintages"' not in text
+
+
+def test_officers_may_not_see_it(client, officer, history):
+    client.force_login(officer)
+    assert client.get("/monitoring/").status_code == 403
+
+
+def test_the_page_says_when_no_version_has_decided(client, auditor):
+    client.force_login(auditor)
+    response = client.get("/monitoring/")
+    assert "No model version has made decisions yet." in response.content.decode()
+
+
+# --- the API -------------------------------------------------------------------------------
+
+
+def test_the_api_gives_the_pages_figures_to_auditors_and_model_admins(auditor_api, model_admin_api, history):
+    version, seeded = history
+    _activate(version)
+
+    by_id = auditor_api.get(f"/api/v1/models/{version.pk}/performance")
+    active = model_admin_api.get("/api/v1/models/active/performance")
+
+    assert by_id.status_code == 200 and active.status_code == 200
+    body = by_id.json()
+    assert body == active.json()
+    assert body["version_id"] == version.pk and body["flagged"] is True
+    assert body["overall"]["auc"] == pytest.approx(_expected(seeded.loans)["auc"], abs=1e-4)
+    assert [v["month"] for v in body["vintages"]] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert body["overall"]["flags"][0]["figure"] == "auc"
+    assert body["funnel"]["decided"] == 480
+    assert {g["origin"] for g in body["approvals"]} == {"model", "officer", "officer_referral", "officer_decline"}
+    assert len(body["calibration"]) == 10
+
+
+def test_the_api_refuses_officers_and_names_unknown_versions(officer_api, auditor_api, history):
+    version, _ = history
+
+    assert officer_api.get(f"/api/v1/models/{version.pk}/performance").status_code == 403
+    assert officer_api.get("/api/v1/models/active/performance").status_code == 403
+    missing = auditor_api.get("/api/v1/models/999999/performance")
+    assert missing.status_code == 404 and "999999" in missing.json()["detail"]
+    assert auditor_api.get("/api/v1/models/active/performance").status_code == 404  # none active
+
+
+# --- Prometheus and the cache ------------------------------------------------------------------
+
+
+def test_the_scrape_exports_the_gauges_from_the_cached_figures(
+    client, settings, history, django_assert_max_num_queries
+):
+    version, seeded = history
+    settings.METRICS_TOKEN = "a-metrics-token-for-tests-0123456789"
+    performance.refresh_realised_performance()
+
+    with django_assert_max_num_queries(3):  # versions with decisions; figures from the cache (and drift)
+        body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer a-metrics-token-for-tests-0123456789").content
+    text = body.decode()
+
+    expected = _expected(seeded.loans)
+    label = f'{{model_version="{version.pk}"}}'
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.endswith(tuple("0123456789")) and label in line
+    }
+    assert values[f"creditscore_realised_auc{label}"] == pytest.approx(expected["auc"], abs=1e-4)
+    assert values[f"creditscore_realised_ks{label}"] == pytest.approx(expected["ks"], abs=1e-4)
+    assert values[f"creditscore_realised_default_rate{label}"] == pytest.approx(expected["default_rate"], abs=1e-4)
+    assert values[f"creditscore_predicted_pd_mean{label}"] == pytest.approx(expected["mean_pd"], abs=1e-4)
+    assert values[f"creditscore_outcomes_count{label}"] == len(seeded.loans)
+    assert values[f"creditscore_realised_performance_flag{label}"] == 1.0
+
+
+def test_the_cached_figures_are_refreshed_by_the_task(history, officer):
+    version, seeded = history
+    cached = performance.cached_realised_performance(version)
+    repaid = next(
+        p for p in seeded.predictions if p.pk in seeded.outcomes and seeded.outcomes[p.pk].outcome == "repaid"
+    )
+    report(repaid, "defaulted", user=officer, supersedes=seeded.outcomes[repaid.pk])
+
+    assert performance.cached_realised_performance(version).overall.defaults == cached.overall.defaults
+    assert performance.refresh_realised_performance() == [version.pk]
+    assert performance.cached_realised_performance(version).overall.defaults == cached.overall.defaults + 1
