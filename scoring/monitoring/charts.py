@@ -234,6 +234,8 @@ def reliability_chart(*, title: str, rows: Sequence[Mapping[str, float]]) -> Saf
     else:
         described = gettext("%(title)s: no loans with an outcome.") % {"title": title}
     ticks = [top * k / 4 for k in range(5)]
+    y_label, x_label = gettext("Observed default rate"), gettext("Mean predicted PD")
+    empty = gettext("No loans with an outcome yet")
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{uid}-t {uid}-d" '
         f'xmlns="http://www.w3.org/2000/svg">',
@@ -251,9 +253,9 @@ def reliability_chart(*, title: str, rows: Sequence[Mapping[str, float]]) -> Saf
         )
     parts.append(
         f'<text class="axis-label" transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" '
-        f'text-anchor="middle">{escape(gettext("Observed default rate"))}</text>'
+        f'text-anchor="middle">{escape(y_label)}</text>'
         f'<text class="axis-label" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle">'
-        f"{escape(gettext('Mean predicted PD'))}</text>"
+        f"{escape(x_label)}</text>"
         f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
         f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
         f'<line class="threshold" x1="{px(0):.1f}" y1="{py(0):.1f}" x2="{px(top):.1f}" y2="{py(top):.1f}"/>'
@@ -281,7 +283,7 @@ def reliability_chart(*, title: str, rows: Sequence[Mapping[str, float]]) -> Saf
     else:
         parts.append(
             f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
-            f"{escape(gettext('No loans with an outcome yet'))}</text>"
+            f"{escape(empty)}</text>"
         )
     parts.append("</svg>")
     # Every text node and attribute value above comes from escape() or our own numbers.
