@@ -109,15 +109,17 @@ def monitoring_page(request):
 def _realised_performance(request: HttpRequest) -> dict:
     """The realised performance section: the chosen version (?version=, else the active one) and its figures."""
     versions = performance.versions_with_decisions()
-    default = next((v for v in versions if v.status == ModelVersion.Status.ACTIVE), versions[0] if versions else None)
-    chosen = "version" in request.GET
-    form = PerformanceVersionForm(
-        request.GET if chosen else {"version": default.pk if default else ""}, versions=versions
-    )
-    version = form.chosen if (chosen or default) else None
-    found = performance.cached_realised_performance(version) if version is not None else None
+    if "version" in request.GET:
+        data = request.GET
+    elif versions:
+        active = [v for v in versions if v.status == ModelVersion.Status.ACTIVE]
+        data = {"version": (active or versions)[0].pk}
+    else:
+        return {"performance_form": None, "performance": None, "reliability_chart": None}
+    form = PerformanceVersionForm(data, versions=versions)
+    found = performance.cached_realised_performance(form.chosen) if form.chosen is not None else None
     return {
-        "performance_form": form if chosen or default else None,
+        "performance_form": form,
         "performance": found,
         "reliability_chart": None
         if found is None
