@@ -14,10 +14,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 from scoring.decisions import services
 from scoring.models import Decision, LoanOutcome
 from scoring.monitoring import performance
-from tests.support.outcomes_history import decisions_in_month, model_version, report
+from tests.support.outcomes_history import HISTORY_DB, decisions_in_month, model_version, report
 from tests.support.reviews import standing_review
 
 MONTHS = [(2026, 1), (2026, 2), (2026, 3)]
+pytestmark = HISTORY_DB
 
 
 @pytest.fixture(autouse=True)

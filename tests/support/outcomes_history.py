@@ -8,10 +8,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from unittest import mock
 
+import pytest
+from django.conf import settings
 from django.db import connection
 
 from scoring.decisions import services
 from scoring.models import Channel, LoanOutcome, ModelVersion, Prediction
+from tests.support import app_role
+
+# The database marker of a test that seeds decisions in past months (see _dated).
+HISTORY_DB = pytest.mark.django_db(transaction=settings.DATABASE_IS_POSTGRES)
 
 
 def model_version(name: str, *, auc: float | None, ks: float | None) -> ModelVersion:
@@ -27,18 +33,33 @@ def model_version(name: str, *, auc: float | None, ks: float | None) -> ModelVer
 
 @contextmanager
 def _dated(when: datetime):
-    """New rows get ``when`` as their created_at. PostgreSQL stamps created_at with the time of writing (a
-    trigger the test database's owner may switch off inside the test's transaction, rolled back after it)."""
+    """New rows get ``when`` as their created_at.
+
+    PostgreSQL's trigger stamps a decision with the time of writing; the table's owner switches it off
+    around the seeding. As the app role (which may not), through the owner's own connection: that needs
+    the test's connection to hold no lock on the table, so tests that seed a history are transactional
+    on PostgreSQL (``HISTORY_DB``), and their rows are emptied by the owner's flush afterwards.
+    """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE scoring_prediction DISABLE TRIGGER scoring_prediction_stamped")
+        _stamping(enabled=False)
     try:
         with mock.patch("django.utils.timezone.now", return_value=when):
             yield
     finally:
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ALTER TABLE scoring_prediction ENABLE TRIGGER scoring_prediction_stamped")
+            _stamping(enabled=True)
+
+
+def _stamping(*, enabled: bool) -> None:
+    statement = (
+        f"ALTER TABLE scoring_prediction {'ENABLE' if enabled else 'DISABLE'} TRIGGER scoring_prediction_stamped"
+    )
+    if app_role.enabled():
+        with app_role.owner_connection() as owner:
+            owner.execute(statement)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
 
 
 def decisions_in_month(
