@@ -20,6 +20,7 @@ import time
 import harness
 
 if not os.environ.get("DATABASE_URL"):
+    os.environ.pop("DATABASE_URL", None)  # set but empty counts as unset
     harness.default_to_sqlite(harness.workdir())
 harness.start_django()
 
