@@ -118,6 +118,8 @@ bench-run:
 	DATABASE_URL=$(BENCH_PG)/creditscore_bench_swap $(PY) bench/hotswap.py
 	@echo "== monitoring reads"
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_monitoring $(PY) bench/monitoring.py --rows 100000
+	@echo "== realised performance (100000 outcomes)"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_monitoring $(PY) bench/realised_performance.py --rows 100000
 	@echo "== offers search"
 	$(PY) bench/offers.py --cases 200
 	@echo "== loan outcomes in (10,000 rows per set)"

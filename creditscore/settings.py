@@ -382,12 +382,26 @@ FAIRNESS_MIN_GROUP = env.int("FAIRNESS_MIN_GROUP", default=30)
 FAIRNESS_MAX_ROWS = env.int("FAIRNESS_MAX_ROWS", default=100_000)
 # Days of daily volume and rates on the monitoring page.
 MONITORING_DAYS = env.int("MONITORING_DAYS", default=90)
+# Realised performance against reported loan outcomes: a version's AUC or KS more than these margins below its
+# validation figures, or an observed default rate more than PERFORMANCE_CALIBRATION_MARGIN (relative) above its
+# mean predicted PD, is flagged, once at least PERFORMANCE_MIN_OUTCOMES booked loans have an outcome.
+PERFORMANCE_AUC_MARGIN = env.float("PERFORMANCE_AUC_MARGIN", default=0.05)
+PERFORMANCE_KS_MARGIN = env.float("PERFORMANCE_KS_MARGIN", default=0.05)
+PERFORMANCE_CALIBRATION_MARGIN = env.float("PERFORMANCE_CALIBRATION_MARGIN", default=0.25)
+PERFORMANCE_MIN_OUTCOMES = env.int("PERFORMANCE_MIN_OUTCOMES", default=100)
+# The figures are computed at most once per this many seconds and version (shared cache), and refreshed by beat.
+PERFORMANCE_CACHE_SECONDS = env.int("PERFORMANCE_CACHE_SECONDS", default=900)
 
 # Other sections may add their own entries to CELERY_BEAT_SCHEDULE; this one adds the daily drift report.
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
     "drift-report-daily": {
         "task": "scoring.tasks_monitoring.drift_report",
         "schedule": crontab(minute=0, hour=DRIFT_REPORT_HOUR),
+    },
+    # Well within the cache's lifetime, so pages and scrapes find the figures computed.
+    "realised-performance": {
+        "task": "scoring.tasks_monitoring.realised_performance",
+        "schedule": float(max(60, PERFORMANCE_CACHE_SECONDS // 2)),
     },
 }
 

@@ -8,12 +8,14 @@ messages and the beat schedule survive moving the code:
 - ``scoring.tasks.run_policy_simulation``: scoring/policy/simulation.py
 - ``scoring.tasks_monitoring.drift_report``: scoring/monitoring/reports.py (the Celery worker's
   metrics hooks are connected by scoring/monitoring/metrics.py, imported with it)
+- ``scoring.tasks_monitoring.realised_performance``: scoring/monitoring/performance.py
 """
 
 from scoring.batch.jobs import sweep_batch_jobs_task
 from scoring.batch.worker import process_batch_chunk
 from scoring.lifecycle.loads import load_model_from_hub
 from scoring.lifecycle.registry import served_model_version
+from scoring.monitoring.performance import refresh_realised_performance
 from scoring.monitoring.reports import drift_report
 from scoring.policy.simulation import run_policy_simulation
 
@@ -21,6 +23,7 @@ __all__ = [
     "drift_report",
     "load_model_from_hub",
     "process_batch_chunk",
+    "refresh_realised_performance",
     "run_policy_simulation",
     "served_model_version",
     "sweep_batch_jobs_task",

@@ -10,6 +10,7 @@ from scoring.api.lifecycle import ModelReloadApi
 from scoring.api.notices import PredictionNoticeApi
 from scoring.api.offers import PredictionAlternativesApi
 from scoring.api.outcomes import OutcomeCreateApi
+from scoring.api.performance import ActiveModelPerformanceApi, ModelPerformanceApi
 from scoring.api.problems import problem_response
 
 app_name = "api"
@@ -38,6 +39,8 @@ urlpatterns = [
     path("v1/predictions/<int:pk>/alternatives", PredictionAlternativesApi.as_view(), name="prediction-alternatives"),
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
+    path("v1/models/active/performance", ActiveModelPerformanceApi.as_view(), name="model-active-performance"),
+    path("v1/models/<int:pk>/performance", ModelPerformanceApi.as_view(), name="model-performance"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
     path("v1/outcomes", OutcomeCreateApi.as_view(), name="outcome-create"),
     path("v1/", include("scoring.api.batch_urls")),

@@ -28,6 +28,7 @@ from scoring.models import (
     Prediction,
     ReferralAssignment,
     Review,
+    final_decision_of,
 )
 
 
@@ -146,17 +147,12 @@ def with_final_decision(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
     """
     if "final" in qs.query.annotations:
         return qs
-    latest = STANDING_REVIEWS.filter(prediction=OuterRef("pk")).order_by("-created_at", "-id")
-    return qs.annotate(
-        final=Coalesce(Subquery(latest.values("final_decision")[:1]), F("decision")),
-        pending=Exists(PENDING_REVIEWS.filter(prediction=OuterRef("pk"))),
-    )
+    return qs.annotate(final=final_decision_of(), pending=Exists(PENDING_REVIEWS.filter(prediction=OuterRef("pk"))))
 
 
-# Reviews that count for the final outcome (presentation.DecisionView.final_decision says the same in Python).
-STANDING_REVIEWS = Review.objects.filter(Q(needs_approval=False) | Q(approval__approved=True))
-# Reviews waiting for a credit manager's answer.
-PENDING_REVIEWS = Review.objects.filter(needs_approval=True, approval__isnull=True)
+# Reviews that count for the final outcome, and those waiting for a credit manager's answer (scoring/models).
+STANDING_REVIEWS = Review.objects.standing()
+PENDING_REVIEWS = Review.objects.pending()
 
 
 @dataclass

@@ -6,7 +6,7 @@ Migrations and the rest of the code import them from here (``scoring.models.Pred
 from scoring.models.audit import ExportLog
 from scoring.models.batch import BatchChunk, BatchJob, BatchRowError
 from scoring.models.choices import Channel, Decision
-from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssignment, Review
+from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssignment, Review, final_decision_of
 from scoring.models.fields import JSONTextField
 from scoring.models.monitoring import DriftReport
 from scoring.models.notices import AdverseActionNotice, NoticeIsFinal
@@ -52,4 +52,5 @@ __all__ = [
     "Prediction",
     "ReferralAssignment",
     "Review",
+    "final_decision_of",
 ]

@@ -6,7 +6,8 @@ import csv
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from scoring.models.batch import BatchJob
 from scoring.models.choices import Channel, Decision
@@ -121,6 +122,28 @@ class Prediction(models.Model):
         return self.inputs
 
 
+class ReviewQuerySet(models.QuerySet):
+    def standing(self) -> models.QuerySet:
+        """Reviews that count for the final outcome: needing no approval, or approved by a credit manager
+        (presentation.DecisionView.final_decision says the same in Python)."""
+        return self.filter(Q(needs_approval=False) | Q(approval__approved=True))
+
+    def pending(self) -> models.QuerySet:
+        """Reviews waiting for a credit manager's answer."""
+        return self.filter(needs_approval=True, approval__isnull=True)
+
+
+def final_decision_of(prediction: str = "pk", decision: str = "decision") -> Coalesce:
+    """The final outcome of the decision whose id is the outer query's ``prediction`` field: the latest
+    standing review's decision, else the decision itself (the outer query's ``decision`` field).
+
+    The one database expression of it: the history filters annotate predictions with it, realised
+    performance annotates loan outcomes (``prediction="prediction_id", decision="prediction__decision"``).
+    """
+    latest = Review.objects.standing().filter(prediction=OuterRef(prediction)).order_by("-created_at", "-id")
+    return Coalesce(Subquery(latest.values("final_decision")[:1]), F(decision))
+
+
 class Review(models.Model):
     """An officer's review of a decision: agreement or an override with its justification. Never edited."""
 
@@ -150,6 +173,8 @@ class Review(models.Model):
     needs_approval = models.BooleanField(default=False)
     reason_code = models.CharField(max_length=30, choices=ReasonCode.choices, blank=True)
     justification = models.TextField(blank=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

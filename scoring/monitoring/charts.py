@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 60, 30, 48, 46
@@ -208,3 +209,82 @@ def _describe(title: str, x: Sequence[date], series, y_format) -> str:
             last_day, last = known[-1]
             pieces.append(f"{name}: latest {y_format(last)} on {last_day:%d %b %Y}")
     return f"{title} from {x[0]:%d %b %Y} to {x[-1]:%d %b %Y}. " + ("; ".join(pieces) or "No data.")
+
+
+def reliability_chart(*, title: str, rows: Sequence[Mapping[str, float]]) -> SafeString:
+    """Calibration at a glance: each PD group's mean predicted PD (x) against its observed default rate (y),
+    with the diagonal where the two are equal. ``rows`` as from engine.performance.calibration_table."""
+    uid = f"chart{next(_ids)}"
+    points = [(float(r["mean_pd"]), float(r["default_rate"])) for r in rows]
+    top = min(1.0, _nice_max(max([0.0, *(v for point in points for v in point)])))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def px(v: float) -> float:
+        return LEFT + plot_w * min(max(v, 0.0), top) / top
+
+    def py(v: float) -> float:
+        return TOP + plot_h - plot_h * min(max(v, 0.0), top) / top
+
+    if points:
+        worst = max(points, key=lambda point: point[1] - point[0])
+        described = gettext(
+            "%(title)s: %(groups)d groups of loans by predicted PD. Where the observed rate most exceeds the "
+            "prediction: %(observed)s observed against %(predicted)s predicted."
+        ) % {"title": title, "groups": len(points), "observed": percent(worst[1]), "predicted": percent(worst[0])}
+    else:
+        described = gettext("%(title)s: no loans with an outcome.") % {"title": title}
+    ticks = [top * k / 4 for k in range(5)]
+    y_label, x_label = gettext("Observed default rate"), gettext("Mean predicted PD")
+    empty = gettext("No loans with an outcome yet")
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{uid}-t {uid}-d" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(described)}</desc>',
+        f'<text class="chart-title" x="{LEFT}" y="20">{escape(title)}</text>',
+    ]
+    for v in ticks:
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{py(v):.1f}" y2="{py(v):.1f}"/>')
+        parts.append(
+            f'<text class="tick" x="{LEFT - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{escape(percent(v))}</text>'
+        )
+        parts.append(
+            f'<text class="tick" x="{px(v):.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
+            f"{escape(percent(v))}</text>"
+        )
+    parts.append(
+        f'<text class="axis-label" transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>'
+        f'<text class="axis-label" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
+        f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+        f'<line class="threshold" x1="{px(0):.1f}" y1="{py(0):.1f}" x2="{px(top):.1f}" y2="{py(top):.1f}"/>'
+    )
+    legend = [(gettext("Observed against predicted"), "series series-1"), (gettext("Perfect calibration"), "threshold")]
+    lx = LEFT + 4
+    for name, css in legend:
+        parts.append(
+            f'<line class="{css}" x1="{lx}" x2="{lx + 18}" y1="{TOP - 14}" y2="{TOP - 14}"/>'
+            f'<text class="legend" x="{lx + 22}" y="{TOP - 10}">{escape(name)}</text>'
+        )
+        lx += 30 + 7 * len(name)
+    if points:
+        line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
+        parts.append(f'<polyline class="series series-1" points="{line}" fill="none"/>')
+        for x, y in points:
+            label = gettext("predicted %(predicted)s, observed %(observed)s") % {
+                "predicted": percent(x),
+                "observed": percent(y),
+            }
+            parts.append(
+                f'<circle class="series series-1 dot" cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5">'
+                f"<title>{escape(label)}</title></circle>"
+            )
+    else:
+        parts.append(
+            f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
+            f"{escape(empty)}</text>"
+        )
+    parts.append("</svg>")
+    # Every text node and attribute value above comes from escape() or our own numbers.
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703

@@ -234,9 +234,54 @@ class DriftCollector:
         yield observed
 
 
+class RealisedPerformanceCollector:
+    """Exports each recent version's realised performance against reported loan outcomes.
+
+    Read from the cached snapshot (scoring/monitoring/performance.py) that pages and the API show
+    and Celery beat refreshes: a scrape costs a cache read per version, and computes a version's
+    figures only when the cache has none (at most once per PERFORMANCE_CACHE_SECONDS). A figure
+    that cannot be computed (no outcome, one class only) is left out rather than exported as 0.
+    """
+
+    GAUGES = (
+        ("creditscore_realised_auc", "Realised AUC of a model version on booked loans with an outcome."),
+        ("creditscore_realised_ks", "Realised KS statistic of a model version on booked loans with an outcome."),
+        ("creditscore_realised_default_rate", "Observed default rate of a version's booked loans with an outcome."),
+        ("creditscore_predicted_pd_mean", "Mean predicted probability of default of those same loans."),
+        ("creditscore_outcomes_count", "Booked loans with a known outcome, per model version."),
+        (
+            "creditscore_realised_performance_flag",
+            "1 when a version's realised AUC/KS fall below its validation figures, or its default rate above its "
+            "mean PD, by more than the margins (with enough outcomes to judge); else 0.",
+        ),
+    )
+
+    def collect(self):
+        from scoring.monitoring import performance
+
+        families = {name: GaugeMetricFamily(name, text, labels=["model_version"]) for name, text in self.GAUGES}
+        for version in performance.versions_with_decisions()[: performance.METRICS_VERSIONS]:
+            found = performance.cached_realised_performance(version)
+            label = [str(version.pk)]
+            overall = found.overall
+            values = {
+                "creditscore_realised_auc": overall.auc,
+                "creditscore_realised_ks": overall.ks,
+                "creditscore_realised_default_rate": overall.default_rate,
+                "creditscore_predicted_pd_mean": overall.mean_pd,
+                "creditscore_outcomes_count": overall.outcomes,
+                "creditscore_realised_performance_flag": 1 if found.flagged else 0,
+            }
+            for name, value in values.items():
+                if value is not None:
+                    families[name].add_metric(label, value)
+        yield from families.values()
+
+
 def database_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DriftCollector())
+    registry.register(RealisedPerformanceCollector())
     return registry
 
 

@@ -13,13 +13,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from accounts import permissions
 from scoring.engine import drift
-from scoring.monitoring import charts, metrics, reports
+from scoring.models import ModelVersion
+from scoring.monitoring import charts, metrics, performance, reports
+from scoring.monitoring.forms import PerformanceVersionForm
 
 
 @login_required
@@ -98,8 +101,30 @@ def monitoring_page(request):
             "fairness": reports.FairnessReport.from_dict(report.fairness) if report and report.fairness else None,
             "watch": drift.WATCH,
             "act": drift.ACT,
+            **_realised_performance(request),
         },
     )
+
+
+def _realised_performance(request: HttpRequest) -> dict:
+    """The realised performance section: the chosen version (?version=, else the active one) and its figures."""
+    versions = performance.versions_with_decisions()
+    if "version" in request.GET:
+        data = request.GET
+    elif versions:
+        active = [v for v in versions if v.status == ModelVersion.Status.ACTIVE]
+        data = {"version": (active or versions)[0].pk}
+    else:
+        return {"performance_form": None, "performance": None, "reliability_chart": None}
+    form = PerformanceVersionForm(data, versions=versions)
+    found = performance.cached_realised_performance(form.chosen) if form.chosen is not None else None
+    return {
+        "performance_form": form,
+        "performance": found,
+        "reliability_chart": None
+        if found is None
+        else charts.reliability_chart(title=gettext("Predicted against observed default rate"), rows=found.calibration),
+    }
 
 
 # --- the Prometheus scrape endpoint ----------------------------------------------

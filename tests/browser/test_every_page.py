@@ -30,6 +30,7 @@ from tests.support.accessibility import axe_check, install_axe, settle
 from tests.support.applications import decided, inputs_by_decision
 from tests.support.batch_files import csv_bytes, synthetic_frame
 from tests.support.lifecycle_fixtures import bundle_variant
+from tests.support.outcomes_history import report
 from tests.support.reviews import credit_manager_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -92,6 +93,7 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
         )
     BatchJob.objects.filter(pk=failed.pk).update(state=BatchJob.State.FAILED, error="The worker lost the file.")
     reports.create_drift_report()
+    report(made["approve"], "defaulted", user=officer)  # the monitoring page's realised performance, with a loan
     candidate = versions.register_bundle(path=bundle_variant(tmp_path / "v2", threshold="0.2"), user=other_model_admin)
     versions.validate_version(version=candidate, user=other_model_admin)
     ModelLoad.objects.create(

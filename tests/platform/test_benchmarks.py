@@ -253,3 +253,15 @@ def test_the_offers_benchmark_times_the_search():
     output = _run("offers.py", "--cases", "8")
     assert re.search(r"^search p95 +[\d.]+ ms +<= 300 ms  ok$", output, re.MULTILINE), output
     assert "applications with at least one alternative" in output
+
+
+@pytest.mark.slow
+def test_the_realised_performance_benchmark_times_the_computation_and_the_cached_reads(settings):
+    out = _run(
+        "realised_performance.py",
+        "--rows",
+        "300",
+        env={"DATABASE_URL": "", "ARTIFACT_ROOT": str(settings.ARTIFACT_ROOT)},  # a scratch SQLite file
+    )
+    _has_figures(out, "realised performance, computed", "/metrics scrape, figures cached", "monitoring page, figures")
+    assert "n/a at this size (target set for 100,000 outcomes)" in out

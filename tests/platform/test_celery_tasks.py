@@ -12,6 +12,7 @@ PINNED = {
     "scoring.load_model_from_hub",
     "scoring.served_model_version",
     "scoring.tasks_monitoring.drift_report",
+    "scoring.tasks_monitoring.realised_performance",
 }
 
 
@@ -23,5 +24,9 @@ def test_every_task_is_registered_under_its_pinned_name():
 def test_the_beat_schedule_names_only_registered_tasks():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"scoring.tasks.sweep_batch_jobs", "scoring.tasks_monitoring.drift_report"}
+    assert scheduled == {
+        "scoring.tasks.sweep_batch_jobs",
+        "scoring.tasks_monitoring.drift_report",
+        "scoring.tasks_monitoring.realised_performance",
+    }
     assert scheduled <= set(app.tasks)
