@@ -70,7 +70,8 @@ BEGIN
                              'scoring_exportlog', 'accounts_accessevent', 'scoring_batchrowerror',
                              'scoring_adverseactionnotice',
                              'scoring_referralassignment', 'scoring_overrideapproval',
-                             'scoring_policyactivation', 'scoring_loanoutcome']
+                             'scoring_policyactivation', 'scoring_loanoutcome',
+                             'scoring_challengerassignment', 'scoring_shadowscore']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);

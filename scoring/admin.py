@@ -2,12 +2,14 @@
 and a read-only view of the audit tables."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from accounts import permissions
 from accounts.names import display_name
 from scoring.lifecycle import admin as lifecycle_admin
 from scoring.models import (
     AdverseActionNotice,
+    ChallengerAssignment,
     ExportLog,
     ModelActivation,
     ModelLoad,
@@ -225,3 +227,15 @@ class ExportLogAdmin(PersonColumn, ReadOnlyAdmin):
 admin.site.register(PolicyVersion, policy_admin.PolicyVersionAdmin)
 admin.site.register(PolicyRule, policy_admin.PolicyRuleAdmin)
 admin.site.register(PolicyActivation, policy_admin.PolicyActivationAdmin)
+
+
+@admin.register(ChallengerAssignment)
+class ChallengerAssignmentAdmin(ReadOnlyAdmin):
+    """Every start and stop of a shadow challenger, as recorded (append-only)."""
+
+    list_display = ("id", "created_at", "action", "version", "by", "note")
+    list_filter = ("action",)
+
+    @admin.display(description=_("By"))
+    def by(self, obj):
+        return display_name(obj.user, _("the system"))
