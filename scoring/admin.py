@@ -2,7 +2,6 @@
 and a read-only view of the audit tables."""
 
 from django.contrib import admin
-from django.utils.translation import gettext_lazy as _
 
 from accounts import permissions
 from accounts.names import display_name
@@ -229,13 +228,17 @@ admin.site.register(PolicyRule, policy_admin.PolicyRuleAdmin)
 admin.site.register(PolicyActivation, policy_admin.PolicyActivationAdmin)
 
 
+
 @admin.register(ChallengerAssignment)
-class ChallengerAssignmentAdmin(ReadOnlyAdmin):
-    """Every start and stop of a shadow challenger, as recorded (append-only)."""
+class ChallengerAssignmentAdmin(PersonColumn, ReadOnlyAdmin):
+    """Every start and stop of a shadow challenger, as recorded (append-only), beside the activations."""
 
-    list_display = ("id", "created_at", "action", "version", "by", "note")
+    list_display = ("created_at", "action", "version", "person", "note")
     list_filter = ("action",)
+    list_select_related = ("version", "user")
 
-    @admin.display(description=_("By"))
-    def by(self, obj):
-        return display_name(obj.user, _("the system"))
+    def has_module_permission(self, request):
+        return permissions.can_view_models(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view_models(request.user)

@@ -16,20 +16,9 @@ from scoring.lifecycle import challengers, loads, registry, shadow, versions
 from scoring.models import BatchJob, ChallengerAssignment, Channel, ModelVersion, Prediction, ShadowScore
 from tests.support import hub_server
 from tests.support.batch_files import csv_bytes, synthetic_frame
+from tests.support.challengers import CHALLENGER_REFER_LOWER, CHALLENGER_THRESHOLD, lenient_bundle, typed_applications
 from tests.support.lifecycle_fixtures import bundle_variant
 from tests.support.synthetic_bundle import write_synthetic_bundle
-
-# The challenger bundle: the champion's model file under a more lenient decision policy, so the same
-# probabilities lead to other decisions: approve below 20 % (champion: 10.96 %), decline from 30 % (16.95 %).
-CHALLENGER_THRESHOLD, CHALLENGER_REFER_LOWER = 0.3, 0.2
-
-
-def lenient_bundle(target):
-    bundle_variant(target, threshold=str(CHALLENGER_THRESHOLD))
-    text = (target / "MLmodel").read_text()
-    text = text.replace("lower: 0.1096", f"lower: {CHALLENGER_REFER_LOWER}").replace("upper: 0.1096\n", "upper: 0.2\n")
-    (target / "MLmodel").write_text(text)
-    return target
 
 
 @pytest.fixture
@@ -50,18 +39,6 @@ def challenger_decision(p: float) -> str:
     if p >= CHALLENGER_THRESHOLD:
         return "decline"
     return "refer" if p >= CHALLENGER_REFER_LOWER else "approve"
-
-
-def typed_applications(rows: int, seed: int = 11) -> list[tuple[str, dict]]:
-    """(reference, inputs as JSON types) pairs: the reference sample's values, typed by the champion's schema."""
-    model = registry.get_active().model
-    found = []
-    for record in synthetic_frame(rows, seed=seed).to_dict("records"):
-        reference = record.pop("external_ref")
-        application = model.validate(record, text=True)
-        protected = {k: v for k, v in application.protected.items() if v is not None}
-        found.append((reference, {**application.features, **protected}))
-    return found
 
 
 # --- designation ---------------------------------------------------------------
