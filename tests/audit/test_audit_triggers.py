@@ -7,6 +7,8 @@ the triggers refuse. tests/audit/test_database_roles.py shows the triggers refus
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
@@ -15,7 +17,16 @@ from django.urls import reverse
 from accounts.models import AccessEvent
 from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
 from scoring.decisions import services
-from scoring.models import BatchJob, BatchRowError, ExportLog, ModelActivation, ModelVersion, Prediction, Review
+from scoring.models import (
+    BatchJob,
+    BatchRowError,
+    ExportLog,
+    LoanOutcome,
+    ModelActivation,
+    ModelVersion,
+    Prediction,
+    Review,
+)
 from scoring.notices import services as notices
 from tests.support.reviews import referral_and_approval_rows
 
@@ -26,7 +37,7 @@ KEPT = "kept for the audit trail|permission denied for table"
 
 
 @pytest.fixture
-def audit_rows(officer, auditor, example_inputs):
+def audit_rows(officer, auditor, example_inputs, tmp_path):
     from scoring.lifecycle import registry
     from scoring.policy import defaults
     from scoring.policy import services as policy_services
@@ -51,7 +62,26 @@ def audit_rows(officer, auditor, example_inputs):
     declined = services.score_application(user=officer, inputs=example_inputs, channel="web")
     notices.issue_notice(user=officer, prediction=declined, applicant_name="A. Person", applicant_address="1 Road")
     referral_and_approval_rows(officer)
+    _shadow_rows(prediction, tmp_path)
+    LoanOutcome.objects.create(
+        prediction=prediction,
+        outcome="repaid",
+        observed_on=datetime.date(2026, 11, 30),
+        source="api",
+        created_by=officer,
+    )
     return prediction
+
+
+def _shadow_rows(prediction, tmp_path) -> None:
+    """A challenger started and stopped (two ChallengerAssignment rows) and its ShadowScore of the decision."""
+    from scoring.lifecycle import challengers, shadow, versions
+    from tests.support.challengers import lenient_bundle
+
+    challenger = versions.register_bundle(path=lenient_bundle(tmp_path / "challenger"))
+    challengers.start_challenger(version=challenger, user=None)
+    assert shadow.score_in_shadow(prediction_ids=[prediction.pk], version_id=challenger.pk) == 1
+    challengers.stop_challenger(user=None)
 
 
 def _row_error(officer) -> BatchRowError:
