@@ -228,7 +228,6 @@ admin.site.register(PolicyRule, policy_admin.PolicyRuleAdmin)
 admin.site.register(PolicyActivation, policy_admin.PolicyActivationAdmin)
 
 
-
 @admin.register(ChallengerAssignment)
 class ChallengerAssignmentAdmin(PersonColumn, ReadOnlyAdmin):
     """Every start and stop of a shadow challenger, as recorded (append-only), beside the activations."""

@@ -19,11 +19,12 @@ import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
 
+import numpy as np
 import pandas as pd
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
-from scoring.engine import LoadedModel
+from scoring.engine import InvalidApplication, LoadedModel
 from scoring.lifecycle import registry
 from scoring.lifecycle.challengers import current_challenger_id
 from scoring.models import BatchChunk, ModelVersion, Prediction, ShadowScore
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # Decisions read, validated and scored at once: bounds a batch chunk's memory in the task.
 SLICE = 2_000
+# Up to this many, rows are validated one by one and scored without a DataFrame (cheaper for a request's few).
+FEW_ROWS = 20
 # A task retries on these (the database went away for a moment), never on a bad model or bad rows.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
@@ -145,41 +148,60 @@ def score_chunk_in_shadow(*, chunk_id: int, version_id: int) -> int:
 
 
 def _score_rows(model: LoadedModel, version: ModelVersion, rows: list[tuple[int, dict]]) -> int:
-    """Validate and score one slice in one frame; rows the challenger's schema refuses get no score (counted)."""
+    """Validate and score one slice; rows the challenger's schema refuses get no score (logged and counted)."""
     if not rows:
         return 0
-    names = model.feature_names
-    # A feature the decision did not record stays None, which validation refuses for that row: never a guess.
-    frame = pd.DataFrame([[features.get(n) for n in names] for _, features in rows], columns=names)
-    checked = model.validate_frame(frame)
-    if checked.errors:
-        log.warning(
-            "challenger %s cannot score %d of %d decisions (first: #%s, %s)",
-            version.pk,
-            len(checked.errors),
-            len(rows),
-            rows[next(iter(checked.errors))][0],
-            next(iter(checked.errors.values())),
-        )
-        metrics.record_shadow_failure("row", len(checked.errors))
-    valid = checked.valid
-    if valid.empty:
+    if len(rows) <= FEW_ROWS:
+        ids, probabilities = _few(model, rows)
+    else:
+        ids, probabilities = _many(model, rows)
+    refused = len(rows) - len(ids)
+    if refused:
+        log.warning("challenger %s cannot score %d of %d decisions", version.pk, refused, len(rows))
+        metrics.record_shadow_failure("row", refused)
+    if not ids:
         return 0
-    scores = model.score_frame(valid, reasons_for=None)
+    decisions, bands = model.decide(probabilities), model.band(probabilities)
     ShadowScore.objects.bulk_create(
         [
             ShadowScore(
-                prediction_id=rows[index][0],
+                prediction_id=pk,
                 model_version_id=version.pk,
-                probability=float(scores.probabilities[k]),
-                decision=str(scores.decisions[k]),
+                probability=float(probabilities[k]),
+                decision=str(decisions[k]),
                 threshold=model.threshold,
                 refer_lower=model.refer_lower,
-                risk_band=str(scores.risk_bands[k]),
+                risk_band=str(bands[k]),
             )
-            for k, index in enumerate(valid.index.tolist())
+            for k, pk in enumerate(ids)
         ],
         ignore_conflicts=True,
     )
-    metrics.record_shadow_scores(model_version=version.pk, count=len(valid))
-    return len(valid)
+    metrics.record_shadow_scores(model_version=version.pk, count=len(ids))
+    return len(ids)
+
+
+def _few(model: LoadedModel, rows: list[tuple[int, dict]]) -> tuple[list[int], np.ndarray]:
+    """A few decisions (one form or API request): each validated as a dict, scored without a DataFrame, which
+    would cost more than the prediction."""
+    ids, valid = [], []
+    for pk, features in rows:
+        try:
+            # A feature the decision did not record is missing here, which validation refuses: never a guess.
+            application = model.validate({n: features[n] for n in model.feature_names if n in features})
+        except InvalidApplication as exc:
+            log.info("challenger cannot score decision %s: %s", pk, exc)
+            continue
+        ids.append(pk)
+        valid.append(application.features)
+    return ids, model.probabilities_of(valid) if valid else np.empty(0)
+
+
+def _many(model: LoadedModel, rows: list[tuple[int, dict]]) -> tuple[list[int], np.ndarray]:
+    """Many decisions (an API many request, a batch chunk): validated and scored as one frame."""
+    names = model.feature_names
+    frame = pd.DataFrame([[features.get(n) for n in names] for _, features in rows], columns=names)
+    checked = model.validate_frame(frame)
+    if checked.valid.empty:
+        return [], np.empty(0)
+    return [rows[i][0] for i in checked.valid.index.tolist()], model.probabilities(checked.valid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -220,7 +221,8 @@ def test_a_broken_challenger_leaves_decisions_intact(
     def broken(*args, **kwargs):
         raise RuntimeError("the challenger's model file is damaged")
 
-    monkeypatch.setattr(registry.get_loaded(running), "score_frame", broken)
+    for method in ("probabilities_of", "probabilities", "score_frame"):
+        monkeypatch.setattr(registry.get_loaded(running), method, broken)
     failures_before = _failures("task")
     reference = services.score_application(user=officer, inputs=example_inputs, channel="api")  # no commit hooks run
     with django_capture_on_commit_callbacks(execute=True):
@@ -239,16 +241,20 @@ def test_a_broken_challenger_leaves_decisions_intact(
     assert _failures("task") == failures_before + 2
 
 
-def test_a_decision_the_challenger_cannot_validate_gets_no_shadow_score_and_is_counted(
-    running, officer, example_inputs
-):
-    prediction = services.score_application(user=officer, inputs=example_inputs, channel="api")
-    model = registry.get_loaded(running)
+@pytest.mark.parametrize("count", [1, shadow.FEW_ROWS + 5])  # one by one, and as one frame
+def test_a_decision_the_challenger_cannot_validate_gets_no_shadow_score_and_is_counted(running, officer, count):
+    applications = [(inputs, ref) for ref, inputs in typed_applications(count)]
+    predictions = services.score_applications(user=officer, applications=applications, channel="api")
+    rows = [(p.pk, dict(p.features)) for p in predictions]
+    rows[0][1]["duration_in_month"] = None  # as if the champion had not recorded it
     before = _failures("row")
-    broken_features = {**prediction.features, "duration_in_month": None}
-    assert shadow._score_rows(model, running, [(prediction.pk, broken_features)]) == 0
+    assert shadow._score_rows(registry.get_loaded(running), running, rows) == count - 1
     assert _failures("row") == before + 1
-    assert not ShadowScore.objects.exists()
+    stored = set(ShadowScore.objects.values_list("prediction_id", flat=True))
+    assert stored == {p.pk for p in predictions[1:]}
+    for score in ShadowScore.objects.select_related("prediction"):
+        assert score.probability == pytest.approx(score.prediction.probability, abs=1e-9)
+        assert score.decision == challenger_decision(score.probability)
 
 
 def test_decisions_made_by_the_challenger_itself_are_not_shadowed(running, officer, example_inputs):
@@ -318,3 +324,15 @@ def test_shadow_scores_never_reach_officer_pages(running, officer, example_input
     assert body.status_code == 200
     assert "shadow" not in body.content.decode().lower()
     assert body.json()["probability"] == prediction.probability and score.model_version_id == running.pk
+
+
+def test_scoring_a_few_rows_without_a_frame_gives_the_frames_probabilities():
+    from scoring.engine import frame_from_records, load_bundle
+    from tests.support import DEFAULT_BUNDLE
+
+    model = load_bundle(DEFAULT_BUNDLE)
+    rows = [
+        model.validate(r, text=True).features
+        for r in synthetic_frame(7).drop(columns="external_ref").to_dict("records")
+    ]
+    np.testing.assert_allclose(model.probabilities_of(rows), model.probabilities(frame_from_records(model, rows)))
