@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="recorded at")),
                 (
                     "previous",
                     models.OneToOneField(

@@ -57,7 +57,7 @@ class ChallengerAssignment(models.Model):
         verbose_name=_("by"),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     objects = ChallengerAssignmentQuerySet.as_manager()
 

@@ -36,6 +36,9 @@ class ChallengerComparison:
     labelled: int = 0
     champion_performance: Performance | None = None
     challenger_performance: Performance | None = None
+    # Default rate of the labelled loans each model would approve (None when it approves none of them).
+    champion_approved_default_rate: float | None = None
+    challenger_approved_default_rate: float | None = None
     pd_edges: tuple[float, ...] = field(default=PD_EDGES)
 
     @property
@@ -144,13 +147,21 @@ def _with_outcomes(comparison: ChallengerComparison, scores) -> ChallengerCompar
     )
     bad = {str(value) for value in LoanOutcome.BAD}
     y = np.array([1 if outcomes[row[0]] in bad else 0 for row in rows], dtype=int)
-    challenger = measure(y, np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
-    champion = measure(y, np.array([r[3] for r in rows]), np.array([r[4] or r[5] for r in rows]))
+    challenger_decisions = np.array([r[2] for r in rows])
+    champion_decisions = np.array([r[4] or r[5] for r in rows])
+    challenger = measure(y, np.array([r[1] for r in rows]), challenger_decisions)
+    champion = measure(y, np.array([r[3] for r in rows]), champion_decisions)
     return ChallengerComparison(
         **{
             **comparison.__dict__,
             "labelled": len(rows),
             "champion_performance": champion,
             "challenger_performance": challenger,
+            "champion_approved_default_rate": _default_rate(y, champion_decisions == Decision.APPROVE),
+            "challenger_approved_default_rate": _default_rate(y, challenger_decisions == Decision.APPROVE),
         }
     )
+
+
+def _default_rate(y: np.ndarray, approved: np.ndarray) -> float | None:
+    return float(y[approved].mean()) if approved.any() else None

@@ -284,9 +284,10 @@ def distribution_chart(
         )
         lx += 30 + 7 * len(name)
     if not any(values):
+        empty = gettext("No data")
         parts.append(
             f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
-            f"{escape(gettext('No data'))}</text>"
+            f"{escape(empty)}</text>"
         )
     parts.append("</svg>")
     # Every text node and attribute value above comes from escape() or our own numbers.

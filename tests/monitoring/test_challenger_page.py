@@ -89,13 +89,15 @@ def test_the_page_numbers_equal_an_independent_computation(client, auditor, seed
     booked = outcome_kinds != "withdrawn"
     y = np.isin(outcome_kinds[booked], ["defaulted", "written_off"]).astype(int)
     assert shown.labelled == int(booked.sum())
-    for performance, p in (
-        (shown.challenger_performance, probabilities[:40][booked]),
-        (shown.champion_performance, champion_p[:40][booked]),
+    for performance, approved_rate, p, said in (
+        (shown.challenger_performance, shown.challenger_approved_default_rate, probabilities, decisions),
+        (shown.champion_performance, shown.champion_approved_default_rate, champion_p, champion),
     ):
+        p, said = p[:40][booked], said[:40][booked]
         assert performance.auc == pytest.approx(roc_auc_score(y, p), abs=1e-4)
         assert performance.ks == pytest.approx(ks(y, p), abs=1e-4)
         assert performance.bad_rate == pytest.approx(y.mean(), abs=1e-4)
+        assert approved_rate == pytest.approx(y[said == "approve"].mean())
 
     page = BeautifulSoup(response.content, "html.parser")
     kpis = {dt.get_text(strip=True): dt.find_next("dd").get_text(strip=True) for dt in page.select("dl.kpis dt")}
