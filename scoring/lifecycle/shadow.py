@@ -27,7 +27,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from scoring.engine import InvalidApplication, LoadedModel
 from scoring.lifecycle import registry
 from scoring.lifecycle.challengers import current_challenger_id
-from scoring.models import BatchChunk, ModelVersion, Prediction, ShadowScore
+from scoring.models import BatchChunk, Prediction, ShadowScore
 from scoring.monitoring import metrics
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,7 @@ def score_in_shadow(*, prediction_ids: Sequence[int], version_id: int) -> int:
     Decisions the challenger itself made (it was made active meanwhile) are left out, and so are those
     already scored by it. Returns the number of decisions scored.
     """
-    version = ModelVersion.objects.get(pk=version_id)
-    model = registry.get_loaded(version)
+    model = registry.get_loaded_by_id(version_id)
     ids = sorted(set(prediction_ids))
     scored = 0
     for start in range(0, len(ids), SLICE):
@@ -133,7 +132,7 @@ def score_in_shadow(*, prediction_ids: Sequence[int], version_id: int) -> int:
             .order_by("pk")
             .values_list("pk", "features")
         )
-        scored += _score_rows(model, version, rows)
+        scored += _score_rows(model, version_id, rows)
     return scored
 
 
@@ -147,7 +146,7 @@ def score_chunk_in_shadow(*, chunk_id: int, version_id: int) -> int:
     return score_in_shadow(prediction_ids=list(ids), version_id=version_id)
 
 
-def _score_rows(model: LoadedModel, version: ModelVersion, rows: list[tuple[int, dict]]) -> int:
+def _score_rows(model: LoadedModel, version_id: int, rows: list[tuple[int, dict]]) -> int:
     """Validate and score one slice; rows the challenger's schema refuses get no score (logged and counted)."""
     if not rows:
         return 0
@@ -157,7 +156,7 @@ def _score_rows(model: LoadedModel, version: ModelVersion, rows: list[tuple[int,
         ids, probabilities = _many(model, rows)
     refused = len(rows) - len(ids)
     if refused:
-        log.warning("challenger %s cannot score %d of %d decisions", version.pk, refused, len(rows))
+        log.warning("challenger %s cannot score %d of %d decisions", version_id, refused, len(rows))
         metrics.record_shadow_failure("row", refused)
     if not ids:
         return 0
@@ -166,7 +165,7 @@ def _score_rows(model: LoadedModel, version: ModelVersion, rows: list[tuple[int,
         [
             ShadowScore(
                 prediction_id=pk,
-                model_version_id=version.pk,
+                model_version_id=version_id,
                 probability=float(probabilities[k]),
                 decision=str(decisions[k]),
                 threshold=model.threshold,
@@ -177,7 +176,7 @@ def _score_rows(model: LoadedModel, version: ModelVersion, rows: list[tuple[int,
         ],
         ignore_conflicts=True,
     )
-    metrics.record_shadow_scores(model_version=version.pk, count=len(ids))
+    metrics.record_shadow_scores(model_version=version_id, count=len(ids))
     return len(ids)
 
 

@@ -211,7 +211,7 @@ def test_a_retried_task_stores_nothing_twice(running, officer, example_inputs, d
     shadow.shadow_score_decisions.apply(args=[[prediction.pk], running.pk])
     # Even a task that missed the check before writing (two deliveries at once) inserts nothing new.
     model = registry.get_loaded(running)
-    shadow._score_rows(model, running, [(prediction.pk, prediction.features)])
+    shadow._score_rows(model, running.pk, [(prediction.pk, prediction.features)])
     assert ShadowScore.objects.filter(prediction=prediction).count() == 1
 
 
@@ -248,7 +248,7 @@ def test_a_decision_the_challenger_cannot_validate_gets_no_shadow_score_and_is_c
     rows = [(p.pk, dict(p.features)) for p in predictions]
     rows[0][1]["duration_in_month"] = None  # as if the champion had not recorded it
     before = _failures("row")
-    assert shadow._score_rows(registry.get_loaded(running), running, rows) == count - 1
+    assert shadow._score_rows(registry.get_loaded(running), running.pk, rows) == count - 1
     assert _failures("row") == before + 1
     stored = set(ShadowScore.objects.values_list("prediction_id", flat=True))
     assert stored == {p.pk for p in predictions[1:]}
