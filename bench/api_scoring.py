@@ -36,6 +36,7 @@ SINGLE_P95_TARGET_MS = 150.0
 MANY_TARGET_S = 3.0
 SPEEDUP_TARGET = 5.0
 MANY_SIZE = 1000  # applications per /score/many request the targets are set for
+SHADOW_SAMPLES = 100  # requests with a challenger its p95 is judged from
 
 
 def main() -> None:
@@ -75,7 +76,11 @@ def main() -> None:
 
     # The same few applications again and again: force records each instead of a duplicate 409.
     post("/api/v1/score", {"inputs": example, "force": True})  # warm-up: loads the model
-    registry.get_loaded(challenger)  # and the challenger's, as a process serving it has
+    # Warm the shadow path too (the challenger's model, its first scoring and insert), as a process serving one has.
+    challengers.start_challenger(version=challenger, user=None)
+    challengers.reset()
+    post("/api/v1/score", {"inputs": example, "force": True})
+    challengers.stop_challenger(user=None)
     singles: list[float] = []
     shadowed: list[float] = []
     per_round = max(1, args.single // max(1, args.rounds))
@@ -93,7 +98,7 @@ def main() -> None:
             )
             if with_challenger:
                 challengers.stop_challenger(user=None)
-    shadow_scores = ShadowScore.objects.filter(model_version=challenger).count()
+    shadow_scores = ShadowScore.objects.filter(model_version=challenger).count() - 1  # less the warm-up's
     applications = [
         {"inputs": example | {"duration_in_month": 6 + i % 60}, "external_ref": f"B-{i}", "force": True}
         for i in range(args.many)
@@ -112,7 +117,13 @@ def main() -> None:
     set_for = f"{MANY_SIZE:,} applications a request"
     verdicts = (
         harness.verdict(p95 < SINGLE_P95_TARGET_MS),
-        harness.verdict(shadow_p95 < SINGLE_P95_TARGET_MS and shadow_scores == len(shadowed)),
+        # A p95 of a few requests is their slowest one, harder to meet than a true p95: judged from 100 up.
+        harness.verdict(
+            shadow_p95 < SINGLE_P95_TARGET_MS,
+            applies=len(shadowed) >= SHADOW_SAMPLES,
+            set_for=f"{SHADOW_SAMPLES} requests with a challenger",
+        ),
+        harness.verdict(shadow_scores == len(shadowed)),
         harness.verdict(many < MANY_TARGET_S, applies=args.many <= MANY_SIZE, set_for=set_for),
         harness.verdict(speedup >= SPEEDUP_TARGET, applies=args.many >= MANY_SIZE, set_for=set_for),
     )
@@ -124,15 +135,15 @@ def main() -> None:
     )
     print(
         f"POST /score, {len(shadowed)} requests, shadow challenger ({shadow_mode}): p50 {shadow_p50:.1f} ms, "
-        f"p95 {shadow_p95:.1f} ms (target p95 < {SINGLE_P95_TARGET_MS:.0f} ms; "
-        f"{shadow_scores} shadow scores stored, one per decision) {verdicts[1]}"
+        f"p95 {shadow_p95:.1f} ms (target p95 < {SINGLE_P95_TARGET_MS:.0f} ms) {verdicts[1]}"
     )
+    print(f"shadow scores stored: {shadow_scores} for {len(shadowed)} decisions (one each) {verdicts[2]}")
     print(f"shadow cost per decision: p50 {shadow_p50 - p50:+.1f} ms, p95 {shadow_p95 - p95:+.1f} ms")
     print(
         f"POST /score/many, {args.many} applications: median {many:.2f} s over {args.repeat} requests, "
-        f"{per_app_many:.2f} ms per application (target < {MANY_TARGET_S:.1f} s) {verdicts[2]}"
+        f"{per_app_many:.2f} ms per application (target < {MANY_TARGET_S:.1f} s) {verdicts[3]}"
     )
-    print(f"vectorised speed-up per application: {speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x) {verdicts[3]}")
+    print(f"vectorised speed-up per application: {speedup:.1f}x (target >= {SPEEDUP_TARGET:.0f}x) {verdicts[4]}")
     print(harness.summary(verdicts))
 
 
