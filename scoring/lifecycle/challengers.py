@@ -16,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from scoring.engine import LoadedModel
+from scoring.engine import BundleRejected, LoadedModel
 from scoring.engine.schema import CATEGORICAL
 from scoring.exceptions import ChallengerRefused
 from scoring.lifecycle import registry
@@ -103,7 +103,12 @@ def start_challenger(*, version: ModelVersion, user: AbstractBaseUser | None, no
     champion = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
     if champion is None:
         raise ChallengerRefused(_("No version is active: a challenger needs a champion to shadow."))
-    misfits = schema_misfits(registry.get_loaded(version), registry.get_loaded(champion))
+    try:
+        misfits = schema_misfits(registry.get_loaded(version), registry.get_loaded(champion))
+    except (BundleRejected, OSError) as exc:
+        raise ChallengerRefused(
+            _("%(version)s cannot be loaded: %(error)s") % {"version": version, "error": exc}
+        ) from exc
     if misfits:
         raise ChallengerRefused(
             _("%(version)s cannot shadow %(champion)s: %(problems)s.")

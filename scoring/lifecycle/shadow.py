@@ -3,7 +3,7 @@
 A decision is made and recorded by the champion alone. Once its transaction commits, the ids of the
 new decisions (or a batch chunk's id) go to a Celery task with the challenger's version id, pinned
 when the decision was made. The task reads the features each decision recorded (the validated values
-the champion scored), validates them against the challenger's schema, scores them in one frame with
+the champion scored), validates them against the challenger's schema, scores them at once with
 the challenger's own threshold, refer band and risk bands (no credit policy), and stores one
 ShadowScore per decision with a bulk insert that skips any already stored: a retried or repeated task
 stores nothing twice. Nothing here can change or delay a recorded decision: every failure is logged
@@ -71,7 +71,10 @@ def _guarded(service, **kwargs) -> None:
     except TRANSIENT_ERRORS:
         raise
     except Exception:
-        log.exception("shadow scoring failed (%s); the decisions are unaffected", kwargs)
+        what = {
+            k: (f"{len(v)} decisions from #{min(v)}" if isinstance(v, list) and v else v) for k, v in kwargs.items()
+        }
+        log.exception("shadow scoring failed (%s); the decisions are unaffected", what)
         metrics.record_shadow_failure("task")
 
 
@@ -108,7 +111,7 @@ def _send(task, *args) -> None:
     try:
         task.delay(*args)
     except Exception:  # the broker is away, or (eager) the task itself raised: the decision stands
-        log.warning("could not run shadow scoring %s%s", task.name, args, exc_info=True)
+        log.warning("could not run shadow scoring %s for challenger %s", task.name, args[-1], exc_info=True)
         metrics.record_shadow_failure("queue")
 
 

@@ -66,6 +66,15 @@ def test_only_a_version_that_passed_validation_can_be_a_challenger(active_versio
     assert not ChallengerAssignment.objects.exists()
 
 
+def test_a_version_whose_stored_files_no_longer_load_is_refused(active_version, tmp_path):
+    damaged = versions.register_bundle(path=bundle_variant(tmp_path / "damaged", threshold="0.25"))
+    assert damaged.status == ModelVersion.Status.VALIDATED
+    (registry.local_bundle_path(damaged) / "model.cb").write_bytes(b"not a model any more")
+    with pytest.raises(ChallengerRefused, match="cannot be loaded"):
+        challengers.start_challenger(version=damaged, user=None)
+    assert not ChallengerAssignment.objects.exists()
+
+
 def test_at_most_one_challenger_at_a_time(running, active_version, tmp_path):
     other = versions.register_bundle(path=bundle_variant(tmp_path / "other", threshold="0.2"))
     with pytest.raises(ChallengerRefused, match="stop it before starting another"):
