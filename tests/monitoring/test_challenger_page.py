@@ -109,6 +109,12 @@ def test_the_page_numbers_equal_an_independent_computation(client, auditor, seed
     matrix = [[int(td.get_text()) for td in tr.select("td")] for tr in page.select("table.matrix tbody tr")]
     assert matrix == [[int(((champion == a) & (decisions == b)).sum()) for b in KINDS] for a in KINDS]
     assert page.select_one("svg.chart") is not None
+    realised = {
+        tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in page.select("#outcomes-h ~ div table tbody tr")
+    }
+    champion_auc, challenger_auc = shown.champion_performance.auc, shown.challenger_performance.auc
+    assert realised["AUC"] == [f"{champion_auc:.3f}", f"{challenger_auc:.3f}"]
 
 
 def test_a_past_challenger_can_be_chosen_and_a_bad_choice_is_an_error(client, model_admin, seeded):
