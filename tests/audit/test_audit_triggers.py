@@ -28,6 +28,7 @@ from scoring.models import (
     Review,
 )
 from scoring.notices import services as notices
+from tests.support.challengers import shadow_rows
 from tests.support.reviews import referral_and_approval_rows
 
 pytestmark = pytest.mark.postgres
@@ -62,7 +63,7 @@ def audit_rows(officer, auditor, example_inputs, tmp_path):
     declined = services.score_application(user=officer, inputs=example_inputs, channel="web")
     notices.issue_notice(user=officer, prediction=declined, applicant_name="A. Person", applicant_address="1 Road")
     referral_and_approval_rows(officer)
-    _shadow_rows(prediction, tmp_path)
+    shadow_rows(prediction, tmp_path)
     LoanOutcome.objects.create(
         prediction=prediction,
         outcome="repaid",
@@ -71,17 +72,6 @@ def audit_rows(officer, auditor, example_inputs, tmp_path):
         created_by=officer,
     )
     return prediction
-
-
-def _shadow_rows(prediction, tmp_path) -> None:
-    """A challenger started and stopped (two ChallengerAssignment rows) and its ShadowScore of the decision."""
-    from scoring.lifecycle import challengers, shadow, versions
-    from tests.support.challengers import lenient_bundle
-
-    challenger = versions.register_bundle(path=lenient_bundle(tmp_path / "challenger"))
-    challengers.start_challenger(version=challenger, user=None)
-    assert shadow.score_in_shadow(prediction_ids=[prediction.pk], version_id=challenger.pk) == 1
-    challengers.stop_challenger(user=None)
 
 
 def _row_error(officer) -> BatchRowError:

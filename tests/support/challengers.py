@@ -29,3 +29,13 @@ def typed_applications(rows: int, seed: int = 11) -> list[tuple[str, dict]]:
         protected = {k: v for k, v in application.protected.items() if v is not None}
         found.append((reference, {**application.features, **protected}))
     return found
+
+
+def shadow_rows(prediction, tmp_path) -> None:
+    """A challenger started and stopped (two ChallengerAssignment rows) and its ShadowScore of ``prediction``."""
+    from scoring.lifecycle import challengers, shadow, versions
+
+    challenger = versions.register_bundle(path=lenient_bundle(tmp_path / "challenger"))
+    challengers.start_challenger(version=challenger, user=None)
+    assert shadow.score_in_shadow(prediction_ids=[prediction.pk], version_id=challenger.pk) == 1
+    challengers.stop_challenger(user=None)
