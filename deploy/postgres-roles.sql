@@ -72,6 +72,7 @@ BEGIN
                              'scoring_referralassignment', 'scoring_overrideapproval',
                              'scoring_policyactivation', 'scoring_loanoutcome',
                              'scoring_outcomeupload']
+                             'scoring_challengerassignment', 'scoring_shadowscore']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);

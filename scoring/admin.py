@@ -8,6 +8,7 @@ from accounts.names import display_name
 from scoring.lifecycle import admin as lifecycle_admin
 from scoring.models import (
     AdverseActionNotice,
+    ChallengerAssignment,
     ExportLog,
     ModelActivation,
     ModelLoad,
@@ -225,3 +226,18 @@ class ExportLogAdmin(PersonColumn, ReadOnlyAdmin):
 admin.site.register(PolicyVersion, policy_admin.PolicyVersionAdmin)
 admin.site.register(PolicyRule, policy_admin.PolicyRuleAdmin)
 admin.site.register(PolicyActivation, policy_admin.PolicyActivationAdmin)
+
+
+@admin.register(ChallengerAssignment)
+class ChallengerAssignmentAdmin(PersonColumn, ReadOnlyAdmin):
+    """Every start and stop of a shadow challenger, as recorded (append-only), beside the activations."""
+
+    list_display = ("created_at", "action", "version", "person", "note")
+    list_filter = ("action",)
+    list_select_related = ("version", "user")
+
+    def has_module_permission(self, request):
+        return permissions.can_view_models(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view_models(request.user)

@@ -21,6 +21,8 @@ APPEND_ONLY_TABLES = (
     "scoring_policyactivation",
     "scoring_loanoutcome",
     "scoring_outcomeupload",
+    "scoring_challengerassignment",
+    "scoring_shadowscore",
 )
 # Append-only tables whose rows carry the time they were written: the database refuses a created_at
 # far from its own clock, so nobody can back-date (or post-date) a record. Not a plain
@@ -39,6 +41,8 @@ STAMPED_TABLES = (
     "scoring_policyactivation",
     "scoring_loanoutcome",
     "scoring_outcomeupload",
+    "scoring_challengerassignment",
+    "scoring_shadowscore",
 )
 STAMP_MARGIN = "5 minutes"
 # The status changes scoring.lifecycle.versions makes (validate_version, activate, roll_back); the

@@ -18,6 +18,10 @@ class ActivationConflict(NotAllowed):
         super().__init__(message)
 
 
+class ChallengerRefused(NotAllowed):
+    """A version that cannot start (or a challenger that cannot stop) shadow scoring, with the reason."""
+
+
 class InvalidReview(Exception):
     """A review that breaks the rules (override without justification, ...); ``errors`` by field."""
 
@@ -37,6 +41,7 @@ class InvalidSimulation(Exception):
 __all__ = [
     "ActivationConflict",
     "BundleRejected",
+    "ChallengerRefused",
     "InvalidApplication",
     "InvalidReview",
     "InvalidSimulation",

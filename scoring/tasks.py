@@ -5,6 +5,7 @@ messages and the beat schedule survive moving the code:
 
 - ``scoring.tasks.process_batch_chunk`` and ``scoring.tasks.sweep_batch_jobs``: scoring/batch/
 - ``scoring.load_model_from_hub`` and ``scoring.served_model_version``: scoring/lifecycle/
+- ``scoring.tasks.shadow_score_decisions`` and ``scoring.tasks.shadow_score_chunk``: scoring/lifecycle/shadow.py
 - ``scoring.tasks.run_policy_simulation``: scoring/policy/simulation.py
 - ``scoring.tasks_monitoring.drift_report``: scoring/monitoring/reports.py (the Celery worker's
   metrics hooks are connected by scoring/monitoring/metrics.py, imported with it)
@@ -15,6 +16,7 @@ from scoring.batch.jobs import sweep_batch_jobs_task
 from scoring.batch.worker import process_batch_chunk
 from scoring.lifecycle.loads import load_model_from_hub
 from scoring.lifecycle.registry import served_model_version
+from scoring.lifecycle.shadow import shadow_score_chunk, shadow_score_decisions
 from scoring.monitoring.performance import refresh_realised_performance
 from scoring.monitoring.reports import drift_report
 from scoring.policy.simulation import run_policy_simulation
@@ -26,5 +28,7 @@ __all__ = [
     "refresh_realised_performance",
     "run_policy_simulation",
     "served_model_version",
+    "shadow_score_chunk",
+    "shadow_score_decisions",
     "sweep_batch_jobs_task",
 ]

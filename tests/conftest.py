@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 
 from accounts.permissions import AUDITOR, MODEL_ADMIN, OFFICER, POLICY_MANAGER
 from scoring.decisions import services
-from scoring.lifecycle import registry, versions
+from scoring.lifecycle import challengers, registry, versions
 from scoring.policy import registry as policy_registry
 
 # The local Hub fixtures (local_hub, hub_settings).
@@ -84,9 +84,11 @@ def _isolated_registry(settings, tmp_path_factory):
     settings.ARTIFACT_ROOT = tmp_path_factory.getbasetemp() / "artifacts"
     settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
     registry.reset()
+    challengers.reset()
     policy_registry.reset()
     yield
     registry.reset()
+    challengers.reset()
     policy_registry.reset()
 
 

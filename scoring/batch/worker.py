@@ -41,7 +41,7 @@ from scoring.decisions import services
 from scoring.engine import BundleRejected
 from scoring.engine.policy import PolicyEvaluationError
 from scoring.exceptions import InvalidBatchFile
-from scoring.lifecycle import registry
+from scoring.lifecycle import registry, shadow
 from scoring.models import BatchChunk, BatchJob, BatchRowError, Channel, PolicyVersion, Prediction
 from scoring.policy import registry as policy_registry
 
@@ -306,6 +306,8 @@ def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
         BatchJob.objects.filter(pk=job.pk).update(
             rows_scored=F("rows_scored") + len(result), rows_rejected=F("rows_rejected") + len(result.errors)
         )
+        # One shadow task for the chunk's decisions, sent once they are committed (if a challenger runs).
+        shadow.shadow_chunk_after_commit(chunk_id)
         written_at = time.perf_counter()
     log.info(
         "chunk %s of batch %s: %d scored, %d rejected; scoring %.2f s, writing %.2f s, commit %.2f s",

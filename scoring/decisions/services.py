@@ -25,7 +25,7 @@ from scoring.decisions.presentation import DecisionView
 from scoring.engine import InvalidApplication, frame_from_records
 from scoring.engine.policy import CompiledPolicy, PolicyEvaluationError
 from scoring.exceptions import DuplicateApplication, IdempotencyConflict, InvalidReview, ModelUnavailable, NotAllowed
-from scoring.lifecycle import registry
+from scoring.lifecycle import registry, shadow
 from scoring.models import (
     Channel,
     DailyCounts,
@@ -109,6 +109,7 @@ def score_application(
     )
     _record_decision(prediction)
     metrics.record_prediction(prediction, engine_seconds=engine_seconds, total_seconds=time.perf_counter() - started)
+    shadow.shadow_after_commit([prediction.pk])  # the challenger, if any, once the decision is committed
     return prediction
 
 
@@ -512,6 +513,7 @@ def score_applications(
             )
         for (index, _), prediction in zip(valid, created, strict=True):
             results[index] = prediction
+        shadow.shadow_after_commit(prediction.pk for prediction in created)
     return results  # type: ignore[return-value]
 
 

@@ -13,12 +13,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
 from scoring.exceptions import BundleRejected, NotAllowed
-from scoring.lifecycle import loads, versions
-from scoring.models import ModelLoad, ModelVersion
+from scoring.lifecycle import challengers, loads, versions
+from scoring.models import ChallengerAssignment, ModelLoad, ModelVersion
 
 
 class HubLoadForm(forms.Form):
@@ -43,6 +44,8 @@ def urls(model_admin) -> list:
         path("<int:pk>/validate/", wrap(validate_view), name="scoring_modelversion_validate"),
         path("<int:pk>/activate/", wrap(activate_view), name="scoring_modelversion_activate"),
         path("<int:pk>/rollback/", wrap(rollback_view), name="scoring_modelversion_rollback"),
+        path("<int:pk>/challenger/start/", wrap(start_challenger_view), name="scoring_modelversion_challenger_start"),
+        path("<int:pk>/challenger/stop/", wrap(stop_challenger_view), name="scoring_modelversion_challenger_stop"),
     ]
 
 
@@ -169,6 +172,39 @@ def rollback_view(request, pk: int):
     return redirect(_version_url(activation.version))
 
 
+@require_POST
+def start_challenger_view(request, pk: int):
+    """Start shadow scoring with this version: one model administrator is enough, as no decision changes."""
+    _require_manager(request)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        challengers.start_challenger(version=version, user=request.user, note="admin")
+    except (BundleRejected, NotAllowed) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("%(version)s now scores every live decision in shadow; decisions stay the champion's.")
+            % {"version": version},
+        )
+    return redirect(_version_url(version))
+
+
+@require_POST
+def stop_challenger_view(request, pk: int):
+    _require_manager(request)
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        challengers.stop_challenger(user=request.user, version=version, note="admin")
+    except NotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("%(version)s no longer scores in shadow; its scores are kept.") % {"version": version}
+        )
+    return redirect(_version_url(version))
+
+
 def change_context(request, object_id) -> dict:
     """What the version page needs to show its lifecycle buttons."""
     version = ModelVersion.objects.filter(pk=object_id).first()
@@ -180,6 +216,8 @@ def change_context(request, object_id) -> dict:
         "can_activate": version.status in (ModelVersion.Status.VALIDATED, ModelVersion.Status.RETIRED),
         "can_validate": version.status != ModelVersion.Status.REJECTED,
         "rollback_to": previous,
+        "is_challenger": ChallengerAssignment.objects.current_version_id() == version.pk,
+        "can_be_challenger": version.status in challengers.CHALLENGER_STATUSES,
     }
 
 

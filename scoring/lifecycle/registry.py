@@ -214,6 +214,15 @@ def get_loaded(version: ModelVersion) -> LoadedModel:
     return model
 
 
+def get_loaded_by_id(version_id: int) -> LoadedModel:
+    """The loaded model of a version known by id: no database read when this process holds it already."""
+    cached = _state.loaded.get(version_id)
+    if cached is not None:
+        _state.loaded.move_to_end(version_id)
+        return cached
+    return get_loaded(ModelVersion.objects.get(pk=version_id))
+
+
 def _load(version: ModelVersion) -> LoadedModel:
     """Load a version's stored files, check they are the recorded ones, and smoke-test the result."""
     # A version registered under the earlier contract keeps serving after an upgrade.

@@ -5,6 +5,7 @@ Migrations and the rest of the code import them from here (``scoring.models.Pred
 
 from scoring.models.audit import ExportLog
 from scoring.models.batch import BatchChunk, BatchJob, BatchRowError
+from scoring.models.challengers import ChallengerAssignment, ShadowScore
 from scoring.models.choices import Channel, Decision
 from scoring.models.decisions import OverrideApproval, Prediction, ReferralAssignment, Review, final_decision_of
 from scoring.models.fields import JSONTextField
@@ -27,6 +28,7 @@ __all__ = [
     "BatchChunk",
     "BatchJob",
     "BatchRowError",
+    "ChallengerAssignment",
     "Channel",
     "DailyCounts",
     "DailyStat",
@@ -52,5 +54,6 @@ __all__ = [
     "Prediction",
     "ReferralAssignment",
     "Review",
+    "ShadowScore",
     "final_decision_of",
 ]

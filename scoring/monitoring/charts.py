@@ -288,3 +288,86 @@ def reliability_chart(*, title: str, rows: Sequence[Mapping[str, float]]) -> Saf
     parts.append("</svg>")
     # Every text node and attribute value above comes from escape() or our own numbers.
     return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703
+
+
+def distribution_chart(
+    *,
+    title: str,
+    bins: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    y_label: str,
+    x_label: str,
+    y_format: Callable[[float], str] = percent,
+) -> SafeString:
+    """Grouped bars: for each bin (a range of values, labelled), one bar per series (for example two models'
+    shares of decisions in each probability-of-default range)."""
+    uid = f"chart{next(_ids)}"
+    values = [v for _, ys in series for v in ys]
+    top = _nice_max(max([*values, 0.0]))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = max(len(bins), 1)
+    slot = plot_w / n
+    width = slot * 0.8 / max(len(series), 1)
+
+    def py(v: float) -> float:
+        return TOP + plot_h - plot_h * min(max(v, 0.0), top) / top
+
+    pieces = [
+        f"{name}: " + ", ".join(f"{label} {y_format(v)}" for label, v in zip(bins, ys, strict=True))
+        for name, ys in series
+    ]
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{uid}-t {uid}-d" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(". ".join(pieces))}</desc>',
+        f'<text class="chart-title" x="{LEFT}" y="20">{escape(title)}</text>',
+    ]
+    for k in range(5):
+        v = top * k / 4
+        y = py(v)
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(y_format(v))}</text>'
+        )
+    parts.append(
+        f'<text class="axis-label" transform="translate(14 {TOP + plot_h / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>'
+    )
+    # Bin labels every other bin when they would crowd (a label is about 7 units per character).
+    step = max(1, math.ceil(max((len(b) for b in bins), default=1) * 7 / slot))
+    for i, label in enumerate(bins):
+        x = LEFT + slot * (i + 0.5)
+        if i % step == 0:
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">{escape(label)}</text>'
+            )
+        for s, (name, ys) in enumerate(series):
+            y = py(ys[i])
+            left = LEFT + slot * i + slot * 0.1 + width * s
+            parts.append(
+                f'<rect class="bar bar-{s + 1}" x="{left:.1f}" y="{y:.1f}" width="{width:.1f}" '
+                f'height="{TOP + plot_h - y:.1f}"><title>{escape(name)}, {escape(label)}: '
+                f"{escape(y_format(ys[i]))}</title></rect>"
+            )
+    parts.append(
+        f'<text class="axis-label" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
+        f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+    )
+    lx = LEFT + 4
+    for s, (name, _) in enumerate(series):
+        parts.append(
+            f'<rect class="bar bar-{s + 1}" x="{lx}" y="{TOP - 20}" width="12" height="10"/>'
+            f'<text class="legend" x="{lx + 16}" y="{TOP - 11}">{escape(name)}</text>'
+        )
+        lx += 30 + 7 * len(name)
+    if not any(values):
+        empty = gettext("No data")
+        parts.append(
+            f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
+            f"{escape(empty)}</text>"
+        )
+    parts.append("</svg>")
+    # Every text node and attribute value above comes from escape() or our own numbers.
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703

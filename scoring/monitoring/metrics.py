@@ -67,6 +67,12 @@ DRIFT_REPORTS = Counter(
     "creditscore_drift_reports", "Drift report runs, by outcome (computed or no_model).", ["outcome"]
 )
 MODEL_LOADS = Counter("creditscore_model_loads", "Model bundles loaded into a process, by outcome.", ["outcome"])
+# Shadow challengers: scores stored, and failures that cost a shadow score but never a decision
+# (stage: queue = the task could not be sent, task = the task failed, row = a decision the challenger cannot score).
+SHADOW_SCORES = Counter("creditscore_shadow_scores", "Shadow scores stored, by challenger version.", ["model_version"])
+SHADOW_FAILURES = Counter(
+    "creditscore_shadow_failures", "Shadow scoring failures (decisions unaffected), by stage.", ["stage"]
+)
 MODEL_VALIDATIONS = Counter("creditscore_model_validations", "Model bundles validated, by outcome.", ["outcome"])
 # One series per live process (multiprocess mode adds the pid label): 1 for the version it
 # serves, 0 for versions it served before, so a process stuck on an old version is visible.
@@ -142,6 +148,17 @@ def record_model_load(outcome: str) -> None:
 def record_validation(outcome: str) -> None:
     """outcome: "accepted" or "rejected"."""
     MODEL_VALIDATIONS.labels(outcome).inc()
+
+
+def record_shadow_scores(*, model_version: int, count: int) -> None:
+    if count:
+        SHADOW_SCORES.labels(str(model_version)).inc(count)
+
+
+def record_shadow_failure(stage: str, count: int = 1) -> None:
+    """A shadow score not stored: ``queue``, ``task`` or ``row`` (see SHADOW_FAILURES)."""
+    if count:
+        SHADOW_FAILURES.labels(stage).inc(count)
 
 
 def record_active_model(version: ModelVersion) -> None:

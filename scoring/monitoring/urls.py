@@ -6,4 +6,5 @@ from scoring.monitoring import views
 
 urlpatterns = [
     path("monitoring/", views.monitoring_page, name="monitoring"),
+    path("monitoring/challenger/", views.challenger_page, name="monitoring-challenger"),
 ]

@@ -8,20 +8,22 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from accounts import permissions
 from scoring.engine import drift
-from scoring.models import ModelVersion
-from scoring.monitoring import charts, metrics, performance, reports
+from scoring.models import ChallengerAssignment, ModelVersion
+from scoring.monitoring import challengers, charts, metrics, performance, reports
 from scoring.monitoring.forms import PerformanceVersionForm
 
 
@@ -125,6 +127,62 @@ def _realised_performance(request: HttpRequest) -> dict:
         if found is None
         else charts.reliability_chart(title=gettext("Predicted against observed default rate"), rows=found.calibration),
     }
+KINDS = ("approve", "refer", "decline")
+
+
+class ChallengerChoiceForm(forms.Form):
+    version = forms.TypedChoiceField(label=_("Challenger"), coerce=int, required=False)
+
+    def __init__(self, data, *, versions, current_id):
+        super().__init__(data)
+        self.fields["version"].choices = [
+            (v.pk, f"{v}" + (" — " + _("running now") if v.pk == current_id else "")) for v in versions
+        ]
+
+
+@login_required
+@require_GET
+def challenger_page(request):
+    """A shadow challenger (the current one, or a chosen past one) against the champion, on the same decisions."""
+    if not permissions.can_view_monitoring(request.user):
+        raise PermissionDenied
+    versions = challengers.challenger_versions()
+    current_id = ChallengerAssignment.objects.current_version_id()
+    form = ChallengerChoiceForm(request.GET or None, versions=versions, current_id=current_id)
+    chosen = None
+    if form.is_bound and form.is_valid() and form.cleaned_data["version"]:
+        chosen = next(v for v in versions if v.pk == form.cleaned_data["version"])
+    elif not form.is_bound and versions:
+        chosen = next((v for v in versions if v.pk == current_id), versions[0])
+    comparison = challengers.comparison_get(version=chosen) if chosen is not None else None
+    chart = None
+    if comparison is not None and comparison.scored:
+        edges = comparison.pd_edges
+        chart = charts.distribution_chart(
+            title=_("Probability of default of the same decisions"),
+            bins=[f"{edges[i] * 100:.0f}-{edges[i + 1] * 100:.0f}%" for i in range(len(edges) - 1)],
+            series=[
+                (_("Champion"), [n / comparison.scored for n in comparison.champion_pd_counts]),
+                (_("Challenger"), [n / comparison.scored for n in comparison.challenger_pd_counts]),
+            ],
+            y_label=_("Share of decisions"),
+            x_label=_("Probability of default"),
+        )
+    return render(
+        request,
+        "scoring/monitoring/challenger.html",
+        {
+            "form": form,
+            "comparison": comparison,
+            "current_id": current_id,
+            "chart": chart,
+            "kinds": KINDS,
+            "matrix_rows": [(a, [comparison.matrix[a][b] for b in KINDS]) for a in KINDS] if comparison else [],
+            "can_audit": permissions.can_audit(request.user),
+            "champion_approval": comparison.approval_rate("champion") if comparison else None,
+            "challenger_approval": comparison.approval_rate("challenger") if comparison else None,
+        },
+    )
 
 
 # --- the Prometheus scrape endpoint ----------------------------------------------

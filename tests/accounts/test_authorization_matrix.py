@@ -60,6 +60,7 @@ RULES: dict[str, tuple] = {
     "scoring:batch-result": (LOGIN, 409, 404, 409, 404, 404, 404),
     "scoring:batch-cancel": (LOGIN, 405, 405, 405, 405, 405, 405),  # POST only
     "scoring:monitoring": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "scoring:monitoring-challenger": (LOGIN, 403, 403, 200, 200, 403, 403),
     # credit policy simulations: credit managers and auditors read (credit policy managers also ask)
     "scoring:policy-simulate": (LOGIN, 403, 403, 200, 403, 200, 200),
     "scoring:policy-simulation": (LOGIN, 403, 403, 200, 403, 200, 200),
@@ -119,6 +120,7 @@ ADMIN_RULES: dict[str, tuple] = {
     "scoring.modelload": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
     "scoring.modelversion": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
     "scoring.modelactivation": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
+    "scoring.challengerassignment": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 403, 403),
     "scoring.prediction": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
     "scoring.review": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),
     "scoring.overrideapproval": (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, 403, 403),

@@ -15,8 +15,17 @@ from django.urls import reverse
 from accounts.models import AccessEvent
 from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
 from scoring.decisions import services
-from scoring.models import BatchJob, BatchRowError, ExportLog, ModelActivation, ModelVersion, Prediction, Review
+from scoring.models import (
+    BatchJob,
+    BatchRowError,
+    ExportLog,
+    ModelActivation,
+    ModelVersion,
+    Prediction,
+    Review,
+)
 from scoring.notices import services as notices
+from tests.support.challengers import shadow_rows
 from tests.support.reviews import referral_and_approval_rows
 
 pytestmark = pytest.mark.postgres
@@ -26,7 +35,7 @@ KEPT = "kept for the audit trail|permission denied for table"
 
 
 @pytest.fixture
-def audit_rows(officer, auditor, example_inputs):
+def audit_rows(officer, auditor, example_inputs, tmp_path):
     from scoring.lifecycle import registry
     from scoring.policy import defaults
     from scoring.policy import services as policy_services
@@ -52,6 +61,7 @@ def audit_rows(officer, auditor, example_inputs):
     notices.issue_notice(user=officer, prediction=declined, applicant_name="A. Person", applicant_address="1 Road")
     referral_and_approval_rows(officer)
     _outcome_rows(auditor, prediction)
+    shadow_rows(prediction, tmp_path)
     return prediction
 
 

@@ -6,6 +6,8 @@ workers use in production; each attack is one an app-role credential could try w
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
@@ -17,10 +19,11 @@ from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES, STAMPED_TABLES
 from scoring.batch import jobs
 from scoring.decisions import services
 from scoring.lifecycle import registry, versions
-from scoring.models import BatchJob, BatchRowError, ModelVersion, Prediction, Review
+from scoring.models import BatchJob, BatchRowError, LoanOutcome, ModelVersion, Prediction, Review
 from scoring.notices import services as notices
 from tests.support import DEFAULT_BUNDLE, app_role
 from tests.support.batch_files import csv_bytes, synthetic_frame
+from tests.support.challengers import shadow_rows
 from tests.support.lifecycle_fixtures import bundle_variant
 from tests.support.reviews import referral_and_approval_rows
 
@@ -123,7 +126,7 @@ def test_a_back_dated_or_post_dated_access_event_is_refused(db, shift):
 
 
 @pytest.mark.parametrize("table", STAMPED_TABLES)
-def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table):
+def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table, tmp_path):
     """A copy of a real row with only its time moved a day back: every stamped table refuses it."""
     from scoring.lifecycle import registry
     from scoring.policy import defaults
@@ -136,6 +139,14 @@ def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table)
     services.record_review(user=officer, prediction=prediction, outcome="agree", reason_code="", justification="")
     notices.issue_notice(user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road")
     referral_and_approval_rows(officer)
+    shadow_rows(prediction, tmp_path)
+    LoanOutcome.objects.create(
+        prediction=prediction,
+        outcome="repaid",
+        observed_on=datetime.date(2026, 11, 30),
+        source="api",
+        created_by=officer,
+    )
     client = Client()
     client.force_login(auditor)
     b"".join(client.get(reverse("audit:prediction-export")).streaming_content)

@@ -15,9 +15,9 @@ from pypdf import PdfReader
 
 from scoring.batch import jobs, worker
 from scoring.decisions import services
+from scoring.lifecycle import challengers, shadow, versions
 from scoring.lifecycle import registry as model_registry
-from scoring.lifecycle import versions
-from scoring.models import BatchJob, Decision, ModelLoad
+from scoring.models import BatchJob, Decision, LoanOutcome, ModelLoad, Prediction
 from scoring.monitoring import reports
 from scoring.notices import services as notices
 from scoring.outcomes.services import record_outcomes
@@ -96,6 +96,14 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
     report(made["approve"], "defaulted", user=officer)  # the monitoring page's realised performance, with a loan
     candidate = versions.register_bundle(path=bundle_variant(tmp_path / "v2", threshold="0.2"), user=other_model_admin)
     versions.validate_version(version=candidate, user=other_model_admin)
+    # The candidate in shadow: its scores of the decisions above, and outcomes for a few of them.
+    challengers.start_challenger(version=candidate, user=other_model_admin)
+    decided_ids = list(Prediction.objects.values_list("pk", flat=True))
+    shadow.score_in_shadow(prediction_ids=decided_ids, version_id=candidate.pk)
+    for pk, outcome in zip(decided_ids, ("repaid", "defaulted", "repaid", "withdrawn"), strict=False):
+        LoanOutcome.objects.create(
+            prediction_id=pk, outcome=outcome, observed_on=timezone.localdate(), source="api", created_by=officer
+        )
     ModelLoad.objects.create(
         repo_id="acme/credit-model", state=ModelLoad.State.FAILED, error="The Hub did not answer in time."
     )
@@ -199,6 +207,8 @@ def test_every_page_of_the_auditor(tab, live_server, auditor, history):
         "credit policy at a moment": f"/audit/policies/?at={at}",
         "access log": "/audit/access/",
         "monitoring": "/monitoring/",
+        "challenger comparison": "/monitoring/challenger/",
+        "challenger comparison, bad choice": "/monitoring/challenger/?version=999999",
         "batch list": "/batches/",
         "batch job": f"/batches/{history['job'].pk}/",
         "outcome upload": "/outcomes/upload/",
@@ -238,6 +248,8 @@ def test_every_page_of_the_model_administrator(tab, live_server, model_admin, hi
         "Hub load with errors": ("/admin/scoring/modelversion/load/", _submit("input[type=submit]")),
         "Hub loads": "/admin/scoring/modelload/",
         "activations": "/admin/scoring/modelactivation/",
+        "challenger changes": "/admin/scoring/challengerassignment/",
+        "challenger comparison": "/monitoring/challenger/",
         "model timeline": "/audit/models/",
         "monitoring": "/monitoring/",
         "outcome upload": "/outcomes/upload/",

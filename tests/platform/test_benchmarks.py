@@ -175,7 +175,16 @@ def test_the_api_scoring_benchmark_times_one_and_many(tmp_path):
         "1",
         env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "ARTIFACT_ROOT": str(tmp_path / "a")},
     )
-    _has_figures(out, "POST /score, 10 requests: p50", "POST /score/many, 20 applications", "speed-up")
+    _has_figures(
+        out,
+        "POST /score, 8 requests, no challenger: p50",
+        "POST /score, 8 requests, shadow challenger (eager, in the request's process): p50",
+        "shadow scores stored:",
+        "shadow cost per decision",
+        "POST /score/many, 20 applications",
+        "speed-up",
+    )
+    assert "shadow scores stored: 8 for 8 decisions (one each) ok" in out
 
 
 @pytest.mark.postgres

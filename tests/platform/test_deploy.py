@@ -51,6 +51,7 @@ def busy_app(client, settings, officer, active_version, example_inputs):
     )
     metrics.record_batch_rows(scored=9, rejected=1)
     metrics.record_batch_job(state="failed", seconds=3.5)
+    metrics.record_shadow_failure("task")
     record_population(officer, holdout_frame(1))
     reports.create_drift_report()
     client.get("/accounts/login/")  # a request, so django-prometheus has request and response samples
