@@ -16,7 +16,6 @@ counted as not evaluated (and by which field), never guessed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -24,15 +23,15 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidSimulation, ModelUnavailable
 from scoring.lifecycle import registry as model_registry
-from scoring.models import ModelVersion, PolicySimulation, PolicyVersion, Prediction
+from scoring.models import PolicySimulation, PolicyVersion, Prediction
+from scoring.monitoring.replay import decision_chunks, protected_attributes
 from scoring.policy import registry
-from scoring.policy.replay import AGE_FIELD, AGE_GROUPS, ROW_FIELDS, Tally
+from scoring.policy.replay import ROW_FIELDS, Tally
 from scoring.policy.services import problems
 
 log = logging.getLogger(__name__)
@@ -41,12 +40,6 @@ MAX_DAYS = 366
 # Rows read and evaluated at a time: about 90 MB of Python objects at the peak, whatever the window holds.
 CHUNK_SIZE = 20_000
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-# The German credit bundle's protected attributes, used when no model is active to say otherwise.
-_DEFAULT_PROTECTED = (
-    {"name": "personal_status_and_sex", "label": "Personal status and sex", "kind": "categorical"},
-    {"name": "age_in_years", "label": "Age", "kind": "integer"},
-    {"name": "foreign_worker", "label": "Foreign worker", "kind": "categorical"},
-)
 
 
 # --- asking for a simulation -------------------------------------------------------------------
@@ -186,7 +179,7 @@ def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dic
     window = Prediction.objects.filter(created_at__gte=simulation.date_from, created_at__lt=simulation.date_to)
     total = window.count()
     tally = Tally(draft=draft, active=active, attributes=protected_attributes())
-    for rows in decision_chunks(simulation.date_from, simulation.date_to, size=chunk_size):
+    for rows in decision_chunks(simulation.date_from, simulation.date_to, size=chunk_size, fields=ROW_FIELDS):
         tally.add(rows)
         del rows  # before the next chunk is read
         PolicySimulation.objects.filter(pk=simulation.pk).update(
@@ -196,36 +189,3 @@ def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dic
         "window": {"from": simulation.date_from.isoformat(), "to": simulation.date_to.isoformat()},
         "progress": {"done": tally.replayed, "total": tally.replayed},
     }
-
-
-def decision_chunks(start: datetime, end: datetime, *, size: int) -> Iterator[list[tuple]]:
-    """The decisions of [start, end), oldest first, ``size`` at a time, by keyset on (created_at, id)."""
-    window = Prediction.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = window
-        if after is not None:
-            page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
-        rows = list(page.values_list(*ROW_FIELDS)[:size])
-        if not rows:
-            return
-        full, after = len(rows) == size, (rows[-1][1], rows[-1][0])
-        yield rows
-        del rows  # the next chunk is read with this one let go (the caller lets go too): one in memory at a time
-        if not full:
-            return
-
-
-def protected_attributes() -> list[tuple[str, str]]:
-    """(field, label) of the protected attributes to group decisions by: the active bundle's categorical
-    ones by recorded value, its age in two bands; other numeric attributes have no groups to compare."""
-    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("metadata").first()
-    specs = ((active.metadata or {}).get("protected_attributes") if active is not None else None) or _DEFAULT_PROTECTED
-    attributes = []
-    for spec in specs:
-        name, label = str(spec.get("name") or ""), str(spec.get("label") or spec.get("name") or "")
-        if name == AGE_FIELD:
-            attributes.append((name, f"{label} ({AGE_GROUPS[0]} / {AGE_GROUPS[1]})"))
-        elif spec.get("kind") == "categorical":
-            attributes.append((name, label))
-    return attributes
