@@ -77,7 +77,8 @@ BEGIN
             EXECUTE format('GRANT SELECT, INSERT ON public.%I TO creditscore_app', t);
         END IF;
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['scoring_modelversion', 'scoring_batchjob', 'scoring_policyversion']
+    FOREACH t IN ARRAY ARRAY['scoring_modelversion', 'scoring_batchjob', 'scoring_policyversion',
+                             'scoring_backtest']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);

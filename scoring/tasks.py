@@ -6,10 +6,12 @@ messages and the beat schedule survive moving the code:
 - ``scoring.tasks.process_batch_chunk`` and ``scoring.tasks.sweep_batch_jobs``: scoring/batch/
 - ``scoring.load_model_from_hub`` and ``scoring.served_model_version``: scoring/lifecycle/
 - ``scoring.tasks.run_policy_simulation``: scoring/policy/simulation.py
+- ``scoring.tasks.run_backtest``: scoring/backtests/services.py
 - ``scoring.tasks_monitoring.drift_report``: scoring/monitoring/reports.py (the Celery worker's
   metrics hooks are connected by scoring/monitoring/metrics.py, imported with it)
 """
 
+from scoring.backtests.services import run_backtest
 from scoring.batch.jobs import sweep_batch_jobs_task
 from scoring.batch.worker import process_batch_chunk
 from scoring.lifecycle.loads import load_model_from_hub
@@ -21,6 +23,7 @@ __all__ = [
     "drift_report",
     "load_model_from_hub",
     "process_batch_chunk",
+    "run_backtest",
     "run_policy_simulation",
     "served_model_version",
     "sweep_batch_jobs_task",

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("scoring.batch.urls")),
     path("", include("scoring.monitoring.urls")),
     path("", include("scoring.policy.urls")),
+    path("", include("scoring.backtests.urls")),
 ]
