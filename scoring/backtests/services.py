@@ -55,7 +55,6 @@ def request_backtest(
     date_from: date | None,
     date_to: date | None,
     policy_version: PolicyVersion | None = None,
-    rerun_of: Backtest | None = None,
 ) -> Backtest:
     """Queue a backtest of ``model_version`` (with ``policy_version``, or the policy active when it runs) on the
     decisions of ``date_from`` to ``date_to`` (whole local days, both included).
@@ -77,14 +76,25 @@ def request_backtest(
         errors.update(_policy_problems(model_version, policy_version))
     if errors:
         raise InvalidBacktest(errors)
+    return _queue(model_version=model_version, policy_version=policy_version, user=user, period=(start, end))
+
+
+def _queue(
+    *,
+    model_version: ModelVersion,
+    policy_version: PolicyVersion | None,
+    user: AbstractBaseUser | None,
+    period: tuple[datetime, datetime],
+    rerun_of: Backtest | None = None,
+) -> Backtest:
     with transaction.atomic():
         backtest = Backtest.objects.create(
             model_version=model_version,
             policy_version=policy_version,
             requested_by=user,
             rerun_of=rerun_of,
-            date_from=start,
-            date_to=end,
+            date_from=period[0],
+            date_to=period[1],
         )
         transaction.on_commit(lambda: _send(backtest.pk))
     return backtest
@@ -139,12 +149,15 @@ def rerun_backtest(*, backtest: Backtest, user: AbstractBaseUser | None) -> Back
                 {"backtest": [_("This backtest is still running; it can be run again once it stops.")]}
             )
         _mark_stopped(backtest)
-    return request_backtest(
+    if backtest.model_version.status not in TESTABLE:
+        raise InvalidBacktest(
+            {"model_version": [_("This model version can no longer be backtested: it was rejected.")]}
+        )
+    return _queue(
         model_version=backtest.model_version,
         policy_version=backtest.policy_version,
         user=user,
-        date_from=timezone.localdate(backtest.date_from),
-        date_to=timezone.localdate(backtest.date_to - timedelta(microseconds=1)),
+        period=(backtest.date_from, backtest.date_to),  # the same decisions, even for a period that ended "now"
         rerun_of=backtest,
     )
 
