@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from scoring.monitoring.replay import decision_rows
 from scoring.monitoring.reports import FairnessTable
 from scoring.policy.replay import DECISIONS
 
 
 def report_context(report: dict[str, Any]) -> dict[str, Any]:
     live, backtest = report["sides"]["live"], report["sides"]["backtest"]
-    outcomes = [
-        {
-            "decision": decision,
-            "live": live["counts"][decision],
-            "live_rate": live["rates"][decision],
-            "backtest": backtest["counts"][decision],
-            "backtest_rate": backtest["rates"][decision],
-            "difference": backtest["counts"][decision] - live["counts"][decision],
-        }
-        for decision in DECISIONS
-    ]
+    outcomes = decision_rows(live, backtest, DECISIONS)
     cells = {(c["live"], c["backtest"]): c["count"] for c in report["swap_matrix"]}
     matrix = [
         {"live": before, "cells": [{"count": cells[(before, after)], "same": before == after} for after in DECISIONS]}

@@ -18,7 +18,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from scoring.engine.training import COST_APPROVE_BAD, COST_DECLINE_GOOD
 from scoring.exceptions import InvalidBacktest
 from scoring.lifecycle import registry as model_registry
 from scoring.models import Backtest, LoanOutcome, ModelVersion, PolicyVersion, Prediction
-from scoring.monitoring.replay import decision_chunks, protected_attributes
+from scoring.monitoring.replay import TRANSIENT_ERRORS, decision_chunks, protected_attributes, run_claimed
 from scoring.policy import registry as policy_registry
 from scoring.policy.services import problems
 
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 MAX_DAYS = 731
 # Decisions read, scored and counted at a time: memory depends on this, not on the period.
 CHUNK_SIZE = 20_000
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # Versions whose files were checked and can be loaded: pending and rejected ones cannot be scored with.
 TESTABLE = (ModelVersion.Status.VALIDATED, ModelVersion.Status.ACTIVE, ModelVersion.Status.RETIRED)
 
@@ -217,28 +216,15 @@ def run(*, backtest_id: int, chunk_size: int | None = None) -> Backtest | None:
     A database outage puts it back in the queue (the task retries); any other error fails it with the message,
     since running it again would fail the same way.
     """
-    State = Backtest.State
     now = timezone.now()
-    claimed = Backtest.objects.filter(pk=backtest_id, state=State.QUEUED).update(
-        state=State.RUNNING, started_at=now, heartbeat_at=now
+    return run_claimed(
+        Backtest,
+        backtest_id,
+        work=lambda backtest: replay(backtest, chunk_size=chunk_size or CHUNK_SIZE),
+        report_field="result",
+        claimed={"started_at": now, "heartbeat_at": now},
+        failure=failure_message,
     )
-    if not claimed:
-        return None
-    backtest = Backtest.objects.select_related("model_version", "policy_version").get(pk=backtest_id)
-    try:
-        report = replay(backtest, chunk_size=chunk_size or CHUNK_SIZE)
-    except TRANSIENT_ERRORS:
-        Backtest.objects.filter(pk=backtest_id, state=State.RUNNING).update(state=State.QUEUED)
-        raise
-    except Exception as exc:
-        log.exception("backtest %s failed", backtest_id)
-        Backtest.objects.filter(pk=backtest_id).update(
-            state=State.FAILED, error=failure_message(exc), finished_at=timezone.now()
-        )
-    else:
-        Backtest.objects.filter(pk=backtest_id).update(state=State.DONE, result=report, finished_at=timezone.now())
-    backtest.refresh_from_db()
-    return backtest
 
 
 def failure_message(exc: Exception) -> str:

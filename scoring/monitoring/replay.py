@@ -7,17 +7,25 @@ counts and lets them go, so memory depends on the chunk, not on how many decisio
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.db import InterfaceError, OperationalError, models
 from django.db.models import Q
+from django.utils import timezone
 
 from scoring.models import ModelVersion, Prediction
 from scoring.monitoring.reports import fairness_table
 
+log = logging.getLogger(__name__)
+
+# A database outage: the task retries and the run goes back to the queue.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # Ages are compared in two groups, the way consumer-credit fairness reviews usually split them.
 AGE_FIELD = "age_in_years"
 AGE_SPLIT = 25
@@ -28,6 +36,40 @@ DEFAULT_PROTECTED = (
     {"name": "age_in_years", "label": "Age", "kind": "integer"},
     {"name": "foreign_worker", "label": "Foreign worker", "kind": "categorical"},
 )
+
+
+def run_claimed(
+    model: type[models.Model],
+    pk: int,
+    *,
+    work: Callable[[Any], dict],
+    report_field: str,
+    claimed: Mapping[str, Any] | None = None,
+    failure: Callable[[Exception], str] = lambda exc: str(exc) or type(exc).__name__,
+) -> Any:
+    """Claim a queued replay (a row with state queued/running/done/failed), run ``work`` on it and store its report
+    in ``report_field``; None when another worker has it or it is finished.
+
+    The claim is a conditional UPDATE (``claimed`` adds fields to set with it), so two deliveries never both run.
+    A database outage puts the row back in the queue and re-raises (the task retries); any other error fails it
+    with ``failure(exc)``, since running it again would fail the same way.
+    """
+    State = model.State
+    if not model.objects.filter(pk=pk, state=State.QUEUED).update(state=State.RUNNING, **(claimed or {})):
+        return None
+    row = model.objects.get(pk=pk)
+    try:
+        report = work(row)
+    except TRANSIENT_ERRORS:
+        model.objects.filter(pk=pk, state=State.RUNNING).update(state=State.QUEUED)
+        raise
+    except Exception as exc:
+        log.exception("%s %s failed", model._meta.verbose_name, pk)
+        model.objects.filter(pk=pk).update(state=State.FAILED, error=failure(exc), finished_at=timezone.now())
+    else:
+        model.objects.filter(pk=pk).update(state=State.DONE, finished_at=timezone.now(), **{report_field: report})
+    row.refresh_from_db()
+    return row
 
 
 def decision_chunks(start: datetime, end: datetime, *, size: int, fields: Sequence[str]) -> Iterator[list[tuple]]:
@@ -112,6 +154,21 @@ class GroupApprovals:
             )
             tables.append(table.as_dict() | {"flagged": table.flagged})
         return tables
+
+
+def decision_rows(first: Mapping, second: Mapping, decisions: Sequence[str]) -> list[dict]:
+    """Two sides' decision counts and rates (as their reports store them) row by row, with the second's difference."""
+    return [
+        {
+            "decision": decision,
+            "first": first["counts"][decision],
+            "first_rate": first["rates"][decision],
+            "second": second["counts"][decision],
+            "second_rate": second["rates"][decision],
+            "difference": second["counts"][decision] - first["counts"][decision],
+        }
+        for decision in decisions
+    ]
 
 
 def count_not_recorded(tally: Counter, groups: Mapping[str, np.ndarray]) -> None:

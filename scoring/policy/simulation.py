@@ -22,14 +22,14 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidSimulation, ModelUnavailable
 from scoring.lifecycle import registry as model_registry
 from scoring.models import PolicySimulation, PolicyVersion, Prediction
-from scoring.monitoring.replay import decision_chunks, protected_attributes
+from scoring.monitoring.replay import TRANSIENT_ERRORS, decision_chunks, protected_attributes, run_claimed
 from scoring.policy import registry
 from scoring.policy.replay import ROW_FIELDS, Tally
 from scoring.policy.services import problems
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 MAX_DAYS = 366
 # Rows read and evaluated at a time: about 90 MB of Python objects at the peak, whatever the window holds.
 CHUNK_SIZE = 20_000
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 # --- asking for a simulation -------------------------------------------------------------------
@@ -148,27 +147,12 @@ def run_simulation(*, simulation_id: int, chunk_size: int | None = None) -> Poli
     A database outage puts the simulation back in the queue (the task retries); any other error fails it
     with the message, since running it again would fail the same way.
     """
-    State = PolicySimulation.State
-    claimed = PolicySimulation.objects.filter(pk=simulation_id, state=State.QUEUED).update(state=State.RUNNING)
-    if not claimed:
-        return None
-    simulation = PolicySimulation.objects.select_related("version").get(pk=simulation_id)
-    try:
-        report = replay(simulation, chunk_size=chunk_size or CHUNK_SIZE)
-    except TRANSIENT_ERRORS:
-        PolicySimulation.objects.filter(pk=simulation_id, state=State.RUNNING).update(state=State.QUEUED)
-        raise
-    except Exception as exc:
-        log.exception("policy simulation %s failed", simulation_id)
-        PolicySimulation.objects.filter(pk=simulation_id).update(
-            state=State.FAILED, error=str(exc) or type(exc).__name__, finished_at=timezone.now()
-        )
-    else:
-        PolicySimulation.objects.filter(pk=simulation_id).update(
-            state=State.DONE, report=report, finished_at=timezone.now()
-        )
-    simulation.refresh_from_db()
-    return simulation
+    return run_claimed(
+        PolicySimulation,
+        simulation_id,
+        work=lambda simulation: replay(simulation, chunk_size=chunk_size or CHUNK_SIZE),
+        report_field="report",
+    )
 
 
 def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]:
