@@ -162,7 +162,7 @@ def rerun_backtest(*, backtest: Backtest, user: AbstractBaseUser | None) -> Back
 
 
 def stale_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "BACKTEST_STALE_SECONDS", 600))
+    return timedelta(seconds=settings.BACKTEST_STALE_SECONDS)
 
 
 def is_stale(backtest: Backtest, *, now: datetime | None = None) -> bool:

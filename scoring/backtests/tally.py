@@ -11,6 +11,7 @@ for the AUC. Memory depends on the chunk, not on the period.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from scoring.engine import LoadedModel
 from scoring.engine.policy import PROBABILITY, RISK_BAND, CompiledPolicy
@@ -25,8 +28,16 @@ from scoring.engine.schema import APPROVE, DECLINE
 from scoring.monitoring.replay import chunk_groups, count_not_recorded
 from scoring.policy.replay import DECISIONS, Side
 
-# What a backtest reads of each stored decision, in this order (id and created_at first: the keyset).
-ROW_FIELDS = ("id", "created_at", "features", "protected", "probability", "decision")
+# What a backtest reads of each stored decision, in this order (id and created_at first: the keyset). The JSON
+# columns come as their text and a chunk's are parsed in one call: a json.loads per row was a third of the time.
+ROW_FIELDS = (
+    "id",
+    "created_at",
+    Cast("features", TextField()),
+    Cast("protected", TextField()),
+    "probability",
+    "decision",
+)
 # Score histograms for the AUC: 10,000 bins of width 0.0001 per side and class (a few hundred kB, whatever
 # the period). Pairs of a default and a repaid loan in the same bin count half, so the figure is within half
 # the share of such pairs of the exact AUC; the report gives that share.
@@ -90,6 +101,11 @@ class Realised:
         }
 
 
+def _parsed(texts: Sequence[str | None]) -> list:
+    """The JSON texts of one column for a chunk, parsed in one call (None where the column is null)."""
+    return json.loads("[" + ",".join(text or "null" for text in texts) + "]")
+
+
 def histogram_auc(bad: np.ndarray, good: np.ndarray) -> tuple[float | None, float | None]:
     """The AUC (probability that a default scores above a repaid loan) from score histograms, ties counted half,
     and the share of (default, repaid) pairs that share a bin; None for both without both classes."""
@@ -142,7 +158,8 @@ class BacktestTally:
     def add(self, rows: Sequence[tuple], outcomes: Mapping[int, str]) -> None:
         """Replay one chunk (rows as ``ROW_FIELDS``); ``outcomes``: decision id -> its standing outcome."""
         self.read += len(rows)
-        ids, _created, features, protected, live_probability, live_decision = zip(*rows, strict=True)
+        ids, _created, features_text, protected_text, live_probability, live_decision = zip(*rows, strict=True)
+        features, protected = _parsed(features_text), _parsed(protected_text)
         names = self.model.feature_names
         frame = pd.DataFrame.from_records([f or {} for f in features], columns=names)
         shield = pd.DataFrame.from_records([p or {} for p in protected], columns=self.protected_names)
