@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from scoring.backtests.tally import ROW_FIELDS, BacktestTally, Costs
@@ -161,6 +161,10 @@ def rerun_backtest(*, backtest: Backtest, user: AbstractBaseUser | None) -> Back
     )
 
 
+class Stopped(Exception):
+    """The backtest was marked stopped (and run again) while this worker still ran it."""
+
+
 def stale_after() -> timedelta:
     return timedelta(seconds=settings.BACKTEST_STALE_SECONDS)
 
@@ -179,7 +183,7 @@ def _mark_stopped(backtest: Backtest) -> None:
     signs = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     message = (
         _("Its worker stopped: no progress since %(when)s.")
-        % {"when": timezone.localtime(last).isoformat(" ", "minutes")}
+        % {"when": formats.date_format(timezone.localtime(last), "DATETIME_FORMAT")}
         if backtest.state == Backtest.State.RUNNING
         else _("It was never started by a worker.")
     )
@@ -250,7 +254,9 @@ def replay(backtest: Backtest, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any
     for rows in decision_chunks(backtest.date_from, backtest.date_to, size=chunk_size, fields=ROW_FIELDS):
         tally.add(rows, standing_outcomes({row[0] for row in rows}))
         del rows  # before the next chunk is read
-        Backtest.objects.filter(pk=backtest.pk).update(rows_done=tally.read, heartbeat_at=timezone.now())
+        running = Backtest.objects.filter(pk=backtest.pk, state=Backtest.State.RUNNING)
+        if not running.update(rows_done=tally.read, heartbeat_at=timezone.now()):
+            raise Stopped(backtest.pk)  # marked stopped while this worker was slow: its rerun replaces it
     Backtest.objects.filter(pk=backtest.pk).update(rows_total=tally.read)
     return tally.report(min_group=getattr(settings, "FAIRNESS_MIN_GROUP", 30)) | {
         "period": {"from": backtest.date_from.isoformat(), "to": backtest.date_to.isoformat()},

@@ -65,9 +65,12 @@ def run_claimed(
         raise
     except Exception as exc:
         log.exception("%s %s failed", model._meta.verbose_name, pk)
-        model.objects.filter(pk=pk).update(state=State.FAILED, error=failure(exc), finished_at=timezone.now())
+        running = model.objects.filter(pk=pk, state=State.RUNNING)
+        running.update(state=State.FAILED, error=failure(exc), finished_at=timezone.now())
     else:
-        model.objects.filter(pk=pk).update(state=State.DONE, finished_at=timezone.now(), **{report_field: report})
+        # Only a run still running finishes: one marked stopped meanwhile (its rerun asked for) stays as it was.
+        running = model.objects.filter(pk=pk, state=State.RUNNING)
+        running.update(state=State.DONE, finished_at=timezone.now(), **{report_field: report})
     row.refresh_from_db()
     return row
 

@@ -353,6 +353,25 @@ def test_a_running_backtest_without_heartbeat_is_shown_stopped_and_can_be_run_ag
     )
 
 
+def test_a_slow_worker_whose_backtest_was_marked_stopped_leaves_it_as_it_is(
+    history, active_version, model_admin, monkeypatch
+):
+    found = services.request_backtest(
+        model_version=active_version, policy_version=None, user=model_admin, date_from=_today(), date_to=_today()
+    )
+    add = BacktestTally.add
+
+    def marked_meanwhile(self, rows, outcomes):
+        add(self, rows, outcomes)
+        Backtest.objects.filter(pk=found.pk).update(state="failed", error="Its worker stopped: no progress since then.")
+
+    monkeypatch.setattr(BacktestTally, "add", marked_meanwhile)
+    done = services.run(backtest_id=found.pk, chunk_size=10)
+    assert done.state == Backtest.State.FAILED
+    assert done.error == "Its worker stopped: no progress since then."
+    assert done.result == {} and done.rows_done == 0
+
+
 def test_a_backtest_still_running_cannot_be_run_again(history, active_version, model_admin, client):
     found = services.request_backtest(
         model_version=active_version, policy_version=None, user=model_admin, date_from=_today(), date_to=_today()
