@@ -38,37 +38,16 @@ harness.start_django()
 
 from django.db import connection, transaction  # noqa: E402
 
+from scoring.models import Prediction  # noqa: E402
+
 # Targets: the batch target (a million rows in 90 s, bench/README.md) and its memory ceiling; memory is flat
 # when the whole period's peak is within a fifth of the peak on a tenth of it.
 TARGETS = {"seconds per million": 90.0, "peak MB": 1536, "flat ratio": 1.2}
 PAYLOADS = 3000
 BROKEN_SHARE = 0.01
-COLUMNS = (
-    "created_at",
-    "user_id",
-    "channel",
-    "model_version_id",
-    "inputs",
-    "input_line",
-    "features",
-    "protected",
-    "probability",
-    "decision",
-    "threshold",
-    "refer_lower",
-    "risk_band",
-    "reasons",
-    "external_ref",
-    "batch_job_id",
-    "row_number",
-    "idempotency_key",
-    "latency_ms",
-    "policy_version_id",
-    "model_decision",
-    "policy_rules",
-    "deciding_rule",
-    "counter_offer_of_id",
-)
+# Every column of scoring_prediction but its id, from the model: a column added later is written too (and must
+# be given a value below, or the fill stops with its name).
+COLUMNS = tuple(f.column for f in Prediction._meta.concrete_fields if not f.primary_key)
 
 
 def main() -> None:
@@ -139,12 +118,33 @@ def _fill(rows: int, user, version, model) -> dict:
             features, protected = texts[k]
             stamp = _iso(stamps[i])
             ref = "BROKEN" if k < broken else ""
-            decided = (float(p[k]), decisions[k], model.threshold, model.refer_lower, bands[k], "[]", ref)
-            batch = (None, None, None, 5.0)  # batch job, row number, idempotency key, latency
-            policy = (None, decisions[k], "[]", "", None)  # no policy then: the model's decision stands
-            lines.append(
-                (stamp, user.pk, "api", version.pk, features, "", features, protected, *decided, *batch, *policy)
-            )
+            row = {
+                "created_at": stamp,
+                "user_id": user.pk,
+                "channel": "api",
+                "model_version_id": version.pk,
+                "inputs": features,
+                "input_line": "",
+                "features": features,
+                "protected": protected,
+                "probability": float(p[k]),
+                "decision": decisions[k],
+                "threshold": model.threshold,
+                "refer_lower": model.refer_lower,
+                "risk_band": bands[k],
+                "reasons": "[]",
+                "external_ref": ref,
+                "batch_job_id": None,
+                "row_number": None,
+                "idempotency_key": None,
+                "latency_ms": 5.0,
+                "policy_version_id": None,  # no policy then: the model's decision stands
+                "model_decision": decisions[k],
+                "policy_rules": "[]",
+                "deciding_rule": "",
+                "counter_offer_of_id": None,
+            }
+            lines.append(tuple(row[c] for c in COLUMNS))
         _write(lines)
         print(f"\r  wrote {last:,} / {rows:,} decisions", end="", flush=True)
     print(f"  ({time.perf_counter() - started:.0f} s)")
