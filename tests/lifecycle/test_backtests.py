@@ -5,6 +5,7 @@ stopped backtest, and who may use the pages."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -23,10 +24,12 @@ from scoring.engine import BundleRejected
 from scoring.engine.training import COST_APPROVE_BAD, COST_DECLINE_GOOD, roc_auc
 from scoring.exceptions import InvalidBacktest
 from scoring.lifecycle import registry as model_registry
+from scoring.lifecycle import versions
 from scoring.models import Backtest, Channel, LoanOutcome, ModelVersion, PolicyVersion, Prediction
 from scoring.policy import defaults
 from scoring.policy import services as policies
 from tests.policy.test_simulation import ACTIVE_PLAIN, DRAFT_PLAIN, DRAFT_RULES, _application, _decide
+from tests.support import DEFAULT_BUNDLE
 
 MIN_GROUP = 5
 BAD = ("defaulted", "written_off")
@@ -74,6 +77,22 @@ def history(active_version, officer, settings):
                 reason="Reported wrongly.",
             )
     return Prediction.objects.order_by("created_at", "id")
+
+
+@pytest.fixture
+def stricter_version(active_version, tmp_path):
+    """The same model with a lower threshold and refer band (0.1096 and 0.068), registered and validated."""
+    folder = tmp_path / "stricter"
+    shutil.copytree(DEFAULT_BUNDLE, folder)
+    mlmodel = folder / "MLmodel"
+    text = mlmodel.read_text(encoding="utf-8")
+    old = "  threshold: 0.1695\n  refer_band:\n    lower: 0.1096\n    upper: 0.1695\n"
+    assert old in text
+    mlmodel.write_text(
+        text.replace(old, "  threshold: 0.1096\n  refer_band:\n    lower: 0.068\n    upper: 0.1096\n"), encoding="utf-8"
+    )
+    version = versions.register_bundle(path=folder, name="stricter")
+    return versions.validate_version(version=version, user=None)
 
 
 @pytest.fixture
@@ -209,6 +228,23 @@ def test_the_figures_match_an_independent_replay(history, draft, active_version,
         name: (int(r["count"]), int(r["approved"])) for name, r in groups.iterrows()
     }
     assert sex["not_recorded"] == int(table.sex.isna().sum())
+
+
+def test_another_version_decides_with_its_own_threshold_and_refer_band(history, stricter_version, model_admin):
+    assert stricter_version.status == ModelVersion.Status.VALIDATED, stricter_version.validation_report
+    found = _backtest(stricter_version, model_admin)
+    assert found.state == Backtest.State.DONE, found.error
+    report = found.result
+    assert report["thresholds"] == {"threshold": 0.1096, "refer_lower": 0.068}
+    table = _expected(stricter_version, ACTIVE_PLAIN)["table"]
+    counts = table.backtest.value_counts()
+    for decision in ("approve", "refer", "decline"):
+        assert report["sides"]["backtest"]["counts"][decision] == int(counts.get(decision, 0))
+    crossed = pd.crosstab(table.live, table.backtest).reindex(index=DECISIONS, columns=DECISIONS, fill_value=0)
+    assert {(c["live"], c["backtest"]): c["count"] for c in report["swap_matrix"]} == {
+        (a, b): int(crossed.loc[a, b]) for a in DECISIONS for b in DECISIONS
+    }
+    assert report["swap_out"] > 0 and report["swap_in"] == 0  # a lower threshold only takes approvals away
 
 
 def test_the_same_version_without_a_policy_change_swaps_only_what_the_policy_changed(
