@@ -97,10 +97,10 @@ audit: install-dev
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432
 BENCH_ENV = CELERY_BROKER_URL= REDIS_URL= LOG_LEVEL=WARNING
 bench: install-dev
-	$(MAKE) --no-print-directory bench-run BATCH_ROWS=200000 HISTORY_ROWS=1000000 EXPORT_ROWS=200000 API_SECONDS=15 SIMULATION_ROWS=200000
+	$(MAKE) --no-print-directory bench-run BATCH_ROWS=200000 HISTORY_ROWS=1000000 EXPORT_ROWS=200000 API_SECONDS=15 SIMULATION_ROWS=200000 BACKTEST_ROWS=200000
 
 bench-full: install-dev
-	$(MAKE) --no-print-directory bench-run BATCH_ROWS=1000000 HISTORY_ROWS=10000000 EXPORT_ROWS=1000000 API_SECONDS=30 SIMULATION_ROWS=1000000
+	$(MAKE) --no-print-directory bench-run BATCH_ROWS=1000000 HISTORY_ROWS=10000000 EXPORT_ROWS=1000000 API_SECONDS=30 SIMULATION_ROWS=1000000 BACKTEST_ROWS=1000000
 
 bench-run:
 	@for db in creditscore_bench_batch creditscore_bench_swap creditscore_bench_misc creditscore_bench_monitoring; do \
@@ -128,6 +128,8 @@ bench-run:
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_misc $(PY) bench/export_memory.py
 	@echo "== credit policy simulation ($(SIMULATION_ROWS) decisions)"
 	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/creditscore_bench_monitoring $(PY) bench/policy_simulation.py --rows $(SIMULATION_ROWS)
+	@echo "== model backtest ($(BACKTEST_ROWS) decisions, a database of its own)"
+	$(BENCH_ENV) DATABASE_URL=$(BENCH_PG)/postgres $(PY) bench/backtest.py --rows $(BACKTEST_ROWS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache

@@ -153,6 +153,16 @@ def can_view_models(user) -> bool:
     return is_model_admin(user) or is_auditor(user)
 
 
+def can_view_backtests(user) -> bool:
+    """Backtests of model versions and their reports: model administrators and auditors (read-only)."""
+    return is_model_admin(user) or is_auditor(user)
+
+
+def can_request_backtests(user) -> bool:
+    """Asking for a backtest, or for one again: model administrators."""
+    return is_model_admin(user)
+
+
 def can_view_monitoring(user) -> bool:
     """Monitoring (rates, drift, fairness) is for auditors and model administrators."""
     return is_auditor(user) or is_model_admin(user)

@@ -71,15 +71,15 @@ BEGIN
                              'scoring_adverseactionnotice',
                              'scoring_referralassignment', 'scoring_overrideapproval',
                              'scoring_policyactivation', 'scoring_loanoutcome',
-                             'scoring_outcomeupload']
-                             'scoring_challengerassignment', 'scoring_shadowscore']
+                             'scoring_outcomeupload', 'scoring_challengerassignment', 'scoring_shadowscore']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);
             EXECUTE format('GRANT SELECT, INSERT ON public.%I TO creditscore_app', t);
         END IF;
     END LOOP;
-    FOREACH t IN ARRAY ARRAY['scoring_modelversion', 'scoring_batchjob', 'scoring_policyversion']
+    FOREACH t IN ARRAY ARRAY['scoring_modelversion', 'scoring_batchjob', 'scoring_policyversion',
+                             'scoring_backtest']
     LOOP
         IF to_regclass('public.' || t) IS NOT NULL THEN
             EXECUTE format('REVOKE ALL ON public.%I FROM creditscore_app', t);

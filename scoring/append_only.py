@@ -76,7 +76,7 @@ MODEL_VERSION_IDENTITY = (
 # Decisions name their model version and batch job without a foreign key (its check on each of a
 # batch's million inserts was a fifth of the job's database time, bench/README.md); since no row of
 # these tables can ever go, no decision can point at a missing one.
-KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob", "scoring_policyversion")
+KEPT_TABLES = ("scoring_modelversion", "scoring_batchjob", "scoring_policyversion", "scoring_backtest")
 
 
 def _function_sql(name: str, message: str) -> str:

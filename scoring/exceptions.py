@@ -38,11 +38,20 @@ class InvalidSimulation(Exception):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
+class InvalidBacktest(Exception):
+    """A backtest that cannot be run as asked (a bad period, a policy that does not fit the version); by field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in errors.items()))
+
+
 __all__ = [
     "ActivationConflict",
     "BundleRejected",
     "ChallengerRefused",
     "InvalidApplication",
+    "InvalidBacktest",
     "InvalidReview",
     "InvalidSimulation",
     "ModelUnavailable",

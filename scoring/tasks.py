@@ -7,11 +7,13 @@ messages and the beat schedule survive moving the code:
 - ``scoring.load_model_from_hub`` and ``scoring.served_model_version``: scoring/lifecycle/
 - ``scoring.tasks.shadow_score_decisions`` and ``scoring.tasks.shadow_score_chunk``: scoring/lifecycle/shadow.py
 - ``scoring.tasks.run_policy_simulation``: scoring/policy/simulation.py
+- ``scoring.tasks.run_backtest``: scoring/backtests/services.py
 - ``scoring.tasks_monitoring.drift_report``: scoring/monitoring/reports.py (the Celery worker's
   metrics hooks are connected by scoring/monitoring/metrics.py, imported with it)
 - ``scoring.tasks_monitoring.realised_performance``: scoring/monitoring/performance.py
 """
 
+from scoring.backtests.services import run_backtest
 from scoring.batch.jobs import sweep_batch_jobs_task
 from scoring.batch.worker import process_batch_chunk
 from scoring.lifecycle.loads import load_model_from_hub
@@ -26,6 +28,7 @@ __all__ = [
     "load_model_from_hub",
     "process_batch_chunk",
     "refresh_realised_performance",
+    "run_backtest",
     "run_policy_simulation",
     "served_model_version",
     "shadow_score_chunk",

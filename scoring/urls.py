@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("scoring.monitoring.urls")),
     path("", include("scoring.policy.urls")),
     path("", include("scoring.outcomes.urls")),
+    path("", include("scoring.backtests.urls")),
 ]

@@ -4,6 +4,7 @@ Migrations and the rest of the code import them from here (``scoring.models.Pred
 """
 
 from scoring.models.audit import ExportLog
+from scoring.models.backtests import Backtest
 from scoring.models.batch import BatchChunk, BatchJob, BatchRowError
 from scoring.models.challengers import ChallengerAssignment, ShadowScore
 from scoring.models.choices import Channel, Decision
@@ -25,6 +26,7 @@ from scoring.models.versions import ModelActivation, ModelLoad, ModelVersion
 
 __all__ = [
     "AdverseActionNotice",
+    "Backtest",
     "BatchChunk",
     "BatchJob",
     "BatchRowError",

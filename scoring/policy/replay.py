@@ -19,7 +19,7 @@ import pandas as pd
 
 from scoring.engine.policy import PROBABILITY, RISK_BAND, CompiledPolicy
 from scoring.engine.schema import APPROVE, DECLINE, REFER
-from scoring.monitoring.reports import fairness_table
+from scoring.monitoring.replay import GroupApprovals, chunk_groups, count_not_recorded
 
 DECISIONS = (APPROVE, REFER, DECLINE)
 # Changed decisions listed one by one in the report (all are counted).
@@ -37,18 +37,6 @@ ROW_FIELDS = (
     "threshold",
     "refer_lower",
 )
-# Ages are compared in two groups, the way consumer-credit fairness reviews usually split them.
-AGE_FIELD = "age_in_years"
-AGE_SPLIT = 25
-AGE_GROUPS = (f"under {AGE_SPLIT}", f"{AGE_SPLIT} and over")
-
-
-def group_labels(attribute: str, values: Sequence[object]) -> np.ndarray:
-    """Each row's group for one protected attribute (None when not recorded)."""
-    if attribute == AGE_FIELD:
-        ages = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy()
-        return np.where(np.isnan(ages), None, np.where(ages < AGE_SPLIT, AGE_GROUPS[0], AGE_GROUPS[1])).astype(object)
-    return np.asarray([None if v is None or v == "" else str(v) for v in values], dtype=object)
 
 
 # --- the tally ---------------------------------------------------------------------------------
@@ -62,7 +50,7 @@ class Side:
     counts: Counter = field(default_factory=Counter)
     fired: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     decided: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    groups: dict[str, Counter] = field(default_factory=dict)  # attribute -> (group, approved?) -> decisions
+    groups: GroupApprovals = field(default_factory=GroupApprovals)
 
     def __post_init__(self) -> None:
         size = len(self.policy) if self.policy is not None else 0
@@ -94,17 +82,7 @@ class Side:
                     }
                 )
             rules.sort(key=lambda r: (-r["fired"], -r["decided"]))
-        fairness = []
-        for attribute, label in attributes:
-            counts: dict[str, list[int]] = {}
-            for (group, approved), n in self.groups.get(attribute, Counter()).items():
-                counts.setdefault(group, [0, 0])
-                counts[group][0] += n
-                counts[group][1] += n if approved else 0
-            table = fairness_table(
-                attribute, label, counts, not_recorded=not_recorded[attribute], min_group=min_group, order=AGE_GROUPS
-            )
-            fairness.append(table.as_dict() | {"flagged": table.flagged})
+        fairness = self.groups.tables(attributes, not_recorded=not_recorded, min_group=min_group)
         return {
             "policy": {"id": self.policy.version_id, "label": self.policy.label} if self.policy is not None else None,
             "counts": {d: int(self.counts[d]) for d in DECISIONS},
@@ -156,16 +134,11 @@ class Tally:
         model_decisions = model_decisions[keep]
         before, before_rules = self.active.decide(columns, model_decisions)
         after, after_rules = self.draft.decide(columns, model_decisions)
-        groups = {a: group_labels(a, [(protected[i] or {}).get(a) for i in keep.tolist()]) for a, _ in self.attributes}
+        groups = chunk_groups(self.attributes, [protected[i] for i in keep.tolist()])
         for side, decisions in ((self.active, before), (self.draft, after)):
             side.counts.update(pd.Series(decisions, dtype=object).value_counts().to_dict())
-            approved = decisions == APPROVE
-            for attribute, labels in groups.items():
-                recorded_group = labels != None  # noqa: E711 (element-wise on an object array)
-                pairs = zip(labels[recorded_group].tolist(), approved[recorded_group].tolist(), strict=True)
-                side.groups.setdefault(attribute, Counter()).update(pairs)
-        for attribute, labels in groups.items():
-            self.not_recorded[attribute] += int(sum(label is None for label in labels.tolist()))
+            side.groups.add(groups, decisions == APPROVE)
+        count_not_recorded(self.not_recorded, groups)
         for i in np.flatnonzero(before != after).tolist():
             self.transitions[(before[i], after[i])] += 1
             if len(self.changed) < CHANGED_LISTED:

@@ -16,23 +16,22 @@ counted as not evaluated (and by which field), never guessed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidSimulation, ModelUnavailable
 from scoring.lifecycle import registry as model_registry
-from scoring.models import ModelVersion, PolicySimulation, PolicyVersion, Prediction
+from scoring.models import PolicySimulation, PolicyVersion, Prediction
+from scoring.monitoring.replay import TRANSIENT_ERRORS, decision_chunks, protected_attributes, run_claimed
 from scoring.policy import registry
-from scoring.policy.replay import AGE_FIELD, AGE_GROUPS, ROW_FIELDS, Tally
+from scoring.policy.replay import ROW_FIELDS, Tally
 from scoring.policy.services import problems
 
 log = logging.getLogger(__name__)
@@ -40,13 +39,6 @@ log = logging.getLogger(__name__)
 MAX_DAYS = 366
 # Rows read and evaluated at a time: about 90 MB of Python objects at the peak, whatever the window holds.
 CHUNK_SIZE = 20_000
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-# The German credit bundle's protected attributes, used when no model is active to say otherwise.
-_DEFAULT_PROTECTED = (
-    {"name": "personal_status_and_sex", "label": "Personal status and sex", "kind": "categorical"},
-    {"name": "age_in_years", "label": "Age", "kind": "integer"},
-    {"name": "foreign_worker", "label": "Foreign worker", "kind": "categorical"},
-)
 
 
 # --- asking for a simulation -------------------------------------------------------------------
@@ -155,27 +147,12 @@ def run_simulation(*, simulation_id: int, chunk_size: int | None = None) -> Poli
     A database outage puts the simulation back in the queue (the task retries); any other error fails it
     with the message, since running it again would fail the same way.
     """
-    State = PolicySimulation.State
-    claimed = PolicySimulation.objects.filter(pk=simulation_id, state=State.QUEUED).update(state=State.RUNNING)
-    if not claimed:
-        return None
-    simulation = PolicySimulation.objects.select_related("version").get(pk=simulation_id)
-    try:
-        report = replay(simulation, chunk_size=chunk_size or CHUNK_SIZE)
-    except TRANSIENT_ERRORS:
-        PolicySimulation.objects.filter(pk=simulation_id, state=State.RUNNING).update(state=State.QUEUED)
-        raise
-    except Exception as exc:
-        log.exception("policy simulation %s failed", simulation_id)
-        PolicySimulation.objects.filter(pk=simulation_id).update(
-            state=State.FAILED, error=str(exc) or type(exc).__name__, finished_at=timezone.now()
-        )
-    else:
-        PolicySimulation.objects.filter(pk=simulation_id).update(
-            state=State.DONE, report=report, finished_at=timezone.now()
-        )
-    simulation.refresh_from_db()
-    return simulation
+    return run_claimed(
+        PolicySimulation,
+        simulation_id,
+        work=lambda simulation: replay(simulation, chunk_size=chunk_size or CHUNK_SIZE),
+        report_field="report",
+    )
 
 
 def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any]:
@@ -186,7 +163,7 @@ def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dic
     window = Prediction.objects.filter(created_at__gte=simulation.date_from, created_at__lt=simulation.date_to)
     total = window.count()
     tally = Tally(draft=draft, active=active, attributes=protected_attributes())
-    for rows in decision_chunks(simulation.date_from, simulation.date_to, size=chunk_size):
+    for rows in decision_chunks(simulation.date_from, simulation.date_to, size=chunk_size, fields=ROW_FIELDS):
         tally.add(rows)
         del rows  # before the next chunk is read
         PolicySimulation.objects.filter(pk=simulation.pk).update(
@@ -196,36 +173,3 @@ def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dic
         "window": {"from": simulation.date_from.isoformat(), "to": simulation.date_to.isoformat()},
         "progress": {"done": tally.replayed, "total": tally.replayed},
     }
-
-
-def decision_chunks(start: datetime, end: datetime, *, size: int) -> Iterator[list[tuple]]:
-    """The decisions of [start, end), oldest first, ``size`` at a time, by keyset on (created_at, id)."""
-    window = Prediction.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = window
-        if after is not None:
-            page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
-        rows = list(page.values_list(*ROW_FIELDS)[:size])
-        if not rows:
-            return
-        full, after = len(rows) == size, (rows[-1][1], rows[-1][0])
-        yield rows
-        del rows  # the next chunk is read with this one let go (the caller lets go too): one in memory at a time
-        if not full:
-            return
-
-
-def protected_attributes() -> list[tuple[str, str]]:
-    """(field, label) of the protected attributes to group decisions by: the active bundle's categorical
-    ones by recorded value, its age in two bands; other numeric attributes have no groups to compare."""
-    active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).only("metadata").first()
-    specs = ((active.metadata or {}).get("protected_attributes") if active is not None else None) or _DEFAULT_PROTECTED
-    attributes = []
-    for spec in specs:
-        name, label = str(spec.get("name") or ""), str(spec.get("label") or spec.get("name") or "")
-        if name == AGE_FIELD:
-            attributes.append((name, f"{label} ({AGE_GROUPS[0]} / {AGE_GROUPS[1]})"))
-        elif spec.get("kind") == "categorical":
-            attributes.append((name, label))
-    return attributes

@@ -7,25 +7,9 @@ from django import forms
 from scoring.policy.simulation import MAX_DAYS
 
 
-class SimulationForm(forms.Form):
-    days = forms.IntegerField(
-        label="Last days",
-        required=False,
-        min_value=1,
-        max_value=MAX_DAYS,
-        help_text=f"Decisions of the last 1 to {MAX_DAYS} days, up to now. Or leave empty and give a date range.",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )
-    date_from = forms.DateField(
-        label="From", required=False, help_text="First day, included.", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label="To", required=False, help_text="Last day, included.", widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-    def window(self) -> dict[str, object]:
-        """The cleaned window as the service takes it."""
-        return {name: self.cleaned_data.get(name) for name in ("days", "date_from", "date_to")}
+class ServiceErrorsForm(forms.Form):
+    """A form whose service raises errors by field: they go next to their field (or above the form), marked for
+    screen readers."""
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         """The service's errors by field; an error of no field of the form goes above it."""
@@ -44,3 +28,24 @@ class SimulationForm(forms.Form):
                 attrs = self.fields[name].widget.attrs
                 attrs["aria-invalid"] = "true"
                 attrs["aria-describedby"] = f"{self[name].auto_id}_error"
+
+
+class SimulationForm(ServiceErrorsForm):
+    days = forms.IntegerField(
+        label="Last days",
+        required=False,
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text=f"Decisions of the last 1 to {MAX_DAYS} days, up to now. Or leave empty and give a date range.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    date_from = forms.DateField(
+        label="From", required=False, help_text="First day, included.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, help_text="Last day, included.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def window(self) -> dict[str, object]:
+        """The cleaned window as the service takes it."""
+        return {name: self.cleaned_data.get(name) for name in ("days", "date_from", "date_to")}

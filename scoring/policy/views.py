@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts import permissions
 from scoring.exceptions import InvalidSimulation
 from scoring.models import PolicySimulation, PolicyVersion
+from scoring.monitoring.replay import decision_rows
 from scoring.monitoring.reports import FairnessTable
 from scoring.policy import simulation as simulations
 from scoring.policy.replay import DECISIONS
@@ -75,17 +76,7 @@ def _report_context(report: dict) -> dict:
     """The stored report, shaped for side-by-side tables (moments parsed, fairness tables paired by attribute)."""
     sides = report["sides"]
     active, draft = sides["active"], sides["draft"]
-    outcomes = [
-        {
-            "decision": decision,
-            "active": active["counts"][decision],
-            "active_rate": active["rates"][decision],
-            "draft": draft["counts"][decision],
-            "draft_rate": draft["rates"][decision],
-            "difference": draft["counts"][decision] - active["counts"][decision],
-        }
-        for decision in DECISIONS
-    ]
+    outcomes = decision_rows(active, draft, DECISIONS)
     fairness = [
         {"active": FairnessTable.from_dict(a), "draft": FairnessTable.from_dict(d)}
         for a, d in zip(active["fairness"], draft["fairness"], strict=True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from scoring.batch import jobs
 from scoring.decisions import services
-from scoring.models import PolicySimulation
+from scoring.models import Backtest, ModelVersion, PolicySimulation
 from scoring.notices import services as notices
 from scoring.policy import defaults as policy_defaults
 from scoring.policy import services as policy_services
@@ -64,6 +64,10 @@ RULES: dict[str, tuple] = {
     # credit policy simulations: credit managers and auditors read (credit policy managers also ask)
     "scoring:policy-simulate": (LOGIN, 403, 403, 200, 403, 200, 200),
     "scoring:policy-simulation": (LOGIN, 403, 403, 200, 403, 200, 200),
+    # model backtests: model administrators ask and run again (POST only), auditors read
+    "scoring:backtests": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "scoring:backtest-detail": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "scoring:backtest-rerun": (LOGIN, 405, 405, 405, 405, 405, 405),
     # referral queue and dual control (take, approve and reject are POST only)
     "scoring:referral-queue": (LOGIN, 200, 200, 403, 403, 200, 403),
     "scoring:referral-take": (LOGIN, 405, 405, 405, 405, 405, 405),
@@ -108,6 +112,7 @@ URL_KWARGS = {
     "notice_id": lambda objs: objs["notice"].pk,  # a notice `officer` issued for that decision
     "version_id": lambda objs: objs["policy_simulation"].version_id,  # a draft credit policy version
     "simulation_id": lambda objs: objs["policy_simulation"].pk,  # a queued simulation of it
+    "backtest_id": lambda objs: objs["backtest"].pk,  # a queued backtest of the active model version
 }
 
 # Django admin: the index and each registered model's changelist.
@@ -169,6 +174,9 @@ def objs(officer, example_inputs):
         "batch_job": jobs.submit_batch_job(user=officer, upload=upload, original_name="three.csv"),
         "notice": notices.issue_notice(
             user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road"
+        ),
+        "backtest": Backtest.objects.create(
+            model_version=ModelVersion.objects.get(status="active"), date_from=timezone.now(), date_to=timezone.now()
         ),
         "policy_simulation": PolicySimulation.objects.create(
             version=policy_services.create_version(name="Draft", rules=policy_defaults.RULES, user=None),

@@ -11,11 +11,13 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AccessEvent
 from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES
 from scoring.decisions import services
 from scoring.models import (
+    Backtest,
     BatchJob,
     BatchRowError,
     ExportLog,
@@ -122,7 +124,9 @@ def test_model_versions_and_batch_jobs_can_change_but_never_go(audit_rows, offic
     from tests.support.batch_files import csv_bytes, synthetic_frame
 
     jobs.submit_batch_job(user=officer, upload=SimpleUploadedFile("a.csv", csv_bytes(synthetic_frame(3))))
-    assert ModelVersion.objects.exists() and BatchJob.objects.exists()
+    now = timezone.now()
+    Backtest.objects.create(model_version=ModelVersion.objects.first(), date_from=now, date_to=now)
+    assert ModelVersion.objects.exists() and BatchJob.objects.exists() and Backtest.objects.exists()
     before = _count(table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET created_at = created_at")  # changing a row is allowed

@@ -229,6 +229,19 @@ def test_the_policy_simulation_benchmark_replays_the_window(tmp_path):
     _has_figures(out, "replay throughput", "peak Python memory, 3000 rows")
 
 
+@pytest.mark.slow
+def test_the_backtest_benchmark_checks_its_counts_and_reports_memory(tmp_path):
+    out = _run(
+        "backtest.py",
+        "--rows",
+        "3000",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}", "ARTIFACT_ROOT": str(tmp_path / "a")},
+    )
+    assert "backtest of 3,000 decisions" in out, out
+    assert "counts checked against the independent computation: ok" in out, out
+    _has_figures(out, "elapsed, scaled to 1,000,000 rows", "peak RSS, 3,000 rows", "peak RSS ratio")
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow

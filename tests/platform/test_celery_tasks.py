@@ -9,6 +9,7 @@ PINNED = {
     "scoring.tasks.process_batch_chunk",
     "scoring.tasks.sweep_batch_jobs",
     "scoring.tasks.run_policy_simulation",
+    "scoring.tasks.run_backtest",
     "scoring.load_model_from_hub",
     "scoring.served_model_version",
     "scoring.tasks_monitoring.drift_report",
