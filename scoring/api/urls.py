@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from scoring.api import views
 from scoring.api.base import KnownQueryParameters
 from scoring.api.lifecycle import ModelReloadApi
+from scoring.api.model_cards import ModelCardApi
 from scoring.api.notices import PredictionNoticeApi
 from scoring.api.offers import PredictionAlternativesApi
 from scoring.api.problems import problem_response
@@ -38,6 +39,7 @@ urlpatterns = [
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
+    path("v1/models/<int:pk>/card", ModelCardApi.as_view(), name="model-card"),
     path("v1/", include("scoring.api.batch_urls")),
     path("v1/schema/", SchemaApi.as_view(), name="schema"),
     path(

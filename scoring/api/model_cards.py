@@ -1,0 +1,348 @@
+"""API v1 of model cards: ``GET /api/v1/models/{id}/card`` as JSON, PDF or the print-ready HTML page."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from accounts import permissions
+from accounts.signals import record_model_card_viewed
+from scoring.api.notices import PdfRenderer
+from scoring.api.serializers import MAX_ID
+from scoring.api.views import BaseApi
+from scoring.lifecycle.comparison import METRICS
+from scoring.lifecycle.model_card_documents import model_card_page, model_card_pdf_response
+from scoring.lifecycle.model_cards import ModelCard, model_card
+from scoring.models import ModelVersion
+
+FORMATS = ("json", "pdf", "html")
+TRAIL_ACTIONS = ("registered", "loaded", "validated", "activated", "put_back", "replaced", "rolled_back")
+
+
+class HtmlRenderer(BaseRenderer):
+    """Declares that the card answers text/html (the print-ready page); the view answers the page itself."""
+
+    media_type = "text/html"
+    format = "html"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str):
+            return data.encode(self.charset)
+        raise TypeError("HtmlRenderer renders a whole page only; the model card view answers its own page.")
+
+
+class PersonSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField(help_text="Full name, else the username.")
+
+
+class FileHashSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    sha256 = serializers.CharField()
+
+
+class IdentitySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    label = serializers.CharField()
+    status = serializers.ChoiceField(choices=ModelVersion.Status.choices)
+    status_label = serializers.CharField()
+    sha256 = serializers.CharField(help_text="sha256 of the model file.")
+    source = serializers.ChoiceField(choices=ModelVersion.Source.choices)
+    source_label = serializers.CharField()
+    source_uri = serializers.CharField(allow_blank=True, help_text="Local path, or Hub repo id.")
+    hub_revision = serializers.CharField(allow_blank=True)
+    hub_commit = serializers.CharField(allow_blank=True)
+    hub_subfolder = serializers.CharField(allow_blank=True)
+    files = FileHashSerializer(many=True, help_text="Every file of the bundle with its sha256.")
+    created_at = serializers.DateTimeField()
+    created_by = PersonSerializer(allow_null=True, help_text="null: registered by the system.")
+
+
+class PurposeSerializer(serializers.Serializer):
+    description = serializers.CharField(allow_blank=True)
+    intended_use = serializers.CharField(allow_blank=True)
+    intended_use_stated = serializers.BooleanField(
+        help_text="false: the bundle states no intended use; `intended_use` is read from its target."
+    )
+    limitations = serializers.CharField(allow_blank=True, help_text="Empty: the bundle states none.")
+
+
+class NameValueSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.CharField(allow_blank=True, help_text="As the bundle records it.")
+
+
+class DataSerializer(serializers.Serializer):
+    description = serializers.CharField(allow_blank=True)
+    rows = serializers.IntegerField(allow_null=True)
+    target = serializers.CharField(allow_blank=True)
+    positive_class = serializers.CharField(allow_blank=True)
+    target_meaning = serializers.CharField(allow_blank=True)
+    settings = NameValueSerializer(many=True)
+    holdout_metrics = NameValueSerializer(many=True)
+
+
+class FeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    unit = serializers.CharField(allow_blank=True)
+    choices = serializers.IntegerField(help_text="Number of choices (0 for a number).")
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    section = serializers.CharField(allow_blank=True)
+
+
+class CheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField(allow_blank=True)
+
+
+class SampleSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    rows = serializers.IntegerField()
+    rows_scored = serializers.IntegerField()
+    auc = serializers.FloatField(allow_null=True)
+    ks = serializers.FloatField(allow_null=True)
+    brier = serializers.FloatField(allow_null=True)
+    approval_rate = serializers.FloatField(allow_null=True)
+
+
+class BeforeAfterSerializer(serializers.Serializer):
+    before = serializers.FloatField(allow_null=True, help_text="The version active at load.")
+    after = serializers.FloatField(allow_null=True, help_text="This version.")
+
+
+class MetricChangeSerializer(BeforeAfterSerializer):
+    name = serializers.ChoiceField(choices=METRICS)
+    label = serializers.CharField()
+
+
+class SampleComparisonSerializer(serializers.Serializer):
+    sample = serializers.CharField()
+    compared = serializers.BooleanField()
+    rows_compared = serializers.IntegerField(allow_null=True)
+    decisions_flipped = serializers.IntegerField(allow_null=True)
+    agreement_rate = serializers.FloatField(allow_null=True)
+    problem = serializers.CharField(allow_blank=True)
+
+
+class ComparisonSerializer(serializers.Serializer):
+    active_version_id = serializers.IntegerField(allow_null=True)
+    active_version = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    features_added = serializers.ListField(child=serializers.CharField())
+    features_removed = serializers.ListField(child=serializers.CharField())
+    threshold = BeforeAfterSerializer()
+    refer_from = BeforeAfterSerializer()
+    metrics = MetricChangeSerializer(many=True, help_text="Each model on its own labelled sample.")
+    samples = SampleComparisonSerializer(many=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class ValidationSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked_at = serializers.DateTimeField(allow_null=True)
+    validated_at = serializers.DateTimeField(allow_null=True)
+    validated_by = PersonSerializer(allow_null=True)
+    checks = CheckSerializer(many=True)
+    sample = SampleSerializer(allow_null=True)
+    comparison = ComparisonSerializer(allow_null=True, help_text="null: no other version was active at load.")
+
+
+class RiskBandSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    pd_from = serializers.FloatField()
+    pd_to = serializers.FloatField(help_text="Exclusive, except 1.0.")
+
+
+class PolicySerializer(serializers.Serializer):
+    threshold = serializers.FloatField(allow_null=True)
+    refer_from = serializers.FloatField(allow_null=True)
+    refer_to = serializers.FloatField(allow_null=True)
+    risk_bands = RiskBandSerializer(many=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(allow_blank=True)
+    statement = serializers.CharField(allow_blank=True)
+
+
+class FeatureReasonsSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    label = serializers.CharField()
+    raises = ReasonSerializer(help_text="Given when the feature's value raised the risk of default.")
+    lowers = ReasonSerializer(help_text="Given when it lowered it.")
+
+
+class DriftedFeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    psi = serializers.FloatField()
+    level = serializers.CharField()
+
+
+class DriftReportSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    observed_count = serializers.IntegerField()
+    score_psi = serializers.FloatField(allow_null=True)
+    max_psi = serializers.FloatField(allow_null=True)
+    act_count = serializers.IntegerField()
+
+
+class DriftSerializer(serializers.Serializer):
+    report_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    observed_count = serializers.IntegerField()
+    score_psi = serializers.FloatField(allow_null=True)
+    score_level = serializers.CharField(allow_blank=True)
+    max_psi = serializers.FloatField(allow_null=True)
+    watch_count = serializers.IntegerField()
+    act_count = serializers.IntegerField()
+    worst_features = DriftedFeatureSerializer(many=True)
+    reports = DriftReportSummarySerializer(many=True, help_text="The latest reports of this version, newest first.")
+
+
+class PerformanceSerializer(serializers.Serializer):
+    with_outcome = serializers.IntegerField()
+    not_booked = serializers.IntegerField()
+    booked = serializers.IntegerField()
+    defaults = serializers.IntegerField()
+    default_rate = serializers.FloatField(allow_null=True)
+    mean_pd = serializers.FloatField(allow_null=True)
+    auc = serializers.FloatField(allow_null=True)
+    ks = serializers.FloatField(allow_null=True)
+    brier = serializers.FloatField(allow_null=True)
+    first_decision = serializers.DateTimeField(allow_null=True)
+    last_decision = serializers.DateTimeField(allow_null=True)
+
+
+class FairnessGroupSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    approval_rate = serializers.FloatField(allow_null=True)
+    ratio = serializers.FloatField(allow_null=True, help_text="Adverse impact ratio against the most approved group.")
+    too_few = serializers.BooleanField()
+    flagged = serializers.BooleanField()
+    reference = serializers.BooleanField()
+
+
+class FairnessTableSerializer(serializers.Serializer):
+    attribute = serializers.CharField()
+    label = serializers.CharField()
+    not_recorded = serializers.IntegerField()
+    groups = FairnessGroupSerializer(many=True)
+
+
+class FairnessSerializer(serializers.Serializer):
+    report_id = serializers.IntegerField()
+    window_start = serializers.DateTimeField(allow_null=True)
+    window_end = serializers.DateTimeField(allow_null=True)
+    decisions = serializers.IntegerField()
+    min_group = serializers.IntegerField(allow_null=True)
+    tables = FairnessTableSerializer(many=True)
+
+
+class TrailEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    action = serializers.ChoiceField(choices=TRAIL_ACTIONS)
+    label = serializers.CharField()
+    by = PersonSerializer(allow_null=True, help_text="null: the system.")
+    detail = serializers.CharField(allow_blank=True)
+
+
+class ModelCardLinksSerializer(serializers.Serializer):
+    self = serializers.URLField(help_text="This card as JSON.")
+    html = serializers.URLField(help_text="This card as a print-ready web page.")
+    pdf = serializers.URLField(help_text="This card as PDF.")
+
+
+class ModelCardSerializer(serializers.Serializer):
+    generated_at = serializers.DateTimeField()
+    identity = IdentitySerializer()
+    purpose = PurposeSerializer()
+    data = DataSerializer()
+    features = FeatureSerializer(many=True)
+    protected_attributes = FeatureSerializer(many=True, help_text="Recorded for fairness monitoring, never scored.")
+    validation = ValidationSerializer(allow_null=True, help_text="null: not validated yet.")
+    policy = PolicySerializer()
+    reasons = FeatureReasonsSerializer(many=True)
+    drift = DriftSerializer(allow_null=True, help_text="null: no drift report for this version yet.")
+    performance = PerformanceSerializer(allow_null=True, help_text="null: no loan outcome reported yet.")
+    fairness = FairnessSerializer(allow_null=True, help_text="null: no drift report (with fairness tables) yet.")
+    trail = TrailEventSerializer(many=True, help_text="Oldest first.")
+    links = ModelCardLinksSerializer()
+
+
+def card_data(card: ModelCard, request) -> dict:
+    pk = card.identity["id"]
+    return card.as_dict() | {
+        "links": {
+            "self": reverse("api:model-card", args=[pk], request=request),
+            "html": reverse("audit:model-card", args=[pk], request=request),
+            "pdf": reverse("audit:model-card-pdf", args=[pk], request=request),
+        }
+    }
+
+
+class ModelCardApi(BaseApi):
+    query_parameters = frozenset({"format"})
+
+    def allowed(self, user) -> bool:
+        return permissions.can_view_models(user)
+
+    def get_renderers(self):
+        return [JSONRenderer(), PdfRenderer(), HtmlRenderer()]
+
+    def perform_content_negotiation(self, request, force=False):
+        wanted = request.query_params.get("format")
+        if wanted is not None and wanted not in FORMATS:
+            raise ValidationError({"format": [f"Use {', '.join(FORMATS)}."]})
+        return super().perform_content_negotiation(request, force)
+
+    @extend_schema(
+        operation_id="model_card",
+        summary="A model version's card",
+        description="What the model is, its data, features, decision policy, reason codes, validation and "
+        "comparison at load, drift, realised performance, fairness and approval trail, from stored data only. "
+        "As JSON, as PDF (`?format=pdf` or `Accept: application/pdf`) or as the print-ready page (`?format=html` "
+        "or `Accept: text/html`). Each read is recorded in the access log.",
+        parameters=[
+            OpenApiParameter(
+                "format", OpenApiTypes.STR, enum=list(FORMATS), required=False, description="`pdf` or `html`."
+            )
+        ],
+        responses={
+            (200, "application/json"): ModelCardSerializer,
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The card as PDF."),
+            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="The card as a print-ready page."),
+            404: OpenApiResponse(description="No such model version."),
+        },
+    )
+    def get(self, request, pk: int):
+        version = ModelVersion.objects.filter(pk=pk).first() if pk <= MAX_ID else None
+        if version is None:
+            raise Http404
+        card = model_card(version)
+        record_model_card_viewed(request=request, user=request.user)
+        if request.accepted_renderer.format == "pdf":
+            return model_card_pdf_response(card, user=request.user)
+        if request.accepted_renderer.format == "html":
+            page = model_card_page(card, request=request._request)
+            return HttpResponse(page, content_type="text/html; charset=utf-8")
+        return Response(ModelCardSerializer(card_data(card, request)).data)
