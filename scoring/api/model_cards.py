@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -38,17 +39,17 @@ class HtmlRenderer(BaseRenderer):
         raise TypeError("HtmlRenderer renders a whole page only; the model card view answers its own page.")
 
 
-class PersonSerializer(serializers.Serializer):
+class CardPersonSerializer(serializers.Serializer):
     username = serializers.CharField()
     name = serializers.CharField(help_text="Full name, else the username.")
 
 
-class FileHashSerializer(serializers.Serializer):
+class CardFileHashSerializer(serializers.Serializer):
     name = serializers.CharField()
     sha256 = serializers.CharField()
 
 
-class IdentitySerializer(serializers.Serializer):
+class CardIdentitySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     label = serializers.CharField()
@@ -61,12 +62,12 @@ class IdentitySerializer(serializers.Serializer):
     hub_revision = serializers.CharField(allow_blank=True)
     hub_commit = serializers.CharField(allow_blank=True)
     hub_subfolder = serializers.CharField(allow_blank=True)
-    files = FileHashSerializer(many=True, help_text="Every file of the bundle with its sha256.")
+    files = CardFileHashSerializer(many=True, help_text="Every file of the bundle with its sha256.")
     created_at = serializers.DateTimeField()
-    created_by = PersonSerializer(allow_null=True, help_text="null: registered by the system.")
+    created_by = CardPersonSerializer(allow_null=True, help_text="null: registered by the system.")
 
 
-class PurposeSerializer(serializers.Serializer):
+class CardPurposeSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     intended_use = serializers.CharField(allow_blank=True)
     intended_use_stated = serializers.BooleanField(
@@ -75,22 +76,22 @@ class PurposeSerializer(serializers.Serializer):
     limitations = serializers.CharField(allow_blank=True, help_text="Empty: the bundle states none.")
 
 
-class NameValueSerializer(serializers.Serializer):
+class CardNameValueSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.CharField(allow_blank=True, help_text="As the bundle records it.")
 
 
-class DataSerializer(serializers.Serializer):
+class CardDataSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     rows = serializers.IntegerField(allow_null=True)
     target = serializers.CharField(allow_blank=True)
     positive_class = serializers.CharField(allow_blank=True)
     target_meaning = serializers.CharField(allow_blank=True)
-    settings = NameValueSerializer(many=True)
-    holdout_metrics = NameValueSerializer(many=True)
+    settings = CardNameValueSerializer(many=True)
+    holdout_metrics = CardNameValueSerializer(many=True)
 
 
-class FeatureSerializer(serializers.Serializer):
+class CardFeatureSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
     kind = serializers.CharField()
@@ -102,13 +103,13 @@ class FeatureSerializer(serializers.Serializer):
     section = serializers.CharField(allow_blank=True)
 
 
-class CheckSerializer(serializers.Serializer):
+class CardCheckSerializer(serializers.Serializer):
     name = serializers.CharField()
     ok = serializers.BooleanField()
     detail = serializers.CharField(allow_blank=True)
 
 
-class SampleSerializer(serializers.Serializer):
+class CardSampleSerializer(serializers.Serializer):
     file = serializers.CharField()
     rows = serializers.IntegerField()
     rows_scored = serializers.IntegerField()
@@ -118,17 +119,17 @@ class SampleSerializer(serializers.Serializer):
     approval_rate = serializers.FloatField(allow_null=True)
 
 
-class BeforeAfterSerializer(serializers.Serializer):
+class CardBeforeAfterSerializer(serializers.Serializer):
     before = serializers.FloatField(allow_null=True, help_text="The version active at load.")
     after = serializers.FloatField(allow_null=True, help_text="This version.")
 
 
-class MetricChangeSerializer(BeforeAfterSerializer):
+class CardMetricChangeSerializer(CardBeforeAfterSerializer):
     name = serializers.ChoiceField(choices=METRICS)
     label = serializers.CharField()
 
 
-class SampleComparisonSerializer(serializers.Serializer):
+class CardSampleComparisonSerializer(serializers.Serializer):
     sample = serializers.CharField()
     compared = serializers.BooleanField()
     rows_compared = serializers.IntegerField(allow_null=True)
@@ -137,63 +138,63 @@ class SampleComparisonSerializer(serializers.Serializer):
     problem = serializers.CharField(allow_blank=True)
 
 
-class ComparisonSerializer(serializers.Serializer):
+class CardComparisonSerializer(serializers.Serializer):
     active_version_id = serializers.IntegerField(allow_null=True)
     active_version = serializers.CharField(allow_blank=True)
     error = serializers.CharField(allow_blank=True)
     features_added = serializers.ListField(child=serializers.CharField())
     features_removed = serializers.ListField(child=serializers.CharField())
-    threshold = BeforeAfterSerializer()
-    refer_from = BeforeAfterSerializer()
-    metrics = MetricChangeSerializer(many=True, help_text="Each model on its own labelled sample.")
-    samples = SampleComparisonSerializer(many=True)
+    threshold = CardBeforeAfterSerializer()
+    refer_from = CardBeforeAfterSerializer()
+    metrics = CardMetricChangeSerializer(many=True, help_text="Each model on its own labelled sample.")
+    samples = CardSampleComparisonSerializer(many=True)
     note = serializers.CharField(allow_blank=True)
 
 
-class ValidationSerializer(serializers.Serializer):
+class CardValidationSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     checked_at = serializers.DateTimeField(allow_null=True)
     validated_at = serializers.DateTimeField(allow_null=True)
-    validated_by = PersonSerializer(allow_null=True)
-    checks = CheckSerializer(many=True)
-    sample = SampleSerializer(allow_null=True)
-    comparison = ComparisonSerializer(allow_null=True, help_text="null: no other version was active at load.")
+    validated_by = CardPersonSerializer(allow_null=True)
+    checks = CardCheckSerializer(many=True)
+    sample = CardSampleSerializer(allow_null=True)
+    comparison = CardComparisonSerializer(allow_null=True, help_text="null: no other version was active at load.")
 
 
-class RiskBandSerializer(serializers.Serializer):
+class CardRiskBandSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField(allow_blank=True)
     pd_from = serializers.FloatField()
     pd_to = serializers.FloatField(help_text="Exclusive, except 1.0.")
 
 
-class PolicySerializer(serializers.Serializer):
+class CardPolicySerializer(serializers.Serializer):
     threshold = serializers.FloatField(allow_null=True)
     refer_from = serializers.FloatField(allow_null=True)
     refer_to = serializers.FloatField(allow_null=True)
-    risk_bands = RiskBandSerializer(many=True)
+    risk_bands = CardRiskBandSerializer(many=True)
 
 
-class ReasonSerializer(serializers.Serializer):
+class CardReasonSerializer(serializers.Serializer):
     code = serializers.CharField(allow_blank=True)
     statement = serializers.CharField(allow_blank=True)
 
 
-class FeatureReasonsSerializer(serializers.Serializer):
+class CardFeatureReasonsSerializer(serializers.Serializer):
     feature = serializers.CharField()
     label = serializers.CharField()
-    raises = ReasonSerializer(help_text="Given when the feature's value raised the risk of default.")
-    lowers = ReasonSerializer(help_text="Given when it lowered it.")
+    raises = CardReasonSerializer(help_text="Given when the feature's value raised the risk of default.")
+    lowers = CardReasonSerializer(help_text="Given when it lowered it.")
 
 
-class DriftedFeatureSerializer(serializers.Serializer):
+class CardDriftedFeatureSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
     psi = serializers.FloatField()
     level = serializers.CharField()
 
 
-class DriftReportSummarySerializer(serializers.Serializer):
+class CardDriftReportSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     observed_count = serializers.IntegerField()
@@ -202,7 +203,7 @@ class DriftReportSummarySerializer(serializers.Serializer):
     act_count = serializers.IntegerField()
 
 
-class DriftSerializer(serializers.Serializer):
+class CardDriftSerializer(serializers.Serializer):
     report_id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     window_start = serializers.DateTimeField()
@@ -213,11 +214,11 @@ class DriftSerializer(serializers.Serializer):
     max_psi = serializers.FloatField(allow_null=True)
     watch_count = serializers.IntegerField()
     act_count = serializers.IntegerField()
-    worst_features = DriftedFeatureSerializer(many=True)
-    reports = DriftReportSummarySerializer(many=True, help_text="The latest reports of this version, newest first.")
+    worst_features = CardDriftedFeatureSerializer(many=True)
+    reports = CardDriftReportSummarySerializer(many=True, help_text="The latest reports of this version, newest first.")
 
 
-class PerformanceSerializer(serializers.Serializer):
+class CardPerformanceSerializer(serializers.Serializer):
     with_outcome = serializers.IntegerField()
     not_booked = serializers.IntegerField()
     booked = serializers.IntegerField()
@@ -231,7 +232,7 @@ class PerformanceSerializer(serializers.Serializer):
     last_decision = serializers.DateTimeField(allow_null=True)
 
 
-class FairnessGroupSerializer(serializers.Serializer):
+class CardFairnessGroupSerializer(serializers.Serializer):
     name = serializers.CharField()
     count = serializers.IntegerField()
     approved = serializers.IntegerField()
@@ -242,27 +243,27 @@ class FairnessGroupSerializer(serializers.Serializer):
     reference = serializers.BooleanField()
 
 
-class FairnessTableSerializer(serializers.Serializer):
+class CardFairnessTableSerializer(serializers.Serializer):
     attribute = serializers.CharField()
     label = serializers.CharField()
     not_recorded = serializers.IntegerField()
-    groups = FairnessGroupSerializer(many=True)
+    groups = CardFairnessGroupSerializer(many=True)
 
 
-class FairnessSerializer(serializers.Serializer):
+class CardFairnessSerializer(serializers.Serializer):
     report_id = serializers.IntegerField()
     window_start = serializers.DateTimeField(allow_null=True)
     window_end = serializers.DateTimeField(allow_null=True)
     decisions = serializers.IntegerField()
     min_group = serializers.IntegerField(allow_null=True)
-    tables = FairnessTableSerializer(many=True)
+    tables = CardFairnessTableSerializer(many=True)
 
 
-class TrailEventSerializer(serializers.Serializer):
+class CardTrailEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     action = serializers.ChoiceField(choices=TRAIL_ACTIONS)
     label = serializers.CharField()
-    by = PersonSerializer(allow_null=True, help_text="null: the system.")
+    by = CardPersonSerializer(allow_null=True, help_text="null: the system.")
     detail = serializers.CharField(allow_blank=True)
 
 
@@ -274,18 +275,18 @@ class ModelCardLinksSerializer(serializers.Serializer):
 
 class ModelCardSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
-    identity = IdentitySerializer()
-    purpose = PurposeSerializer()
-    data = DataSerializer()
-    features = FeatureSerializer(many=True)
-    protected_attributes = FeatureSerializer(many=True, help_text="Recorded for fairness monitoring, never scored.")
-    validation = ValidationSerializer(allow_null=True, help_text="null: not validated yet.")
-    policy = PolicySerializer()
-    reasons = FeatureReasonsSerializer(many=True)
-    drift = DriftSerializer(allow_null=True, help_text="null: no drift report for this version yet.")
-    performance = PerformanceSerializer(allow_null=True, help_text="null: no loan outcome reported yet.")
-    fairness = FairnessSerializer(allow_null=True, help_text="null: no drift report (with fairness tables) yet.")
-    trail = TrailEventSerializer(many=True, help_text="Oldest first.")
+    identity = CardIdentitySerializer()
+    purpose = CardPurposeSerializer()
+    data = CardDataSerializer()
+    features = CardFeatureSerializer(many=True)
+    protected_attributes = CardFeatureSerializer(many=True, help_text="Recorded for fairness monitoring, never scored.")
+    validation = CardValidationSerializer(allow_null=True, help_text="null: not validated yet.")
+    policy = CardPolicySerializer()
+    reasons = CardFeatureReasonsSerializer(many=True)
+    drift = CardDriftSerializer(allow_null=True, help_text="null: no drift report for this version yet.")
+    performance = CardPerformanceSerializer(allow_null=True, help_text="null: no loan outcome reported yet.")
+    fairness = CardFairnessSerializer(allow_null=True, help_text="null: no drift report (with fairness tables) yet.")
+    trail = CardTrailEventSerializer(many=True, help_text="Oldest first.")
     links = ModelCardLinksSerializer()
 
 
@@ -312,7 +313,7 @@ class ModelCardApi(BaseApi):
     def perform_content_negotiation(self, request, force=False):
         wanted = request.query_params.get("format")
         if wanted is not None and wanted not in FORMATS:
-            raise ValidationError({"format": [f"Use {', '.join(FORMATS)}."]})
+            raise ValidationError({"format": [_("Use %(formats)s.") % {"formats": ", ".join(FORMATS)}]})
         return super().perform_content_negotiation(request, force)
 
     @extend_schema(

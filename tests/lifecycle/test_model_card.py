@@ -14,6 +14,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from accounts.models import AccessEvent
 from accounts.names import display_name
+from scoring.engine import BundleRejected
 from scoring.lifecycle import model_cards, versions
 from scoring.models import DriftReport, LoanOutcome, ModelLoad, ModelVersion
 from scoring.monitoring import reports
@@ -312,3 +313,36 @@ def test_the_card_is_linked_from_the_decision_the_timeline_and_the_admin(carded,
     client.force_login(model_admin)
     admin_page = client.get(reverse("admin:scoring_modelversion_change", args=[carded.version.pk])).content.decode()
     assert card_url in admin_page
+
+
+def _bundle_with(tmp_path, lines: str):
+    folder = tmp_path / "stated"
+    shutil.copytree(DEFAULT_BUNDLE, folder)
+    mlmodel = folder / "MLmodel"
+    mlmodel.write_text(mlmodel.read_text().replace("  target:\n", lines + "  target:\n", 1))
+    return folder
+
+
+def test_a_bundle_s_own_intended_use_and_limitations_are_on_the_card(db, tmp_path, auditor, client):
+    folder = _bundle_with(
+        tmp_path,
+        "  intended_use: Unsecured consumer loans up to 20,000 EUR, branch and online.\n"
+        "  limitations: Trained on 1970s German applications; not for business lending.\n",
+    )
+    version = versions.register_bundle(path=folder)
+    card = model_cards.model_card(version)
+    assert card.purpose == {
+        "description": version.metadata["description"],
+        "intended_use": "Unsecured consumer loans up to 20,000 EUR, branch and online.",
+        "intended_use_stated": True,
+        "limitations": "Trained on 1970s German applications; not for business lending.",
+    }
+    client.force_login(auditor)
+    body = client.get(reverse("audit:model-card", args=[version.pk])).content.decode()
+    assert "not for business lending" in body and "the bundle states no intended use" not in body
+
+
+def test_an_intended_use_that_is_not_text_is_refused_by_the_contract(db, tmp_path):
+    with pytest.raises(BundleRejected, match="intended_use"):
+        versions.register_bundle(path=_bundle_with(tmp_path, "  intended_use: [loans]\n"))
+    assert not ModelVersion.objects.exists()
