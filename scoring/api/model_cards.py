@@ -335,8 +335,10 @@ class ModelCardApi(BaseApi):
             404: OpenApiResponse(description="No such model version."),
         },
     )
-    def get(self, request, pk: int):
-        version = ModelVersion.objects.filter(pk=pk).first() if pk <= MAX_ID else None
+    def get(self, request, model_version_id: int):
+        version = None
+        if model_version_id <= MAX_ID:  # a larger id is no row, and would overflow the database's integer
+            version = ModelVersion.objects.filter(pk=model_version_id).first()
         if version is None:
             raise Http404
         card = model_card(version)

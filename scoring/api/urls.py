@@ -39,7 +39,7 @@ urlpatterns = [
     path("v1/models", views.ModelListApi.as_view(), name="model-list"),
     path("v1/models/active", views.ModelActiveApi.as_view(), name="model-active"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
-    path("v1/models/<int:pk>/card", ModelCardApi.as_view(), name="model-card"),
+    path("v1/models/<int:model_version_id>/card", ModelCardApi.as_view(), name="model-card"),
     path("v1/", include("scoring.api.batch_urls")),
     path("v1/schema/", SchemaApi.as_view(), name="schema"),
     path(

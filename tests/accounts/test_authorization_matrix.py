@@ -85,11 +85,14 @@ RULES: dict[str, tuple] = {
     "api:not-found": (404, 404, 404, 404, 404, 404, 404),
     "api:prediction-notice": (401, 200, 404, 200, 403, 403, 403),
     "api:prediction-alternatives": (401, 200, 404, 200, 403, 403, 403),  # as reading the decision
+    "api:model-card": (401, 403, 403, 200, 200, 403, 403),
     # auditor pages
     "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:prediction-detail": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:model-timeline": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "audit:model-card": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "audit:model-card-pdf": (LOGIN, 403, 403, 200, 200, 403, 403),
     "audit:policy-timeline": (LOGIN, 403, 403, 200, 403, 200, 200),
     "audit:access-log": (LOGIN, 403, 403, 200, 403, 403, 403),
 }
@@ -101,6 +104,7 @@ URL_KWARGS = {
     "notice_id": lambda objs: objs["notice"].pk,  # a notice `officer` issued for that decision
     "version_id": lambda objs: objs["policy_simulation"].version_id,  # a draft credit policy version
     "simulation_id": lambda objs: objs["policy_simulation"].pk,  # a queued simulation of it
+    "model_version_id": lambda objs: objs["prediction"].model_version_id,  # the model version of that decision
 }
 
 # Django admin: the index and each registered model's changelist.
