@@ -58,7 +58,11 @@ class CardIdentitySerializer(serializers.Serializer):
     sha256 = serializers.CharField(help_text="sha256 of the model file.")
     source = serializers.ChoiceField(choices=ModelVersion.Source.choices)
     source_label = serializers.CharField()
-    source_uri = serializers.CharField(allow_blank=True, help_text="Local path, or Hub repo id.")
+    source_uri = serializers.CharField(
+        allow_blank=True,
+        help_text="The Hub repo id; for a bundle registered from a local folder, its path on the server, "
+        "given to model administrators only (empty for other roles).",
+    )
     hub_revision = serializers.CharField(allow_blank=True)
     hub_commit = serializers.CharField(allow_blank=True)
     hub_subfolder = serializers.CharField(allow_blank=True)
@@ -341,7 +345,7 @@ class ModelCardApi(BaseApi):
             version = ModelVersion.objects.filter(pk=model_version_id).first()
         if version is None:
             raise Http404
-        card = model_card(version)
+        card = model_card(version, user=request.user)
         record_model_card_viewed(request=request, user=request.user)
         if request.accepted_renderer.format == "pdf":
             return model_card_pdf_response(card, user=request.user)

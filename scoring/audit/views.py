@@ -149,14 +149,14 @@ def model_timeline(request):
 
 @_allowed(permissions.can_view_models)
 def model_card_page(request, model_version_id: int):
-    card = model_card(get_object_or_404(ModelVersion, pk=model_version_id))
+    card = model_card(get_object_or_404(ModelVersion, pk=model_version_id), user=request.user)
     record_model_card_viewed(request=request, user=request.user)
     return render(request, PAGE_TEMPLATE, {"card": card})
 
 
 @_allowed(permissions.can_view_models)
 def model_card_pdf(request, model_version_id: int):
-    card = model_card(get_object_or_404(ModelVersion, pk=model_version_id))
+    card = model_card(get_object_or_404(ModelVersion, pk=model_version_id), user=request.user)
     record_model_card_viewed(request=request, user=request.user)
     return model_card_pdf_response(card, user=request.user)
 

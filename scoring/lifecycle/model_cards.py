@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from accounts import permissions
 from accounts.names import display_name
 from scoring.engine.performance import measure
 from scoring.lifecycle.comparison import METRICS
@@ -61,14 +62,21 @@ class ModelCard:
         return asdict(self)
 
 
-def model_card(version: ModelVersion) -> ModelCard:
-    """The card of ``version`` as the database holds it now."""
+def model_card(version: ModelVersion, *, user) -> ModelCard:
+    """The card of ``version`` as the database holds it now, as ``user`` may read it.
+
+    A bundle registered from a local folder is named by its path on the server for model administrators
+    only, as in the API's model list: it tells anyone else nothing they need, and an attacker where to look.
+    """
+    source_uri = version.source_uri
+    if version.source == ModelVersion.Source.LOCAL and not permissions.can_manage_models(user):
+        source_uri = ""
     metadata = version.metadata or {}
     schema = metadata.get("schema") or {}
     reports = list(DriftReport.objects.filter(model_version=version).order_by("-created_at", "-id")[:DRIFT_REPORTS])
     return ModelCard(
         generated_at=timezone.now(),
-        identity=_identity(version),
+        identity=_identity(version, source_uri),
         purpose=_purpose(metadata),
         data=_data(metadata),
         features=[_feature(spec, schema) for spec in _specs(metadata, schema, "features")],
@@ -79,7 +87,7 @@ def model_card(version: ModelVersion) -> ModelCard:
         drift=_drift(reports, schema),
         performance=_performance(version),
         fairness=_fairness(reports[0]) if reports else None,
-        trail=_trail(version),
+        trail=_trail(version, source_uri),
     )
 
 
@@ -93,7 +101,7 @@ def person(user) -> dict[str, str] | None:
 # --- identity, purpose, data --------------------------------------------------------
 
 
-def _identity(version: ModelVersion) -> dict[str, Any]:
+def _identity(version: ModelVersion, source_uri: str) -> dict[str, Any]:
     return {
         "id": version.pk,
         "name": version.name,
@@ -103,7 +111,7 @@ def _identity(version: ModelVersion) -> dict[str, Any]:
         "sha256": version.sha256,
         "source": version.source,
         "source_label": str(version.get_source_display()),
-        "source_uri": version.source_uri,
+        "source_uri": source_uri,
         "hub_revision": version.hub_revision,
         "hub_commit": version.hub_commit,
         "hub_subfolder": version.hub_subfolder,
@@ -372,7 +380,7 @@ def _fairness(report: DriftReport) -> dict[str, Any] | None:
 # --- approval trail --------------------------------------------------------------------
 
 
-def _trail(version: ModelVersion) -> list[dict[str, Any]]:
+def _trail(version: ModelVersion, source_uri: str) -> list[dict[str, Any]]:
     """Who registered, loaded, validated, activated, replaced and rolled back the version, oldest first."""
     events = [
         _event(
@@ -380,7 +388,7 @@ def _trail(version: ModelVersion) -> list[dict[str, Any]]:
             "registered",
             _("Registered"),
             version.created_by,
-            f"{version.get_source_display()}: {version.source_uri}",
+            f"{version.get_source_display()}: {source_uri}" if source_uri else str(version.get_source_display()),
         )
     ]
     for load in ModelLoad.objects.filter(version=version).select_related("requested_by").order_by("created_at", "id"):

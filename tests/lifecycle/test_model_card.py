@@ -87,7 +87,7 @@ def carded(settings, previous_version, model_admin, other_model_admin, officer, 
 
 def test_every_section_of_the_bundled_model_s_card_is_the_stored_data(carded, model_admin, other_model_admin):
     version, metadata = carded.version, carded.version.metadata
-    card = model_cards.model_card(version)
+    card = model_cards.model_card(version, user=None)
 
     assert card.identity["id"] == version.pk and card.identity["sha256"] == version.sha256
     assert card.identity["name"] == "german-credit-catboost"
@@ -178,10 +178,10 @@ def test_every_section_of_the_bundled_model_s_card_is_the_stored_data(carded, mo
 def test_the_trail_names_a_roll_back_and_the_version_put_back(carded, model_admin, other_model_admin):
     versions.roll_back(user=model_admin)
     versions.activate(version=carded.version, user=other_model_admin, note="fixed")
-    card = model_cards.model_card(carded.version)
+    card = model_cards.model_card(carded.version, user=None)
     actions = [(e["action"], e["by"]["username"] if e["by"] else None) for e in card.trail]
     assert actions[-2:] == [("rolled_back", model_admin.username), ("activated", other_model_admin.username)]
-    previous = model_cards.model_card(ModelVersion.objects.get(name="credit-previous"))
+    previous = model_cards.model_card(ModelVersion.objects.get(name="credit-previous"), user=None)
     assert [e["action"] for e in previous.trail] == [
         "registered",
         "validated",
@@ -193,7 +193,7 @@ def test_the_trail_names_a_roll_back_and_the_version_put_back(carded, model_admi
 
 
 def test_a_version_with_nothing_since_activation_says_so_plainly(active_version, auditor, client):
-    card = model_cards.model_card(active_version)
+    card = model_cards.model_card(active_version, user=None)
     assert card.drift is None and card.performance is None and card.fairness is None
     assert card.validation["comparison"] is None
     client.force_login(auditor)
@@ -210,7 +210,7 @@ def test_the_page_shows_the_stored_figures_and_its_opening_is_logged(carded, aud
     response = client.get(url)
     assert response.status_code == 200
     body = response.content.decode()
-    card = model_cards.model_card(carded.version)
+    card = model_cards.model_card(carded.version, user=None)
     assert carded.version.sha256 in body
     assert "Balance of checking account too low" in body and "CHECKING_LOW" in body
     assert "Very low risk" in body and "0.0 % to below 6.8 %" in body
@@ -233,7 +233,7 @@ def test_the_pdf_holds_every_section_with_the_stored_values(carded, model_admin,
     content = response.content
     assert content.startswith(b"%PDF")
     text = _pdf_text(content)
-    card = model_cards.model_card(carded.version)
+    card = model_cards.model_card(carded.version, user=None)
     assert settings.LENDER_NAME in text
     for heading in ("1. Identity", "2. Intended use", "3. Training data", "4. Features", "5. Decision policy",
                     "6. Reason codes", "7. Validation", "8. Drift", "9. Realised performance", "10. Fairness",
@@ -273,7 +273,7 @@ def test_the_api_answers_json_pdf_and_html(carded, auditor_api):
     response = auditor_api.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     body = response.json()
-    card = model_cards.model_card(carded.version)
+    card = model_cards.model_card(carded.version, user=None)
     assert body["identity"]["sha256"] == carded.version.sha256
     assert body["policy"]["threshold"] == 0.1695
     assert body["drift"]["report_id"] == carded.report.pk
@@ -330,7 +330,7 @@ def test_a_bundle_s_own_intended_use_and_limitations_are_on_the_card(db, tmp_pat
         "  limitations: Trained on 1970s German applications; not for business lending.\n",
     )
     version = versions.register_bundle(path=folder)
-    card = model_cards.model_card(version)
+    card = model_cards.model_card(version, user=None)
     assert card.purpose == {
         "description": version.metadata["description"],
         "intended_use": "Unsecured consumer loans up to 20,000 EUR, branch and online.",
@@ -346,3 +346,12 @@ def test_an_intended_use_that_is_not_text_is_refused_by_the_contract(db, tmp_pat
     with pytest.raises(BundleRejected, match="intended_use"):
         versions.register_bundle(path=_bundle_with(tmp_path, "  intended_use: [loans]\n"))
     assert not ModelVersion.objects.exists()
+
+
+def test_a_local_bundle_s_server_path_is_shown_to_model_administrators_only(active_version, auditor, model_admin_api):
+    path = active_version.source_uri
+    assert path and active_version.source == ModelVersion.Source.LOCAL
+    assert model_cards.model_card(active_version, user=auditor).identity["source_uri"] == ""
+    assert path not in " ".join(e["detail"] for e in model_cards.model_card(active_version, user=auditor).trail)
+    assert token_client(auditor).get(f"/api/v1/models/{active_version.pk}/card").json()["identity"]["source_uri"] == ""
+    assert model_admin_api.get(f"/api/v1/models/{active_version.pk}/card").json()["identity"]["source_uri"] == path
