@@ -355,3 +355,11 @@ def test_a_local_bundle_s_server_path_is_shown_to_model_administrators_only(acti
     assert path not in " ".join(e["detail"] for e in model_cards.model_card(active_version, user=auditor).trail)
     assert token_client(auditor).get(f"/api/v1/models/{active_version.pk}/card").json()["identity"]["source_uri"] == ""
     assert model_admin_api.get(f"/api/v1/models/{active_version.pk}/card").json()["identity"]["source_uri"] == path
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/pdf"])
+def test_errors_are_problems_whatever_format_was_asked_for(active_version, officer, auditor_api, accept):
+    missing = auditor_api.get(f"/api/v1/models/{active_version.pk + 100}/card", HTTP_ACCEPT=accept)
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+    forbidden = token_client(officer).get(f"/api/v1/models/{active_version.pk}/card", HTTP_ACCEPT=accept)
+    assert forbidden.status_code == 403 and forbidden["Content-Type"] == "application/problem+json"
