@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Team(models.Model):
@@ -43,7 +44,8 @@ class ApiToken(models.Model):
 
 
 class AccessEvent(models.Model):
-    """One authentication event, or a later opening of an issued notice; written by accounts.signals, never changed."""
+    """One authentication event, a later opening of an issued notice, or an opening of a model card;
+    written by accounts.signals, never changed."""
 
     class Kind(models.TextChoices):
         LOGIN = "login", "Logged in"
@@ -52,6 +54,7 @@ class AccessEvent(models.Model):
         LOCKED_OUT = "locked_out", "Locked out"
         PASSWORD_CHANGED = "password_changed", "Changed password"
         NOTICE_DOWNLOADED = "notice_downloaded", "Opened an issued adverse-action notice"
+        MODEL_CARD_VIEWED = "model_card_viewed", _("Opened a model card")
 
     created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

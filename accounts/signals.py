@@ -1,5 +1,5 @@
-"""Record logins, logouts, failed logins, lockouts, password changes and notice re-downloads in the access log;
-start the session clock."""
+"""Record logins, logouts, failed logins, lockouts, password changes, notice re-downloads and model card
+openings in the access log; start the session clock."""
 
 from __future__ import annotations
 
@@ -60,3 +60,8 @@ def record_password_changed(*, request, user) -> None:
 def record_notice_downloaded(*, request, user) -> None:
     """Called when an issued adverse-action notice is opened again (page, PDF or API); the path names it."""
     _record(AccessEvent.Kind.NOTICE_DOWNLOADED, request, user=user)
+
+
+def record_model_card_viewed(*, request, user) -> None:
+    """Called when a model version's card is opened (page, PDF or API); the path names the version and form."""
+    _record(AccessEvent.Kind.MODEL_CARD_VIEWED, request, user=user)

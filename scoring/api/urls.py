@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from scoring.api import views
 from scoring.api.base import KnownQueryParameters
 from scoring.api.lifecycle import ModelReloadApi
+from scoring.api.model_cards import ModelCardApi
 from scoring.api.notices import PredictionNoticeApi
 from scoring.api.offers import PredictionAlternativesApi
 from scoring.api.outcomes import OutcomeCreateApi
@@ -43,6 +44,7 @@ urlpatterns = [
     path("v1/models/<int:pk>/performance", ModelPerformanceApi.as_view(), name="model-performance"),
     path("v1/models/reload", ModelReloadApi.as_view(), name="model-reload"),
     path("v1/outcomes", OutcomeCreateApi.as_view(), name="outcome-create"),
+    path("v1/models/<int:model_version_id>/card", ModelCardApi.as_view(), name="model-card"),
     path("v1/", include("scoring.api.batch_urls")),
     path("v1/schema/", SchemaApi.as_view(), name="schema"),
     path(

@@ -1,5 +1,5 @@
 """Auditor pages: decision history with filters and keyset pages, detail, CSV export, model and credit policy
-timelines, access log.
+timelines, model cards, access log.
 
 Thin views: the forms parse the query string, selectors read, exports stream.
 Every view asks accounts.permissions; anyone else gets 403 (or the login page).
@@ -13,17 +13,21 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts import permissions
+from accounts.signals import record_model_card_viewed
 from scoring.audit import exports
 from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PolicyLiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
 from scoring.decisions.presentation import policy_outcome, reason_rows
 from scoring.files import csv_export
+from scoring.lifecycle.model_card_documents import PAGE_TEMPLATE, model_card_pdf_response
+from scoring.lifecycle.model_cards import model_card
+from scoring.models import ModelVersion
 from scoring.notices import selectors as notice_selectors
 from scoring.outcomes import selectors as outcome_selectors
 from scoring.policy import presentation as policy_presentation
@@ -143,6 +147,20 @@ def model_timeline(request):
         {"form": form, "live": live, "activations": activations, "now": timezone.now()},
         status=status,
     )
+
+
+@_allowed(permissions.can_view_models)
+def model_card_page(request, model_version_id: int):
+    card = model_card(get_object_or_404(ModelVersion, pk=model_version_id), user=request.user)
+    record_model_card_viewed(request=request, user=request.user)
+    return render(request, PAGE_TEMPLATE, {"card": card})
+
+
+@_allowed(permissions.can_view_models)
+def model_card_pdf(request, model_version_id: int):
+    card = model_card(get_object_or_404(ModelVersion, pk=model_version_id), user=request.user)
+    record_model_card_viewed(request=request, user=request.user)
+    return model_card_pdf_response(card, user=request.user)
 
 
 @_allowed(permissions.can_view_policies)

@@ -113,6 +113,9 @@ METADATA_SCHEMA: dict[str, Any] = {
         "creditscore_schema": {"const": SCHEMA_VERSION},
         "name": _TEXT,
         "description": {"type": "string"},
+        # For the model card; a card without them says so (docs/model-lifecycle.md).
+        "intended_use": {"type": "string"},
+        "limitations": {"type": "string"},
         "target": {
             "type": "object",
             "required": ["name"],

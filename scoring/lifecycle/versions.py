@@ -282,15 +282,28 @@ def live_history() -> list[int]:
     An activation made when nothing was live (or whose previous version is not the top, which only
     hand-edited history could give) starts a new stack.
     """
+    return _replay_activations()[0]
+
+
+def roll_back_activation_ids() -> set[int]:
+    """The ids of the activations that put back the version live before (roll backs, by button or by hand)."""
+    return _replay_activations()[1]
+
+
+def _replay_activations() -> tuple[list[int], set[int]]:
+    """(the stack ``live_history`` describes, the activations that popped it)."""
     stack: list[int] = []
-    for version_id, previous_id in ModelActivation.objects.order_by("id").values_list("version_id", "previous_id"):
+    popped: set[int] = set()
+    activations = ModelActivation.objects.order_by("id").values_list("id", "version_id", "previous_id")
+    for activation_id, version_id, previous_id in activations:
         if not stack or stack[-1] != previous_id:
             stack = [previous_id] if previous_id is not None else []
         if len(stack) >= 2 and stack[-2] == version_id:
             stack.pop()
+            popped.add(activation_id)
         else:
             stack.append(version_id)
-    return stack
+    return stack, popped
 
 
 def rollback_target() -> ModelVersion | None:

@@ -37,7 +37,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scoring", "0016_loan_outcomes"),
+        ("scoring", "0017_outcome_uploads"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -24,7 +24,7 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scoring", "0016_loan_outcomes"),
+        ("scoring", "0018_shadow_challengers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -127,6 +127,8 @@ def _realised_performance(request: HttpRequest) -> dict:
         if found is None
         else charts.reliability_chart(title=gettext("Predicted against observed default rate"), rows=found.calibration),
     }
+
+
 KINDS = ("approve", "refer", "decline")
 
 

@@ -96,11 +96,14 @@ RULES: dict[str, tuple] = {
     "scoring:outcome-upload-list": (LOGIN, 403, 403, 200, 200, 403, 403),
     "scoring:outcome-export": (LOGIN, 403, 403, 200, 403, 403, 403),
     "api:outcome-create": (401, 403, 403, 405, 405, 403, 403),  # POST only
+    "api:model-card": (401, 403, 403, 200, 200, 403, 403),
     # auditor pages
     "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:prediction-detail": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:model-timeline": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "audit:model-card": (LOGIN, 403, 403, 200, 200, 403, 403),
+    "audit:model-card-pdf": (LOGIN, 403, 403, 200, 200, 403, 403),
     "audit:policy-timeline": (LOGIN, 403, 403, 200, 403, 200, 200),
     "audit:access-log": (LOGIN, 403, 403, 200, 403, 403, 403),
 }
@@ -113,6 +116,7 @@ URL_KWARGS = {
     "version_id": lambda objs: objs["policy_simulation"].version_id,  # a draft credit policy version
     "simulation_id": lambda objs: objs["policy_simulation"].pk,  # a queued simulation of it
     "backtest_id": lambda objs: objs["backtest"].pk,  # a queued backtest of the active model version
+    "model_version_id": lambda objs: objs["prediction"].model_version_id,  # the model version of that decision
 }
 
 # Django admin: the index and each registered model's changelist.
