@@ -97,6 +97,8 @@ RULES: dict[str, tuple] = {
     "scoring:outcome-export": (LOGIN, 403, 403, 200, 403, 403, 403),
     "api:outcome-create": (401, 403, 403, 405, 405, 403, 403),  # POST only
     "api:model-card": (401, 403, 403, 200, 200, 403, 403),
+    "api:model-active-performance": (401, 403, 403, 200, 200, 403, 403),
+    "api:model-performance": (401, 403, 403, 200, 200, 403, 403),
     # auditor pages
     "audit:prediction-list": (LOGIN, 403, 403, 200, 403, 403, 403),
     "audit:prediction-export": (LOGIN, 403, 403, 200, 403, 403, 403),
