@@ -10,6 +10,8 @@ PINNED = {
     "scoring.tasks.sweep_batch_jobs",
     "scoring.tasks.run_policy_simulation",
     "scoring.tasks.run_backtest",
+    "scoring.tasks.shadow_score_chunk",
+    "scoring.tasks.shadow_score_decisions",
     "scoring.load_model_from_hub",
     "scoring.served_model_version",
     "scoring.tasks_monitoring.drift_report",
