@@ -237,7 +237,7 @@ def _insert(new: list[tuple[int, Row, int | None]], *, upload: OutcomeUpload, us
     ]
     with connection.cursor() as cursor:
         # Identifiers from the model, never from input; the values are parameters.
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)  # noqa: S608  # nosec B608
 
 
 def _resolve(rows: list[Row], *, user: AbstractBaseUser, errors: list[RowError]) -> dict[int, tuple[int, date]]:
