@@ -151,6 +151,13 @@ def test_a_generated_client_uses_every_operation(
 
     versions = call("models.model_list", auditor_c)
     assert versions.status_code == 200 and versions.parsed[0].sha256 == active_version.sha256
+    # Realised performance (one outcome so far: too few to judge) and the model card, for an auditor.
+    live_performance = call("models.model_active_performance", auditor_c)
+    assert live_performance.status_code == 200 and live_performance.parsed is not None
+    performance = call("models.model_performance", auditor_c, active_version.pk)
+    assert performance.status_code == 200 and performance.parsed is not None
+    card = call("models.model_card", auditor_c, active_version.pk)
+    assert card.status_code == 200 and card.parsed is not None
 
     body = models.ModelReloadRequest.from_dict({"repo": "acme/none"})
     reload = call("models.models_reload_create", admin_c, body=body)

@@ -6,8 +6,6 @@ workers use in production; each attack is one an app-role credential could try w
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
@@ -19,7 +17,7 @@ from scoring.append_only import APPEND_ONLY_TABLES, KEPT_TABLES, STAMPED_TABLES
 from scoring.batch import jobs
 from scoring.decisions import services
 from scoring.lifecycle import registry, versions
-from scoring.models import BatchJob, BatchRowError, LoanOutcome, ModelVersion, Prediction, Review
+from scoring.models import BatchJob, BatchRowError, ModelVersion, Prediction, Review
 from scoring.notices import services as notices
 from tests.support import DEFAULT_BUNDLE, app_role
 from tests.support.batch_files import csv_bytes, synthetic_frame
@@ -140,13 +138,12 @@ def test_no_audit_row_can_be_back_dated(officer, auditor, example_inputs, table,
     notices.issue_notice(user=officer, prediction=prediction, applicant_name="A. Person", applicant_address="1 Road")
     referral_and_approval_rows(officer)
     shadow_rows(prediction, tmp_path)
-    LoanOutcome.objects.create(
-        prediction=prediction,
-        outcome="repaid",
-        observed_on=datetime.date(2026, 11, 30),
-        source="api",
-        created_by=officer,
-    )
+    from django.utils import timezone
+
+    from scoring.outcomes import services as outcomes
+
+    row = {"decision_id": prediction.pk, "outcome": "repaid", "observed_on": timezone.localdate()}
+    assert outcomes.record_outcomes([row], user=auditor, source="api").ok  # an outcome and its upload record
     client = Client()
     client.force_login(auditor)
     b"".join(client.get(reverse("audit:prediction-export")).streaming_content)

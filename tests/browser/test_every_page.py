@@ -100,7 +100,9 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
     challengers.start_challenger(version=candidate, user=other_model_admin)
     decided_ids = list(Prediction.objects.values_list("pk", flat=True))
     shadow.score_in_shadow(prediction_ids=decided_ids, version_id=candidate.pk)
-    for pk, outcome in zip(decided_ids, ("repaid", "defaulted", "repaid", "withdrawn"), strict=False):
+    reported_elsewhere = {made["approve"].pk, made["decline"].pk}  # their outcomes come from the lines around
+    unreported = [pk for pk in decided_ids if pk not in reported_elsewhere]
+    for pk, outcome in zip(unreported, ("repaid", "defaulted", "repaid", "withdrawn"), strict=False):
         LoanOutcome.objects.create(
             prediction_id=pk, outcome=outcome, observed_on=timezone.localdate(), source="api", created_by=officer
         )

@@ -69,9 +69,15 @@ def test_only_a_version_that_passed_validation_can_be_a_challenger(active_versio
 def test_a_version_whose_stored_files_no_longer_load_is_refused(active_version, tmp_path):
     damaged = versions.register_bundle(path=bundle_variant(tmp_path / "damaged", threshold="0.25"))
     assert damaged.status == ModelVersion.Status.VALIDATED
-    (registry.local_bundle_path(damaged) / "model.cb").write_bytes(b"not a model any more")
-    with pytest.raises(ChallengerRefused, match="cannot be loaded"):
-        challengers.start_challenger(version=damaged, user=None)
+    # The artifact store keeps one copy per file content, which every version of this model shares: put it back.
+    stored = registry.local_bundle_path(damaged) / "model.cb"
+    original = stored.read_bytes()
+    stored.write_bytes(b"not a model any more")
+    try:
+        with pytest.raises(ChallengerRefused, match="cannot be loaded"):
+            challengers.start_challenger(version=damaged, user=None)
+    finally:
+        stored.write_bytes(original)
     assert not ChallengerAssignment.objects.exists()
 
 
