@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast test-sqlite test-browser browser pdf-libs install install-dev migrate lint format check audit bench bench-full bench-run clean
+.PHONY: run test test-fast test-sqlite test-browser browser pdf-libs install install-dev migrate lint format check audit bench bench-full bench-run clean messages compilemessages
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -72,6 +72,14 @@ pdf-libs:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "WARNING: notice PDFs (and their tests) need these Debian packages: sudo apt-get install $$missing"; fi; \
 	fi
+
+## messages: extract every translatable string of templates and Python into locale/fr/LC_MESSAGES/django.po
+## (needs GNU gettext); then translate the new entries and run `make compilemessages`.
+## compilemessages: compile django.po into the committed django.mo (`make run` never needs gettext).
+messages: install-dev
+	$(PY) manage.py makemessages -l fr --no-obsolete -i .venv -i tests -i bench -i var -i node_modules
+compilemessages: install-dev
+	$(PY) manage.py compilemessages -l fr -i .venv
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

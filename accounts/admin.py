@@ -6,6 +6,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.models import AccessEvent, ApiToken, Team
@@ -68,7 +70,7 @@ class ApiTokenAdmin(PersonColumn, admin.ModelAdmin):
         if key is not None:
             request.session[NEW_KEYS_SESSION_KEY] = pending
         context = self.admin_site.each_context(request) | {
-            "title": f"API token {token.prefix}…",
+            "title": gettext("API token %(prefix)s…") % {"prefix": token.prefix},
             "opts": self.opts,
             "token": token,
             "key": key,
@@ -78,10 +80,13 @@ class ApiTokenAdmin(PersonColumn, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead, so the audit trail keeps every token that ever existed
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
         count = revoke_api_tokens(tokens=queryset)
-        self.message_user(request, f"{count} token(s) revoked.")
+        self.message_user(
+            request,
+            ngettext("%(count)s token revoked.", "%(count)s tokens revoked.", count) % {"count": count},
+        )
 
 
 @admin.register(AccessEvent)
@@ -91,7 +96,7 @@ class AccessEventAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("username", "ip_address")
 
-    @admin.display(description="Person", ordering="username")
+    @admin.display(description=_("Person"), ordering="username")
     def person(self, obj):
         return display_name(obj.user, obj.username)
 

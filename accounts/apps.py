@@ -2,11 +2,12 @@
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts and access"
+    verbose_name = _("Accounts and access")
 
     def ready(self) -> None:
         from accounts import signals  # noqa: F401 - connects the access-log receivers

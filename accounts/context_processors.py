@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 from accounts import permissions
 
@@ -21,25 +22,25 @@ def navigation(request) -> dict[str, object]:
     if user is None or not user.is_authenticated:
         return {"nav_links": [], "nav_roles": []}
     candidates: list[tuple[bool, str, str]] = [
-        (True, "scoring:home", "Home"),
-        (permissions.can_score(user), "scoring:application-new", "New application"),
-        (permissions.is_officer(user), "scoring:prediction-mine", "My decisions"),
-        (permissions.can_view_referral_queue(user), "scoring:referral-queue", "Referrals"),
+        (True, "scoring:home", _("Home")),
+        (permissions.can_score(user), "scoring:application-new", _("New application")),
+        (permissions.is_officer(user), "scoring:prediction-mine", _("My decisions")),
+        (permissions.can_view_referral_queue(user), "scoring:referral-queue", _("Referrals")),
         (
             permissions.is_officer(user) or permissions.can_view_all_predictions(user),
             "scoring:batch-list",
-            "Batch jobs",
+            _("Batch jobs"),
         ),
-        (permissions.can_audit(user), "audit:prediction-list", "Audit history"),
-        (permissions.can_view_monitoring(user), "scoring:monitoring", "Monitoring"),
-        (permissions.can_manage_models(user) and user.is_staff, "admin:index", "Model admin"),
+        (permissions.can_audit(user), "audit:prediction-list", _("Audit history")),
+        (permissions.can_view_monitoring(user), "scoring:monitoring", _("Monitoring")),
+        (permissions.can_manage_models(user) and user.is_staff, "admin:index", _("Model admin")),
         # The policy editor and the approve button are in admin; without admin access, the policy's timeline.
         (
             permissions.can_view_policies(user) and user.is_staff,
             "admin:scoring_policyversion_changelist",
-            "Credit policy",
+            _("Credit policy"),
         ),
-        (permissions.can_view_policies(user) and not user.is_staff, "audit:policy-timeline", "Credit policy"),
+        (permissions.can_view_policies(user) and not user.is_staff, "audit:policy-timeline", _("Credit policy")),
     ]
     links = [link for allowed, name, label in candidates if allowed and (link := _link(name, label))]
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts import permissions
 
@@ -57,10 +58,18 @@ def _outcome_paths() -> tuple[str, ...]:
     return (reverse("scoring:outcome-upload"), reverse("api:outcome-create"))
 
 
+def _own_account_paths() -> tuple[str, ...]:
+    """Pages that change only the user's own session, credentials or settings."""
+    return tuple(
+        reverse(name) for name in ("logout", "login", "password_change", "accounts:profile", "accounts:language")
+    )
+
+
 class ReadOnlyRoleMiddleware:
     """Defence in depth: views check permissions too, but a read-only user cannot change anything
-    even through a view that forgot to. Logging in and out and changing their own password are allowed
-    (they change only the user's own session and credentials), and so is reporting loan outcomes."""
+    even through a view that forgot to. Logging in and out, changing their own password and their page
+    language are allowed (they change only the user's own session, credentials and settings), and so is
+    reporting loan outcomes."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -69,8 +78,8 @@ class ReadOnlyRoleMiddleware:
         if (
             request.method not in SAFE_METHODS
             and permissions.is_read_only(request.user)
-            and request.path not in (reverse("logout"), reverse("login"), reverse("password_change"))
+            and request.path not in _own_account_paths()
             and not (request.path in _outcome_paths() and permissions.can_record_outcomes(request.user))
         ):
-            raise PermissionDenied("Your role can read but not change anything.")
+            raise PermissionDenied(_("Your role can read but not change anything."))
         return self.get_response(request)

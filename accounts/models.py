@@ -24,8 +24,8 @@ class ApiToken(models.Model):
     """A bearer key for the API. Only its sha256 is kept: a leaked database does not leak keys."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="What the token is for (for example 'loan origination').")
-    prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it.")
+    name = models.CharField(max_length=100, help_text=_("What the token is for (for example 'loan origination')."))
+    prefix = models.CharField(max_length=12, help_text=_("The key's first characters, to recognise it."))
     key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -33,7 +33,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name}, {self.user})"
@@ -48,12 +48,12 @@ class AccessEvent(models.Model):
     written by accounts.signals, never changed."""
 
     class Kind(models.TextChoices):
-        LOGIN = "login", "Logged in"
-        LOGOUT = "logout", "Logged out"
-        LOGIN_FAILED = "login_failed", "Failed login"
-        LOCKED_OUT = "locked_out", "Locked out"
-        PASSWORD_CHANGED = "password_changed", "Changed password"
-        NOTICE_DOWNLOADED = "notice_downloaded", "Opened an issued adverse-action notice"
+        LOGIN = "login", _("Logged in")
+        LOGOUT = "logout", _("Logged out")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOCKED_OUT = "locked_out", _("Locked out")
+        PASSWORD_CHANGED = "password_changed", _("Changed password")
+        NOTICE_DOWNLOADED = "notice_downloaded", _("Opened an issued adverse-action notice")
         MODEL_CARD_VIEWED = "model_card_viewed", _("Opened a model card")
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -77,3 +77,22 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.username or '?'} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Profile(models.Model):
+    """A user's own settings: the language of their pages (blank: their browser's, else English)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("The language of your pages; blank follows your browser."),
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or 'browser language'})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 OFFICER = "loan_officer"
 AUDITOR = "auditor"
@@ -13,11 +14,11 @@ CREDIT_MANAGER = "credit_manager"
 POLICY_MANAGER = "credit_policy_manager"
 ROLES = (OFFICER, AUDITOR, MODEL_ADMIN, CREDIT_MANAGER, POLICY_MANAGER)
 ROLE_LABELS = {
-    OFFICER: "Loan officer",
-    AUDITOR: "Auditor",
-    MODEL_ADMIN: "Model administrator",
-    CREDIT_MANAGER: "Credit manager",
-    POLICY_MANAGER: "Credit policy manager",
+    OFFICER: _("Loan officer"),
+    AUDITOR: _("Auditor"),
+    MODEL_ADMIN: _("Model administrator"),
+    CREDIT_MANAGER: _("Credit manager"),
+    POLICY_MANAGER: _("Credit policy manager"),
 }
 
 

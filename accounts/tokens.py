@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import connections, router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
-from accounts.models import ApiToken
+from accounts.languages import supported
+from accounts.models import ApiToken, Profile
 from accounts.permissions import ROLES
 
 KEY_PREFIX = "cs_"
@@ -54,16 +56,16 @@ class ApiTokenAuthentication(TokenAuthentication):
         try:
             return self.authenticate_credentials(raw.decode())
         except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token.") from exc
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
 
     def authenticate_credentials(self, key):
         if len(key) > 100 or not key.isascii():
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         found = _TokenLookup.get(router.db_for_read(ApiToken)).find(hash_key(key))
         if found is None or found.is_revoked:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         if not found.user.is_active:
-            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         now = timezone.now()
         if found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
@@ -74,11 +76,13 @@ _ROLE_CHECK = (
     "EXISTS (SELECT 1 FROM {memberships} m JOIN {groups} g ON g.{group_pk} = m.{member_group}"
     " WHERE m.{member} = u.{user_pk} AND g.{group_name} = %s)"
 )
+# The user's page language (accounts.models.Profile), for API answers without an Accept-Language header.
+_LANGUAGE = "(SELECT p.{language} FROM {profiles} p WHERE p.{profile_user} = u.{user_pk})"
 _LOOKUP = "SELECT {columns} FROM {tokens} t JOIN {users} u ON u.{user_pk} = t.{token_user} WHERE t.{key} = %s"
 
 
 class _TokenLookup:
-    """The token, its user and the user's roles in one query: the API asks this on every request.
+    """The token, its user, the user's roles and page language in one query: the API asks this on every request.
 
     Through the ORM it was two queries (the token with its user, then the user's groups) and most of a
     request's framework time. The statement is written once per database from the models' metadata;
@@ -112,9 +116,13 @@ class _TokenLookup:
             "groups": qn(Group._meta.db_table),
             "group_pk": qn(Group._meta.pk.column),
             "group_name": qn(Group._meta.get_field("name").column),
+            "profiles": qn(Profile._meta.db_table),
+            "language": qn(Profile._meta.get_field("language").column),
+            "profile_user": qn(Profile._meta.get_field("user").column),
         }
         columns = [f"t.{qn(f.column)}" for f in self.token_fields] + [f"u.{qn(f.column)}" for f in self.user_fields]
         columns += [_ROLE_CHECK.format(**names)] * len(ROLES)
+        columns.append(_LANGUAGE.format(**names))
         self.sql = _LOOKUP.format(columns=", ".join(columns), **names)
         self.converters = []
         for index, (model, field) in enumerate(
@@ -140,6 +148,8 @@ class _TokenLookup:
         token = ApiToken.from_db(self.alias, [f.attname for f in self.token_fields], values[:split])
         user_values = values[split : split + len(self.user_fields)]
         user = self.user_model.from_db(self.alias, [f.attname for f in self.user_fields], user_values)
-        user._creditscore_roles = {role for role, held in zip(ROLES, row[-len(ROLES) :], strict=True) if held}
+        roles = row[-len(ROLES) - 1 : -1]
+        user._creditscore_roles = {role for role, held in zip(ROLES, roles, strict=True) if held}
+        user._profile_language = supported(row[-1])
         token.user = user
         return token

@@ -67,11 +67,16 @@ MIDDLEWARE = [
     # After WhiteNoise (static files keep their caching), before the rest (their refusals are covered too).
     "creditscore.cache_control.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware, as Django asks: the language cookie, else Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check, the first code that reads a form body: oversized uploads are refused unread.
     "scoring.files.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a signed-in user's profile language wins over the browser's; API requests
+    # follow their Accept-Language header first (creditscore/languages.py).
+    "accounts.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -100,12 +105,22 @@ TEMPLATES = [
     },
 ]
 
-LANGUAGE_CODE = "en-gb"
+# Pages in English or French (docs/languages.md): the user's profile language, else the browser's
+# Accept-Language, else English. The API follows Accept-Language, else the token user's profile.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "creditscore_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
-# Dates and times on pages: "2 Dec 2026" and "2 Dec 2026, 01:58" for every role (creditscore/formats/).
+# One format per kind of value and language (creditscore/formats/{en,fr}): "2 Dec 2026", "9,055 DM",
+# "12.1%" in English; "2 déc. 2026", "9 055 DM", "12,1 %" in French. API and CSV keep machine formats.
 FORMAT_MODULE_PATH = ["creditscore.formats"]
+# Off: a bare {{ number }} in a template stays plain (ids, counts in attributes such as <progress max>);
+# amounts and counts people read go through scoring/display/values.py, which groups digits in each language.
+USE_THOUSAND_SEPARATOR = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Database ------------------------------------------------------------------
@@ -314,6 +329,24 @@ ADVERSE_ACTION_STATUTORY_TEXT = env.str(
         "capacity to contract), because all or part of the applicant's income derives from any public "
         "assistance programme, or because the applicant has in good faith exercised any right under "
         "consumer credit law."
+    ),
+)
+# The same in French, for notices issued in French (an officer whose pages are in French).
+ADVERSE_ACTION_STATUTORY_TEXT_FR = env.str(
+    "ADVERSE_ACTION_STATUTORY_TEXT_FR",
+    default=(
+        "Vous avez le droit de connaître les motifs précis de cette décision. Les principaux motifs figurent "
+        "ci-dessus ; si vous souhaitez plus de précisions, écrivez-nous à l'adresse ci-dessus dans les 60 jours "
+        "suivant la date de la présente lettre et nous vous répondrons dans les 30 jours.\n\n"
+        "Cette décision a été prise à l'aide d'un modèle automatisé d'évaluation du risque de crédit. Vous avez "
+        "le droit d'obtenir une intervention humaine : faire réexaminer la décision par un membre de notre "
+        "personnel, exprimer votre point de vue et contester la décision. Pour cela, écrivez-nous à l'adresse "
+        "ci-dessus en rappelant la date de la présente lettre.\n\n"
+        "La loi interdit aux prêteurs toute discrimination envers les demandeurs de crédit fondée sur l'origine, "
+        "la couleur de peau, la religion, la nationalité, le sexe, la situation de famille ou l'âge (dès lors que "
+        "le demandeur a la capacité de contracter), sur le fait que tout ou partie de ses revenus provient d'une "
+        "aide publique, ou sur le fait qu'il a exercé de bonne foi un droit que lui confère le droit de la "
+        "consommation."
     ),
 )
 # Officers may override a decision alone up to this probability of default; above it (and any change

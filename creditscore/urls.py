@@ -5,6 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.urls import profile_urlpatterns
 from scoring.api import health
 from scoring.monitoring.views import metrics_view
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("accounts/", include("accounts.urls")),
+    path("account/", include((profile_urlpatterns, "accounts"))),
     path("", include("scoring.urls")),
     # The Prometheus scrape endpoint, outside the app namespace.
     path("metrics", metrics_view, name="prometheus-metrics"),

@@ -2,6 +2,8 @@
 and a read-only view of the audit tables."""
 
 from django.contrib import admin
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import permissions
 from accounts.names import display_name
@@ -52,9 +54,9 @@ def _reads_audit_tables(user) -> bool:
 class PersonColumn:
     """A list column naming the row's user as every page does: full name, else username."""
 
-    @admin.display(description="By", ordering="user__username")
+    @admin.display(description=_("By"), ordering="user__username")
     def person(self, obj):
-        return display_name(obj.user, "system")
+        return display_name(obj.user, gettext("the system"))
 
 
 @admin.register(ModelVersion)
@@ -74,11 +76,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "status", "rejection_reason", "validation_summary", "comparison_summary"]}),
         (
-            "Source",
+            _("Source"),
             {"fields": ["source", "source_uri", "hub_revision", "hub_commit", "hub_subfolder", "artifact_path"]},
         ),
         (
-            "History",
+            _("History"),
             {
                 "fields": [
                     "created_at",
@@ -90,7 +92,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Raw data", {"classes": ["collapse"], "fields": ["sha256", "file_hashes", "validation_report", "metadata"]}),
+        (
+            _("Raw data"),
+            {"classes": ["collapse"], "fields": ["sha256", "file_hashes", "validation_report", "metadata"]},
+        ),
     ]
     change_form_template = "admin/scoring/modelversion/change_form.html"
     change_list_template = "admin/scoring/modelversion/change_list.html"
@@ -102,30 +107,30 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def sha256_short(self, obj):
         return obj.sha256[:12]
 
-    @admin.display(description="Hub revision")
+    @admin.display(description=_("Hub revision"))
     def hub_ref(self, obj):
         if obj.source != ModelVersion.Source.HUB:
             return "—"
         return f"{obj.source_uri}@{obj.hub_revision} ({obj.hub_commit[:8]})"
 
     # People by full name, as every page shows them.
-    @admin.display(description="Created by")
+    @admin.display(description=_("Created by"))
     def created_by_name(self, obj):
-        return display_name(obj.created_by, "the system")
+        return display_name(obj.created_by, gettext("the system"))
 
-    @admin.display(description="Validated by")
+    @admin.display(description=_("Validated by"))
     def validated_by_name(self, obj):
-        return display_name(obj.validated_by, "—" if obj.validated_at is None else "the system")
+        return display_name(obj.validated_by, "—" if obj.validated_at is None else gettext("the system"))
 
-    @admin.display(description="Activated by")
+    @admin.display(description=_("Activated by"))
     def activated_by_name(self, obj):
-        return display_name(obj.activated_by, "—" if obj.activated_at is None else "the system")
+        return display_name(obj.activated_by, "—" if obj.activated_at is None else gettext("the system"))
 
-    @admin.display(description="Validation report")
+    @admin.display(description=_("Validation report"))
     def validation_summary(self, obj):
         return lifecycle_admin.render_checks(obj)
 
-    @admin.display(description="Comparison with the active version")
+    @admin.display(description=_("Comparison with the active version"))
     def comparison_summary(self, obj):
         return lifecycle_admin.render_comparison(obj)
 

@@ -1,5 +1,7 @@
 """Domain errors users can act on, defined once and mapped once per surface (form, API, batch)."""
 
+from django.utils.translation import gettext
+
 from scoring.engine import BundleRejected, InvalidApplication
 
 
@@ -14,8 +16,8 @@ class NotAllowed(Exception):
 class ActivationConflict(NotAllowed):
     """Another activation of a model version committed while this one was being made; nothing changed."""
 
-    def __init__(self, message: str = "Another activation happened at the same time; reload and try again."):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or gettext("Another activation happened at the same time; reload and try again."))
 
 
 class ChallengerRefused(NotAllowed):
@@ -75,7 +77,7 @@ class DuplicateApplication(Exception):
     def __init__(self, existing):
         self.existing = existing
         day = existing.created_at.date().isoformat()
-        super().__init__(f"Already decided as #{existing.pk} on {day}.")
+        super().__init__(gettext("Already decided as #%(pk)s on %(day)s.") % {"pk": existing.pk, "day": day})
 
 
 # --- Batch scoring ------------------------------------------------------

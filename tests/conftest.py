@@ -75,6 +75,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_between_tests():
+    """A request activates its language in the thread and Django leaves it active afterwards: a French
+    page in one test must not make the next test's service calls French. Each test starts in English."""
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_registry(settings, tmp_path_factory):
     """Each test starts with an empty model cache, checks the active version on every call (loading a
     new one inline), and keeps artifacts and uploads out of the project folder."""

@@ -20,6 +20,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from accounts.backends import client_ip
 from scoring.api.problems import problem_response
@@ -86,7 +87,8 @@ def _too_many(*, retry_after: float):
     seconds = max(1, math.ceil(retry_after))
     response = problem_response(
         429,
-        f"Too many failed authentications from this address. Try again in {seconds} seconds.",
+        gettext("Too many failed authentications from this address. Try again in %(seconds)s seconds.")
+        % {"seconds": seconds},
         kind="throttled",
     )
     response["Retry-After"] = str(seconds)

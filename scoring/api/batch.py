@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -27,7 +29,7 @@ from scoring.models import BatchJob
 
 
 class CanSubmitBatch(drf_permissions.BasePermission):
-    message = "Only loan officers can submit batch jobs."
+    message = _("Only loan officers can submit batch jobs.")
 
     def has_permission(self, request, view):
         return permissions.can_submit_batch(request.user)
@@ -80,7 +82,7 @@ def _state(request, job: BatchJob) -> dict[str, object]:
 def _job(request, job_id: int) -> BatchJob:
     job = batch_selectors.batch_job_get(user=request.user, job_id=job_id)
     if job is None:
-        raise exceptions.NotFound("No such batch job.")
+        raise exceptions.NotFound(gettext("No such batch job."))
     return job
 
 
@@ -170,7 +172,9 @@ class BatchJobResultApi(ApiView):
             raise exceptions.ValidationError({csv_export.BOM_PARAMETER: [str(exc)]}) from exc
         job = _job(request, job_id)
         if job.state in worker.ACTIVE_STATES:
-            raise Conflict(f"The job is {job.get_state_display().lower()}; try again later.")
+            raise Conflict(
+                gettext("The job is %(state)s; try again later.") % {"state": job.get_state_display().lower()}
+            )
         return csv_export.csv_download(
             batch_selectors.batch_result_lines(job), filename=f"batch-{job.pk}-result.csv", bom=bom
         )

@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
@@ -45,7 +46,9 @@ def ready(request):
             checks[name] = "failing"
             failing.append(name)
     if failing:
-        body = problem(503, f"Not ready: {', '.join(failing)} failing.", kind="not-ready") | {"checks": checks}
+        body = problem(
+            503, gettext("Not ready: %(checks)s failing.") % {"checks": ", ".join(failing)}, kind="not-ready"
+        ) | {"checks": checks}
         return JsonResponse(body, status=503, content_type=PROBLEM_CONTENT_TYPE)
     return JsonResponse({"status": "ok", "checks": checks})
 

@@ -3,6 +3,8 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions as drf_permissions
 from rest_framework import serializers
@@ -34,8 +36,10 @@ class RepoField(serializers.CharField):
         value = super().to_internal_value(data)
         if _REPO.fullmatch(value) is None:
             raise serializers.ValidationError(
-                "Give the repo as owner/name, for example acme/credit-model: letters, digits, '_', '.' and '-', "
-                "each part starting and ending with a letter or digit, without '--', '..' or a final '.git'."
+                gettext(
+                    "Give the repo as owner/name, for example acme/credit-model: letters, digits, '_', '.' and '-', "
+                    "each part starting and ending with a letter or digit, without '--', '..' or a final '.git'."
+                )
             )
         return value
 
@@ -47,7 +51,9 @@ class RevisionField(serializers.CharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if _REVISION.fullmatch(value) is None:
-            raise serializers.ValidationError("Give a branch, tag or commit, without spaces or control characters.")
+            raise serializers.ValidationError(
+                gettext("Give a branch, tag or commit, without spaces or control characters.")
+            )
         return value
 
 
@@ -69,7 +75,7 @@ class SubfolderField(serializers.CharField):
 
 
 class IsModelAdmin(drf_permissions.BasePermission):
-    message = "Only model administrators can load models."
+    message = _("Only model administrators can load models.")
 
     def has_permission(self, request, view):
         return permissions.can_manage_models(request.user)

@@ -16,17 +16,19 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.api.problems import NOT_ACCEPTABLE_FLAG, PROBLEM_CONTENT_TYPE, problem_response
 
 API_PREFIX = "/api/"
 # What a client reads when a layer other than the API's views answered.
 _DETAILS = {
-    400: "The request could not be read.",
-    403: "Your role does not allow this.",
-    404: "There is no API endpoint at this address; see /api/v1/docs/.",
-    413: "The request body is too large.",
-    500: "An unexpected error occurred; it has been logged.",
+    400: _("The request could not be read."),
+    403: _("Your role does not allow this."),
+    404: _("There is no API endpoint at this address; see /api/v1/docs/."),
+    413: _("The request body is too large."),
+    500: _("An unexpected error occurred; it has been logged."),
 }
 
 
@@ -39,10 +41,10 @@ class ApiProblemMiddleware:
         limit = settings.MAX_REQUEST_LINE_BYTES
         length = len(request.get_full_path().encode())
         if length > limit:
-            detail = (
-                f"The request target is {length} bytes long; the limit is {limit}. "
+            detail = gettext(
+                "The request target is %(length)s bytes long; the limit is %(limit)s. "
                 "Send fewer or shorter query parameters."
-            )
+            ) % {"length": length, "limit": limit}
             if is_api:
                 return problem_response(414, detail)
             return HttpResponse(detail, status=414, content_type="text/plain; charset=utf-8")
@@ -52,10 +54,12 @@ class ApiProblemMiddleware:
         status = response.status_code
         if getattr(request, NOT_ACCEPTABLE_FLAG, False) and 200 <= status < 300:
             return problem_response(
-                406, "The response is not available in any media type the Accept header lists.", kind="not-acceptable"
+                406,
+                gettext("The response is not available in any media type the Accept header lists."),
+                kind="not-acceptable",
             )
         if status >= 400 and not response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE):
-            replaced = problem_response(status, _DETAILS.get(status, HTTPStatus(status).description))
+            replaced = problem_response(status, str(_DETAILS.get(status, HTTPStatus(status).description)))
             for header in ("Allow", "Retry-After", "WWW-Authenticate"):
                 if header in response:
                     replaced[header] = response[header]

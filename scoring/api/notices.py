@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -128,7 +129,7 @@ class PredictionNoticeApi(BaseApi):
     def perform_content_negotiation(self, request, force=False):
         wanted = request.query_params.get("format")
         if wanted is not None and wanted not in FORMATS:
-            raise ValidationError({"format": [f"Use {' or '.join(FORMATS)}."]})
+            raise ValidationError({"format": [gettext("Use %(formats)s.") % {"formats": " or ".join(FORMATS)}]})
         return super().perform_content_negotiation(request, force)
 
     @extend_schema(

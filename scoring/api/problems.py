@@ -18,6 +18,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
@@ -45,29 +47,51 @@ NOT_ACCEPTABLE_FLAG = "api_not_acceptable"
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
     default_code = "payload_too_large"
 
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The resource is not in a state that allows this request."
+    default_detail = _("The resource is not in a state that allows this request.")
     default_code = "conflict"
 
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service is temporarily unavailable; nothing was recorded. Try again shortly."
+    default_detail = _("The service is temporarily unavailable; nothing was recorded. Try again shortly.")
     default_code = "service_unavailable"
+
+
+# The title of each status the API answers, in the reader's language (the HTTP reason phrase in English).
+_TITLES = {
+    400: _("Bad Request"),
+    401: _("Unauthorized"),
+    403: _("Forbidden"),
+    404: _("Not Found"),
+    405: _("Method Not Allowed"),
+    406: _("Not Acceptable"),
+    409: _("Conflict"),
+    413: _("Request Entity Too Large"),
+    415: _("Unsupported Media Type"),
+    429: _("Too Many Requests"),
+    500: _("Internal Server Error"),
+    503: _("Service Unavailable"),
+}
+
+
+def problem_title(status_code: int) -> str:
+    """A status's title as the API gives it: the HTTP reason phrase, in the reader's language when known."""
+    return str(_TITLES.get(status_code) or HTTPStatus(status_code).phrase)
 
 
 def problem(status_code: int, detail: str, *, kind: str = "", errors: dict[str, list[str]] | None = None) -> dict:
     """The problem-details body for ``status_code``; ``kind`` names a specific problem type."""
     body: dict[str, object] = {
         "type": TYPE_PREFIX + kind if kind else "about:blank",
-        "title": HTTPStatus(status_code).phrase,
+        "title": problem_title(status_code),
         "status": status_code,
-        "detail": detail,
+        "detail": str(detail),
     }
     if errors is not None:
         body["errors"] = errors
@@ -129,19 +153,23 @@ def problem_exception_handler(exc, context):
     """DRF's exception handler: every error, ours or DRF's, as one problem-details response."""
     if isinstance(exc, InvalidApplication):
         return _respond(
-            400, "The application has invalid fields.", "invalid-application", prefixed(exc.errors, "inputs")
+            400, gettext("The application has invalid fields."), "invalid-application", prefixed(exc.errors, "inputs")
         )
     if isinstance(exc, InvalidReview):
         # The request's shape was checked by its serializer (and stated in the schema); what the service
         # still refuses depends on the decision's state, so it is a conflict, not a bad request.
-        return _respond(409, "The review does not fit this decision.", "invalid-review", dict(exc.errors))
+        return _respond(409, gettext("The review does not fit this decision."), "invalid-review", dict(exc.errors))
     if isinstance(exc, InvalidNotice):
-        return _respond(400, "The applicant's details have invalid fields.", "invalid-notice", dict(exc.errors))
+        return _respond(
+            400, gettext("The applicant's details have invalid fields."), "invalid-notice", dict(exc.errors)
+        )
     if isinstance(exc, NotFinalDecline):
         # The request is well formed; the decision's state does not call for a notice.
         return _respond(409, str(exc), "not-a-final-decline")
     if isinstance(exc, InvalidBatchFile):
-        return _respond(400, "The batch file was refused; nothing was queued.", "invalid-batch-file", dict(exc.errors))
+        return _respond(
+            400, gettext("The batch file was refused; nothing was queued."), "invalid-batch-file", dict(exc.errors)
+        )
     if isinstance(exc, IdempotencyConflict):
         # A conflict with what the key already stands for (server state), not a malformed request: the same
         # body under a fresh key is accepted. 409 says so, as it does for the batch result of a running job.
@@ -149,7 +177,8 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, DuplicateApplication):
         # Nothing is wrong with the request; what it would record exists already. The same body with
         # "force": true records it again, so 409 (a conflict with stored state), not 400.
-        body = problem(409, f'{exc} Send "force": true to score it again.', kind="duplicate-application")
+        detail = gettext('%(problem)s Send "force": true to score it again.') % {"problem": exc}
+        body = problem(409, detail, kind="duplicate-application")
         body["existing"] = existing_decision(exc.existing, context.get("request"))
         return ProblemResponse(body)
     if isinstance(exc, ActivationConflict):
@@ -176,11 +205,11 @@ def problem_exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         log.exception("unexpected error during an API request", exc_info=exc)
-        return _respond(500, "An unexpected error occurred; it has been logged.")
+        return _respond(500, gettext("An unexpected error occurred; it has been logged."))
     if isinstance(exc, exceptions.ValidationError):
         body = problem(
             response.status_code,
-            "The request has invalid fields.",
+            gettext("The request has invalid fields."),
             kind="validation",
             errors=flatten_errors(exc.detail),
         )
@@ -235,13 +264,13 @@ class DeferredNotAcceptable(DefaultContentNegotiation):
 
 
 def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON.")
+    raise ValueError(gettext("%(name)s is not valid JSON.") % {"name": name})
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"The number {text[:20]}… is too large.")
+        raise ValueError(gettext("The number %(number)s… is too large.") % {"number": text[:20]})
     return value
 
 
@@ -256,20 +285,20 @@ def _check_tree(value, limit: int) -> str | None:
         item, level = stack.pop()
         if isinstance(item, dict):
             if level > limit:
-                return f"The JSON is nested deeper than {limit} levels."
+                return gettext("The JSON is nested deeper than %(limit)s levels.") % {"limit": limit}
             stack.extend((key, level) for key in item)
             stack.extend((child, level + 1) for child in item.values())
         elif isinstance(item, list):
             if level > limit:
-                return f"The JSON is nested deeper than {limit} levels."
+                return gettext("The JSON is nested deeper than %(limit)s levels.") % {"limit": limit}
             stack.extend((child, level + 1) for child in item)
         elif isinstance(item, str):
             if "\x00" in item:
-                return "Text may not contain NUL characters."
+                return gettext("Text may not contain NUL characters.")
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return "Text contains an unpaired surrogate escape."
+                return gettext("Text contains an unpaired surrogate escape.")
     return None
 
 
@@ -299,7 +328,7 @@ def _repeated_keys(value, path: str = "") -> dict[str, list[str]]:
         children = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
         for key in getattr(item, "repeated", ()):
             name = f"{where}.{key}" if where else str(key)
-            found[name[:300]] = ["This key is given more than once; give each key once."]
+            found[name[:300]] = [gettext("This key is given more than once; give each key once.")]
         stack.extend((child, f"{where}.{key}" if where else str(key)) for key, child in children)
     return dict(sorted(found.items()))
 
@@ -321,19 +350,21 @@ class StrictJSONParser(BaseParser):
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+            raise PayloadTooLarge(gettext("The request body is larger than %(limit)s bytes.") % {"limit": limit})
         charset = (parser_context or {}).get("encoding") or "utf-8"
         if media_type and "charset=" in media_type:
             charset = media_type.split("charset=", 1)[1].split(";")[0].strip().strip('"')
         if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
-            raise exceptions.UnsupportedMediaType(media_type, detail="Only UTF-8 encoded JSON is accepted.")
+            raise exceptions.UnsupportedMediaType(media_type, detail=gettext("Only UTF-8 encoded JSON is accepted."))
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+            raise PayloadTooLarge(gettext("The request body is larger than %(limit)s bytes.") % {"limit": limit})
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise exceptions.ParseError(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
+            raise exceptions.ParseError(
+                gettext("The body is not valid UTF-8 (byte %(byte)s).") % {"byte": exc.start}
+            ) from exc
         repeats = [False]
         try:
             data = json.loads(
@@ -343,9 +374,9 @@ class StrictJSONParser(BaseParser):
                 object_pairs_hook=lambda pairs: _object_without_repeats(pairs, repeats),
             )
         except RecursionError as exc:
-            raise exceptions.ParseError("The JSON is nested too deeply.") from exc
+            raise exceptions.ParseError(gettext("The JSON is nested too deeply.")) from exc
         except ValueError as exc:
-            raise exceptions.ParseError(f"Malformed JSON: {str(exc)[:200]}") from exc
+            raise exceptions.ParseError(gettext("Malformed JSON: %(error)s") % {"error": str(exc)[:200]}) from exc
         problem_text = _check_tree(data, settings.API_MAX_JSON_DEPTH)
         if problem_text:
             raise exceptions.ParseError(problem_text)

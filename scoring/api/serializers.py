@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import permissions
+from scoring import display
 from scoring.decisions import references
 from scoring.decisions.presentation import approval_of
 from scoring.decisions.selectors import CURSOR_PATTERN, PredictionFilters, decode_cursor
@@ -26,7 +29,7 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(str(k)[:100] for k in set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+                raise serializers.ValidationError({name: [gettext("Unknown field.")] for name in unknown})
         return super().to_internal_value(data)
 
 
@@ -36,7 +39,7 @@ class ApplicationInputsField(serializers.Field):
     Its OpenAPI schema is generated from the active model (``scoring.api.schema``).
     """
 
-    default_error_messages = {"not_object": "Expected an object of field names to values."}
+    default_error_messages = {"not_object": _("Expected an object of field names to values.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -57,7 +60,7 @@ class ReferenceField(serializers.CharField):
     the schema's pattern refuses. The service trims spaces when it stores the reference.
     """
 
-    default_error_messages = {"not_text": "Expected text."}
+    default_error_messages = {"not_text": _("Expected text.")}
 
     def __init__(self, **kwargs):
         super().__init__(trim_whitespace=False, **kwargs)
@@ -81,7 +84,7 @@ class ReferenceField(serializers.CharField):
 class JsonBooleanField(serializers.BooleanField):
     """true or false as JSON booleans only: DRF's BooleanField would also take "yes", 1 or "off"."""
 
-    default_error_messages = {"invalid": "Expected true or false."}
+    default_error_messages = {"invalid": _("Expected true or false.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, bool):
@@ -167,11 +170,14 @@ class ReviewRequestSerializer(StrictSerializer):
         if attrs["outcome"] != Review.Outcome.AGREE:
             errors = {}
             if not attrs["reason_code"]:
-                errors["reason_code"] = ["Approving or declining needs a reason code."]
+                errors["reason_code"] = [gettext("Approving or declining needs a reason code.")]
             if not _JUSTIFIED.fullmatch(attrs["justification"]):
                 errors["justification"] = [
-                    f"Approving or declining needs a written justification (at least {JUSTIFICATION_MIN} "
-                    "characters besides spaces)."
+                    gettext(
+                        "Approving or declining needs a written justification (at least %(min)s "
+                        "characters besides spaces)."
+                    )
+                    % {"min": JUSTIFICATION_MIN}
                 ]
             if errors:
                 raise serializers.ValidationError(errors)
@@ -202,12 +208,12 @@ class PredictionQuerySerializer(serializers.Serializer):
 
     def validate_date_to(self, value: date) -> date:
         if value >= date.max:
-            raise serializers.ValidationError("Date is out of range.")
+            raise serializers.ValidationError(gettext("Date is out of range."))
         return value
 
     def validate_cursor(self, value: str) -> str:
         if decode_cursor(value) is None:
-            raise serializers.ValidationError("Not a cursor from this API.")
+            raise serializers.ValidationError(gettext("Not a cursor from this API."))
         return value
 
     def filters(self) -> PredictionFilters:
@@ -303,6 +309,26 @@ class ReviewSerializer(serializers.Serializer):
         return None if answer is None else ApprovalSerializer(answer).data
 
 
+def in_request_language(reasons: list, prediction) -> list:
+    """Recorded reasons with each model reason's statement and label in the request's language
+    (Accept-Language, else the profile's): read by code from the version's reason library. Stored in
+    English; codes, values and the officer's sentence never change. A policy rule's statement is left as is."""
+    language = get_language() or "en"
+    if language == "en" or not reasons:
+        return reasons
+    statements, labels = display.reason_library(prediction.model_version, language)
+    return [
+        r
+        if not isinstance(r, dict) or r.get("rule")
+        else {
+            **r,
+            "label": labels.get(str(r.get("feature"))) or r.get("label"),
+            "statement": statements.get(str(r.get("code"))) or r.get("statement"),
+        }
+        for r in reasons
+    ]
+
+
 class PredictionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -348,6 +374,11 @@ class PredictionSerializer(serializers.Serializer):
     )
 
     @extend_schema_field(serializers.ChoiceField(choices=Decision.choices))
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["reasons"] = in_request_language(data["reasons"], instance)
+        return data
+
     def get_final_decision(self, obj) -> str:
         final = getattr(obj, "final", None)
         return final or obj.decision
@@ -399,7 +430,7 @@ def prediction_data(prediction) -> dict:
                 "statement": str(r.get("statement") or r["sentence"]),
                 "sentence": str(r["sentence"]),
             }
-            for r in prediction.reasons
+            for r in in_request_language(prediction.reasons, prediction)
         ],
         "model_version": {"id": version.id, "name": str(version.name), "sha256": str(version.sha256)},
         "inputs": {str(k): v for k, v in prediction.given_inputs.items()},

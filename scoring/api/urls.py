@@ -1,6 +1,8 @@
 """URLs of the API v1 (mounted at /api/v1/); anything else under /api/ answers a problem 404."""
 
 from django.urls import include, path, re_path
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -19,11 +21,20 @@ app_name = "api"
 
 @csrf_exempt  # a 404 for any method: the CSRF check must not answer first with an HTML 403
 def not_found(request, *args, **kwargs):
-    return problem_response(404, "There is no API endpoint at this address; see /api/v1/docs/.")
+    return problem_response(404, gettext("There is no API endpoint at this address; see /api/v1/docs/."))
 
 
 class SchemaApi(KnownQueryParameters, SpectacularAPIView):
     query_parameters = frozenset({"format", "lang"})
+
+    def dispatch(self, request, *args, **kwargs):
+        # The schema is the API's contract: English whatever the reader's language (only an explicit ?lang=
+        # asks for another). Rendered here, so no lazy text is turned into words after the override ends.
+        with translation.override("en"):
+            response = super().dispatch(request, *args, **kwargs)
+            if callable(getattr(response, "render", None)):
+                response.render()
+        return response
 
 
 class DocsPage(KnownQueryParameters, SpectacularSwaggerSplitView):

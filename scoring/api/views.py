@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions as drf_permissions
 from rest_framework import status
@@ -17,6 +19,7 @@ from scoring.api.base import ApiView
 from scoring.api.problems import PayloadTooLarge, existing_decision, flatten_errors
 from scoring.decisions import selectors, services
 from scoring.engine import InvalidApplication
+from scoring.engine.schema import in_language
 from scoring.exceptions import DuplicateApplication
 from scoring.lifecycle import registry
 from scoring.models import Channel, ModelVersion, Prediction
@@ -36,7 +39,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 class RolePermission(drf_permissions.BasePermission):
     """Ask accounts.permissions (the one place for access decisions) through the view's ``allowed`` check."""
 
-    message = "Your role does not allow this."
+    message = _("Your role does not allow this.")
 
     def has_permission(self, request, view):
         return bool(view.allowed(request.user))
@@ -55,7 +58,9 @@ def _idempotency_key(request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(32 < ord(c) < 127 for c in key):
-        raise ValidationError({"Idempotency-Key": [f"Use 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters."]})
+        raise ValidationError(
+            {"Idempotency-Key": [gettext("Use 1 to %(max)s visible ASCII characters.") % {"max": IDEMPOTENCY_KEY_MAX}]}
+        )
     return key
 
 
@@ -123,7 +128,7 @@ def _counter_offer_original(user, pk: int | None) -> Prediction | None:
         return None
     original = selectors.prediction_get(user=user, pk=pk)
     if original is None:
-        raise NotFound(f"counter_offer_of: no decision #{pk} that you may see.")
+        raise NotFound(gettext("counter_offer_of: no decision #%(pk)s that you may see.") % {"pk": pk})
     return original
 
 
@@ -309,17 +314,19 @@ class ModelActiveApi(BaseApi):
     def get(self, request):
         active = registry.get_active()
         model = active.model
+        language = get_language() or "en"
         return Response(
             s.ActiveModelSerializer(
                 {
                     "version": active.version,
-                    "features": [f.as_dict() for f in model.features],
-                    "protected_attributes": [f.as_dict() for f in model.protected],
+                    # Labels, help, choices and reasons in the request's language (Accept-Language).
+                    "features": [f.in_language(language).as_dict() for f in model.features],
+                    "protected_attributes": [f.in_language(language).as_dict() for f in model.protected],
                     "input_schema": api_schema.inputs_json_schema(model),
                     "input_example": api_schema.example_inputs(model),
                     "threshold": model.threshold,
                     "refer_band": {"lower": model.refer_lower, "upper": model.threshold},
-                    "risk_bands": model.bands,
+                    "risk_bands": in_language(model.bands, language),
                 },
                 context={"request": request},
             ).data

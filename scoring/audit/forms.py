@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import permissions
 from accounts.models import AccessEvent
@@ -14,35 +16,37 @@ from scoring.decisions.selectors import PredictionFilters, decode_cursor
 from scoring.decisions.widgets import FastSelect
 from scoring.models import Channel, Decision, ModelVersion
 
-YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
-ORDER = [("newest", "Newest first"), ("oldest", "Oldest first")]
+YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
+ORDER = [("newest", _("Newest first")), ("oldest", _("Oldest first"))]
 
 
 def _blank(choices) -> list[tuple[str, str]]:
-    return [("", "Any"), *choices]
+    return [("", _("Any")), *choices]
 
 
 class _CursorMixin(DateRangeMixin):
     def clean_cursor(self):
         cursor = self.cleaned_data.get("cursor") or ""
         if cursor and decode_cursor(cursor) is None:
-            raise forms.ValidationError("This page link is not valid; start again from the first page.")
+            raise forms.ValidationError(gettext("This page link is not valid; start again from the first page."))
         return cursor
 
 
 class PredictionFilterForm(_CursorMixin, forms.Form):
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    officer = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any")
-    model_version = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any")
-    decision = forms.ChoiceField(choices=_blank(Decision.choices), required=False, label="Model decision")
-    final_decision = forms.ChoiceField(choices=_blank(Decision.choices), required=False, label="Final outcome")
-    risk_band = forms.ChoiceField(choices=(), required=False)
-    channel = forms.ChoiceField(choices=_blank(Channel.choices), required=False)
-    batch_job = forms.IntegerField(required=False, min_value=1, label="Batch job #")
-    external_ref = forms.CharField(required=False, max_length=100, label="External reference")
-    overridden = forms.ChoiceField(choices=YES_NO, required=False)
-    order = forms.ChoiceField(choices=ORDER, required=False, label="Sort")
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    officer = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("Any"), label=_("Officer"))
+    model_version = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Any"), label=_("Model version")
+    )
+    decision = forms.ChoiceField(choices=_blank(Decision.choices), required=False, label=_("Model decision"))
+    final_decision = forms.ChoiceField(choices=_blank(Decision.choices), required=False, label=_("Final outcome"))
+    risk_band = forms.ChoiceField(choices=(), required=False, label=_("Risk band"))
+    channel = forms.ChoiceField(choices=_blank(Channel.choices), required=False, label=_("Channel"))
+    batch_job = forms.IntegerField(required=False, min_value=1, label=_("Batch job #"))
+    external_ref = forms.CharField(required=False, max_length=100, label=_("External reference"))
+    overridden = forms.ChoiceField(choices=YES_NO, required=False, label=_("Overridden"))
+    order = forms.ChoiceField(choices=ORDER, required=False, label=_("Sort"))
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -88,10 +92,10 @@ class PredictionFilterForm(_CursorMixin, forms.Form):
 
 
 class AccessEventFilterForm(_CursorMixin, forms.Form):
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    kind = forms.ChoiceField(choices=_blank(AccessEvent.Kind.choices), required=False, label="Event")
-    username = forms.CharField(required=False, max_length=150)
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(choices=_blank(AccessEvent.Kind.choices), required=False, label=_("Event"))
+    username = forms.CharField(required=False, max_length=150, label=_("Username"))
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def filters(self) -> AccessEventFilters:
@@ -106,7 +110,7 @@ class AccessEventFilterForm(_CursorMixin, forms.Form):
 
 class LiveAtForm(forms.Form):
     at = forms.DateTimeField(
-        label="Which model was live at",
+        label=_("Which model was live at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
@@ -122,7 +126,7 @@ def use_fast_selects(form: forms.Form) -> None:
 
 class PolicyLiveAtForm(forms.Form):
     at = forms.DateTimeField(
-        label="Which credit policy was live at",
+        label=_("Which credit policy was live at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         input_formats=LiveAtForm.base_fields["at"].input_formats,
     )

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import QuerySet
 
 from accounts.models import AccessEvent
+from scoring import display
 from scoring.decisions import selectors
 from scoring.models import ExportLog, ModelActivation, PolicyActivation, Prediction
 
@@ -106,10 +107,10 @@ def received_inputs_get(prediction: Prediction) -> ReceivedInputs:
     return ReceivedInputs(
         scored=scored,
         monitoring=monitoring,
-        labels={str(f["name"]): str(f.get("label") or f["name"]) for f in fields},
+        labels={str(f["name"]): display.text(f.get("label")) or str(f["name"]) for f in fields},
         choice_labels={
             str(f["name"]): {
-                str(c.get("value")): str(c.get("label")) for c in f.get("choices") or () if isinstance(c, dict)
+                str(c.get("value")): display.text(c.get("label")) for c in f.get("choices") or () if isinstance(c, dict)
             }
             for f in fields
         },

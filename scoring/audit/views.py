@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_safe
 
 from accounts import permissions
@@ -24,6 +25,8 @@ from scoring.audit import selectors as audit_selectors
 from scoring.audit.forms import AccessEventFilterForm, LiveAtForm, PolicyLiveAtForm, PredictionFilterForm
 from scoring.decisions import selectors
 from scoring.decisions.presentation import policy_outcome, reason_rows
+from scoring.engine.labels import FALLBACK_LANGUAGE
+from scoring.engine.schema import localized_schema
 from scoring.files import csv_export
 from scoring.lifecycle.model_card_documents import PAGE_TEMPLATE, model_card_pdf_response
 from scoring.lifecycle.model_cards import model_card
@@ -92,7 +95,7 @@ def prediction_list(request):
 def prediction_detail(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     if prediction is None:
-        raise Http404("No such decision.")
+        raise Http404(gettext("No such decision."))
     return render(
         request,
         "scoring/audit/prediction_detail.html",
@@ -100,8 +103,10 @@ def prediction_detail(request, pk: int):
             "prediction": prediction,
             "reviews": list(selectors.review_list(prediction=prediction)),
             "inputs": audit_selectors.received_inputs_get(prediction),
+            # Statements and values in the reader's language (the record keeps the English statement and code).
             "reasons": reason_rows(
-                list(prediction.reasons or []), (prediction.model_version.metadata or {}).get("schema") or {}
+                list(prediction.reasons or []),
+                localized_schema(prediction.model_version.metadata or {}, get_language() or FALLBACK_LANGUAGE),
             ),
             "notices": list(notice_selectors.notice_list(prediction=prediction)),
             "policy": policy_outcome(prediction),

@@ -26,6 +26,7 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scoring.batch import rows as batch_rows
 from scoring.batch import worker
@@ -59,7 +60,12 @@ def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str
     size = upload.size
     if size is not None and size > settings.BATCH_MAX_BYTES:
         raise InvalidBatchFile(
-            {"file": [f"The file is {megabytes(size)}; the limit is {megabytes(settings.BATCH_MAX_BYTES)}."]}
+            {
+                "file": [
+                    gettext("The file is %(size)s; the limit is %(limit)s.")
+                    % {"size": megabytes(size), "limit": megabytes(settings.BATCH_MAX_BYTES)}
+                ]
+            }
         )
     upload.open("rb")
     upload.seek(0)
@@ -67,7 +73,7 @@ def submit_batch_job(*, user: AbstractBaseUser, upload: File, original_name: str
     check_header(active.model, columns)
     plan = plan_chunks(upload, chunk_rows=settings.BATCH_CHUNK_ROWS, max_rows=settings.BATCH_MAX_ROWS)
     if plan.row_count == 0:
-        raise InvalidBatchFile({"file": ["The file has a header but no rows to score."]})
+        raise InvalidBatchFile({"file": [gettext("The file has a header but no rows to score.")]})
     upload.seek(0)
     with transaction.atomic():
         # Pinned, like the model: every row of the file is decided by the policy live at submission.
@@ -98,15 +104,20 @@ def check_header(model: LoadedModel, columns: list[str]) -> None:
     unknown = [name for name in columns if name not in allowed]
     duplicated = sorted({name for name in columns if columns.count(name) > 1})
     if missing:
-        errors["missing_columns"] = [f"Missing column(s): {', '.join(missing)}."]
+        errors["missing_columns"] = [gettext("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)}]
     if unknown:
         shown = ", ".join(repr(n[:60]) for n in unknown[:10])
         errors["unknown_columns"] = [
-            f"Unknown column(s): {shown}. Allowed are the model's features, "
-            f"its protected attributes and {EXTERNAL_REF}."
+            gettext(
+                "Unknown column(s): %(columns)s. Allowed are the model's features, its protected attributes and "
+                "%(reference)s."
+            )
+            % {"columns": shown, "reference": EXTERNAL_REF}
         ]
     if duplicated:
-        errors["duplicate_columns"] = [f"Column(s) named twice: {', '.join(duplicated)}."]
+        errors["duplicate_columns"] = [
+            gettext("Column(s) named twice: %(columns)s.") % {"columns": ", ".join(duplicated)}
+        ]
     if errors:
         raise InvalidBatchFile(errors)
 
@@ -122,7 +133,13 @@ def plan_chunks(fh: IO[bytes], *, chunk_rows: int, max_rows: int) -> ChunkPlan:
         in_chunk += 1
         offset += len(line)
         if plan.row_count > max_rows:
-            raise InvalidBatchFile({"file": [f"The file has more than {max_rows:,} rows, the limit per job."]})
+            raise InvalidBatchFile(
+                {
+                    "file": [
+                        gettext("The file has more than %(rows)s rows, the limit per job.") % {"rows": f"{max_rows:,}"}
+                    ]
+                }
+            )
         if in_chunk == chunk_rows:
             plan.chunks.append((plan.row_count - in_chunk + 1, in_chunk, start, offset))
             start, in_chunk = offset, 0
@@ -137,7 +154,7 @@ def plan_chunks(fh: IO[bytes], *, chunk_rows: int, max_rows: int) -> ChunkPlan:
 def cancel_batch_job(*, job: BatchJob) -> BatchJob:
     """Stop a queued or running job: chunks not yet started are skipped, chunks being written finish."""
     if not BatchJob.objects.filter(pk=job.pk, state__in=worker.ACTIVE_STATES).update(state=BatchJob.State.CANCELLED):
-        raise BatchJobFinished(f"{job} has already finished.")
+        raise BatchJobFinished(gettext("Batch %(pk)s has already finished.") % {"pk": job.pk})
     worker.skip_pending_chunks(job.pk)
     worker.finish_if_complete(job_id=job.pk)
     worker.dispatch_chunks()  # the cancelled job's turns go to the others

@@ -21,6 +21,7 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
 
 from scoring.decisions import references
 from scoring.engine import CATEGORICAL, INTEGER, Feature, FrameValidation, LoadedModel
@@ -250,8 +251,14 @@ def _rows_one_by_one(
     for number, line in zip(numbers.tolist(), lines, strict=True):
         fields = _csv_fields(line)
         if fields is None or len(fields) != width:
-            found = "could not be read as CSV" if fields is None else f"found {len(fields)}"
-            errors[number] = {"row": [f"Expected {width} columns, {found}."]}
+            if fields is None:
+                message = gettext("Expected %(width)d columns, could not be read as CSV.") % {"width": width}
+            else:
+                message = gettext("Expected %(width)d columns, found %(found)d.") % {
+                    "width": width,
+                    "found": len(fields),
+                }
+            errors[number] = {"row": [message]}
             ref = line_external_ref(line, ref_at)
             if ref:
                 refs[number] = ref
@@ -288,23 +295,29 @@ def _line_problem(line: bytes, width: int, number: int) -> tuple[str | None, str
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return (
-            f"Row {number} is not valid UTF-8 text (byte {exc.start + 1} of the line); "
-            "save the file as UTF-8. The line was not scored or stored.",
+            gettext(
+                "Row %(row)d is not valid UTF-8 text (byte %(byte)d of the line); "
+                "save the file as UTF-8. The line was not scored or stored."
+            )
+            % {"row": number, "byte": exc.start + 1},
             None,
         )
     if "\x00" in text:
-        return "The line holds a NUL byte, which no field may hold.", text
+        return gettext("The line holds a NUL byte, which no field may hold."), text
     if "\r" in text:
-        return "The line holds a carriage return (CR): lines end with LF or CRLF and no field may span lines.", text
+        return (
+            gettext("The line holds a carriage return (CR): lines end with LF or CRLF and no field may span lines."),
+            text,
+        )
     if not text.strip():
-        return "Empty line.", text
+        return gettext("Empty line."), text
     if text.count('"') % 2:
-        return "Unbalanced quotes.", text
+        return gettext("Unbalanced quotes."), text
     fields = _csv_fields(text) if '"' in text else text.split(",")
     if fields is None:
-        return "The line is not valid CSV.", text
+        return gettext("The line is not valid CSV."), text
     if len(fields) != width:
-        return f"Expected {width} columns, found {len(fields)}.", text
+        return gettext("Expected %(width)d columns, found %(found)d.") % {"width": width, "found": len(fields)}, text
     return None, text
 
 
@@ -532,19 +545,25 @@ def read_header(fh: IO[bytes]) -> list[str]:
     """The column names of a CSV's first line (a UTF-8 byte-order mark is ignored)."""
     first = fh.readline()
     if not first.strip():
-        raise InvalidBatchFile({"file": ["The file is empty: the first line must name the columns."]})
+        raise InvalidBatchFile({"file": [gettext("The file is empty: the first line must name the columns.")]})
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidBatchFile({"file": ["The header is not UTF-8 text: is this a CSV file?"]}) from exc
+        raise InvalidBatchFile({"file": [gettext("The header is not UTF-8 text: is this a CSV file?")]}) from exc
     text = text.removesuffix("\n").removesuffix("\r")
     if "\r" in text or "\x00" in text:
         # A file whose lines end with a bare CR (old Mac style) reads as one line: say so, not a 500.
         raise InvalidBatchFile(
-            {"file": ["The first line holds a carriage return (CR) or NUL byte: lines must end with LF or CRLF."]}
+            {
+                "file": [
+                    gettext("The first line holds a carriage return (CR) or NUL byte: lines must end with LF or CRLF.")
+                ]
+            }
         )
     try:
         names = next(csv.reader([text]), [])
     except csv.Error as exc:
-        raise InvalidBatchFile({"file": [f"The header line is not valid CSV ({exc})."]}) from exc
+        raise InvalidBatchFile(
+            {"file": [gettext("The header line is not valid CSV (%(error)s).") % {"error": exc}]}
+        ) from exc
     return [name.strip() for name in names]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import permissions
 from scoring.batch import rows as batch_rows
@@ -80,8 +81,8 @@ def _activity(*, finished: bool, waiting: bool, eta: int | None) -> str:
     if finished:
         return ""
     if waiting:
-        return "Waiting for a worker"
-    return "ETA not known yet" if eta is None else f"ETA {eta:,} s"
+        return gettext("Waiting for a worker")
+    return gettext("ETA not known yet") if eta is None else gettext("ETA %(seconds)s s") % {"seconds": f"{eta:,}"}
 
 
 def _summary(chunks: list[dict]) -> dict[str, object]:
@@ -118,9 +119,12 @@ def batch_result_lines(job: BatchJob) -> Iterator[str]:
         .values_list("row_number", "errors", "external_ref")
         .iterator(_FETCH)
     )
-    missing = "Not scored: the job was cancelled." if job.state == BatchJob.State.CANCELLED else "Not scored."
+    if job.state == BatchJob.State.CANCELLED:
+        missing = gettext("Not scored: the job was cancelled.")
+    else:
+        missing = gettext("Not scored.")
     if job.state == BatchJob.State.FAILED:
-        missing = f"Not scored: the job failed ({job.error[:200]})."
+        missing = gettext("Not scored: the job failed (%(error)s).") % {"error": job.error[:200]}
     unscored_refs = _UnscoredRefs(job)
     writer = CsvLines()
     writer.row(RESULT_HEADER)

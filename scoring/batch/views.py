@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
@@ -22,8 +24,10 @@ from scoring.models import BatchJob
 
 class BatchUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="First line: the model's feature names, plus optional external_ref and protected-attribute columns.",
+        label=_("CSV file"),
+        help_text=_(
+            "First line: the model's feature names, plus optional external_ref and protected-attribute columns."
+        ),
     )
 
 
@@ -67,7 +71,10 @@ def batch_new(request):
         except ModelUnavailable as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Batch {job.pk} is queued: {job.row_count:,} rows.")
+            messages.success(
+                request,
+                gettext("Batch %(pk)s is queued: %(rows)s rows.") % {"pk": job.pk, "rows": f"{job.row_count:,}"},
+            )
             return redirect("scoring:batch-detail", job_id=job.pk)
     return _upload_page(request, form, status=400 if form.errors else 200)
 
@@ -109,7 +116,9 @@ def batch_progress(request, job_id: int):
 def batch_result(request, job_id: int):
     job = _visible_job(request, job_id)
     if not _finished(job):
-        return HttpResponse("The job has not finished yet.", status=409, content_type="text/plain")
+        return HttpResponse(
+            gettext("The job has not finished yet."), status=409, content_type="text/plain; charset=utf-8"
+        )
     try:
         bom = csv_export.bom_requested(request.GET)
     except ValueError as exc:
@@ -128,9 +137,13 @@ def batch_cancel(request, job_id: int):
     try:
         job = jobs.cancel_batch_job(job=job)
     except BatchJobFinished:
-        messages.info(request, "The job had already finished.")
+        messages.info(request, gettext("The job had already finished."))
     else:
-        messages.success(request, f"Batch {job.pk} cancelled; {job.rows_scored:,} rows had been scored.")
+        messages.success(
+            request,
+            gettext("Batch %(pk)s cancelled; %(rows)s rows had been scored.")
+            % {"pk": job.pk, "rows": f"{job.rows_scored:,}"},
+        )
     return redirect("scoring:batch-detail", job_id=job.pk)
 
 

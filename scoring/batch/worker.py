@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -174,15 +175,18 @@ def _lease_end() -> datetime:
     return timezone.now() + timedelta(seconds=settings.BATCH_CHUNK_LEASE_SECONDS)
 
 
-WORKER_LOST = "its worker stopped (killed or lost) before finishing it"
+WORKER_LOST = gettext_lazy("its worker stopped (killed or lost) before finishing it")
 
 
 def gave_up(chunk: BatchChunk) -> str:
     last = chunk.first_row + chunk.row_count - 1
-    return (
-        f"Chunk {chunk.index + 1} (rows {chunk.first_row:,} to {last:,}) failed {chunk.failures} time(s); "
-        f"last: {chunk.last_error or 'unknown error'}"
-    )
+    return gettext("Chunk %(chunk)d (rows %(first)s to %(last)s) failed %(failures)d time(s); last: %(error)s") % {
+        "chunk": chunk.index + 1,
+        "first": f"{chunk.first_row:,}",
+        "last": f"{last:,}",
+        "failures": chunk.failures,
+        "error": chunk.last_error or gettext("unknown error"),
+    }
 
 
 def _chunk_failed(chunk: BatchChunk, reason: str) -> None:
@@ -239,7 +243,11 @@ def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
             fh.seek(chunk.byte_start)
             data = fh.read(chunk.byte_end - chunk.byte_start)
     except (BundleRejected, InvalidBatchFile, FileNotFoundError, PolicyVersion.DoesNotExist) as exc:
-        fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index} could not be read or scored: {exc}")
+        fail_batch_job(
+            job_id=job.pk,
+            error=gettext("Chunk %(chunk)d could not be read or scored: %(error)s")
+            % {"chunk": chunk.index, "error": exc},
+        )
         return
     context = RowContext(
         created_at=timezone.now(),
@@ -263,10 +271,16 @@ def _score_and_write(chunk: BatchChunk, job: BatchJob) -> None:
                 policy=policy,
             )
     except PolicyEvaluationError as exc:  # the pinned policy does not fit the pinned model: stop, do not guess
-        fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index}: {exc}")
+        fail_batch_job(
+            job_id=job.pk, error=gettext("Chunk %(chunk)d: %(error)s") % {"chunk": chunk.index, "error": exc}
+        )
         return
     if len(result) + len(result.errors) != chunk.row_count:
-        fail_batch_job(job_id=job.pk, error=f"Chunk {chunk.index} no longer has {chunk.row_count} lines.")
+        fail_batch_job(
+            job_id=job.pk,
+            error=gettext("Chunk %(chunk)d no longer has %(rows)d lines.")
+            % {"chunk": chunk.index, "rows": chunk.row_count},
+        )
         return
     scored_at = time.perf_counter()
     # A whole lease for the write: the heartbeat cannot renew a row this transaction has locked.

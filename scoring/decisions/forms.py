@@ -9,10 +9,15 @@ from dataclasses import dataclass, field
 from django import forms
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
+from django.utils import formats
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
+from scoring import display
 from scoring.decisions import references
 from scoring.decisions.widgets import FastSelect
 from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
+from scoring.engine.numbers import canonical_number_text
 from scoring.engine.schema import unit_for
 from scoring.models import Decision, Review
 
@@ -24,24 +29,27 @@ CONFIRM_DUPLICATE = "confirm_duplicate"
 # The declined or referred decision whose offered terms this application takes up.
 COUNTER_OFFER_OF = "counter_offer_of"
 RESERVED_NAMES = frozenset({EXTERNAL_REF, FORM_TOKEN, CONFIRM_DUPLICATE, COUNTER_OFFER_OF, "csrfmiddlewaretoken"})
-OTHER_SECTION = {"name": "", "label": "Other details"}
-MONITORING_SECTION = {"name": "monitoring", "label": "Fairness monitoring (optional)"}
+OTHER_SECTION = {"name": "", "label": _("Other details")}
+MONITORING_SECTION = {"name": "monitoring", "label": _("Fairness monitoring (optional)")}
 
 
 def describe_range(feature: Feature) -> str:
     """'Between 100 and 100,000 DM.' from a feature's min, max and unit ('At least 1 month.')."""
 
     def fmt(value: float, *, with_unit: bool = True) -> str:
-        number = f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+        number = display.number(value)
         unit = unit_for(value, feature.unit) if with_unit else ""
         return f"{number} {unit}" if unit else number
 
     if feature.min is not None and feature.max is not None:
-        return f"Between {fmt(feature.min, with_unit=False)} and {fmt(feature.max)}."
+        return gettext("Between %(min)s and %(max)s.") % {
+            "min": fmt(feature.min, with_unit=False),
+            "max": fmt(feature.max),
+        }
     if feature.min is not None:
-        return f"At least {fmt(feature.min)}."
+        return gettext("At least %(min)s.") % {"min": fmt(feature.min)}
     if feature.max is not None:
-        return f"At most {fmt(feature.max)}."
+        return gettext("At most %(max)s.") % {"max": fmt(feature.max)}
     return ""
 
 
@@ -51,7 +59,7 @@ def _field_for(feature: Feature) -> forms.Field:
     # Protected fields sit in a fieldset that says once that they are not used in the decision.
     help_parts = [feature.help] if feature.help else []
     if feature.kind == CATEGORICAL:
-        empty = "Prefer not to say" if feature.protected else "Choose…"
+        empty = gettext("Prefer not to say") if feature.protected else gettext("Choose…")
         if feature.choices:
             # Built in Python, not one template per <option>: the form page's main cost (bench/api.py --profile).
             widget: forms.Widget = FastSelect(choices=[("", empty), *feature.labelled_choices])
@@ -61,19 +69,47 @@ def _field_for(feature: Feature) -> forms.Field:
         help_range = describe_range(feature)
         if help_range:
             help_parts.append(help_range)
-        attrs: dict[str, object] = {"step": "1" if feature.kind == INTEGER else "any", "inputmode": "decimal"}
-        if feature.kind == INTEGER:
-            attrs["inputmode"] = "numeric"
-        if feature.min is not None:
-            attrs["min"] = f"{feature.min:g}"
-        if feature.max is not None:
-            attrs["max"] = f"{feature.max:g}"
-        widget = forms.NumberInput(attrs=attrs)
+        # Text, not type="number": a number input shows and sends the browser's format, not the page's, and
+        # drops what it cannot read; here "1 234,5" reaches the server as typed and is read by the page's
+        # language (local_number_text), or refused next to the field.
+        attrs: dict[str, object] = {"inputmode": "numeric" if feature.kind == INTEGER else "decimal"}
+        attrs["autocomplete"] = "off"
+        widget = forms.TextInput(attrs=attrs)
     if not feature.protected:
         widget.attrs["required"] = True
         widget.attrs["aria-required"] = "true"
     # required=False: blanks reach the engine, which reports them with its own message.
     return forms.CharField(label=label, help_text=" ".join(help_parts), required=False, widget=widget, strip=True)
+
+
+def _group_separators() -> tuple[str, ...]:
+    """The thousands separators a typed number may use in the active language.
+
+    A language that groups with a space (French: the narrow no-break space) also takes the no-break space
+    and the plain space people type; English takes its comma only.
+    """
+    separator = str(formats.get_format("THOUSAND_SEPARATOR"))
+    spaces = ("\u202f", "\u00a0", " ")
+    return spaces if separator in spaces else (separator,)
+
+
+def local_number_text(text: str) -> str | None:
+    """A number typed in the active language's way ("1 234,5" in French) as the engine's grammar writes it
+    ("1234.5"); None when it is not one in that language (the field then says how to write it)."""
+    return canonical_number_text(text, decimal=str(formats.get_format("DECIMAL_SEPARATOR")), groups=_group_separators())
+
+
+def number_format_error(feature: Feature) -> str:
+    """How to write a number in the active language, with examples in it."""
+    if feature.kind == INTEGER:
+        return _("Expected a whole number such as %(plain)s or %(grouped)s.") % {
+            "plain": "2500",
+            "grouped": display.integer(2500),
+        }
+    return _("Expected a number such as %(plain)s or %(grouped)s.") % {
+        "plain": f"1234{formats.get_format('DECIMAL_SEPARATOR')}5",
+        "grouped": display.number(1234.5, 1),
+    }
 
 
 @dataclass
@@ -151,13 +187,13 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
     """An application for the model given; ``clean`` validates through the engine so errors match the API's."""
 
     external_ref = forms.CharField(
-        label="Application reference",
+        label=_("Application reference"),
         required=False,
         max_length=references.MAX_LENGTH,
         # Checked as typed (a tab or line break at either end is refused, not trimmed away); the service trims spaces.
         strip=False,
         validators=[_valid_reference],
-        help_text="Optional: your own reference for this application (for example from the loan system).",
+        help_text=_("Optional: your own reference for this application (for example from the loan system)."),
     )
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
     confirm_duplicate = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -173,7 +209,8 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
         clashes = RESERVED_NAMES & {f.name for f in model.all_fields}
         if clashes:
             raise ValueError(f"The model's schema uses reserved field names: {sorted(clashes)}")
-        for feature in model.all_fields:
+        self.language = get_language() or "en"
+        for feature in model.fields_in(self.language):
             self.fields[feature.name] = _field_for(feature)
         for name, why in self.policy_required.items():
             field = self.fields[name]
@@ -189,20 +226,32 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
                 form_field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
 
     def inputs(self) -> dict[str, object]:
-        """What the officer entered for the model (blank optional fields left out), as text."""
+        """What the officer entered for the model (blank optional fields left out), as text; numbers as the
+        engine writes them ("1 234,5" typed in French is "1234.5")."""
         values = {}
+        self.number_errors: dict[str, str] = {}
         for feature in self.model.all_fields:
             value = self.cleaned_data.get(feature.name, "")
+            if value and feature.kind != CATEGORICAL and isinstance(value, str):
+                canonical = local_number_text(value)
+                if canonical is None:
+                    self.number_errors[feature.name] = number_format_error(feature)
+                else:
+                    value = canonical
             if value != "" or not feature.protected:
                 values[feature.name] = value
         return values
 
     def clean(self):
         cleaned = super().clean()
+        inputs = self.inputs()
         try:
-            self.application = self.model.validate(self.inputs(), text=True)
+            self.application = self.model.validate(inputs, text=True)
         except InvalidApplication as exc:
-            self.add_engine_errors(exc.errors)
+            # A number not written the page's way is reported by that rule alone, not the engine's too.
+            self.add_engine_errors({k: v for k, v in exc.errors.items() if k not in self.number_errors})
+        for name, message in self.number_errors.items():
+            self.add_error(name, message)
         for name, why in self.policy_required.items():
             if self.application is not None and self.application.protected.get(name) is None:
                 self.add_error(name, why)
@@ -227,7 +276,7 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
         ]
 
     def _section_layout(self) -> list[_SectionLayout]:
-        declared = {s["name"]: s for s in self.model.sections if s.get("name")}
+        declared = {s["name"]: s for s in self.model.sections_in(self.language) if s.get("name")}
         groups = {name: _SectionLayout(name, str(section.get("label") or name)) for name, section in declared.items()}
         monitoring = _SectionLayout(
             MONITORING_SECTION["name"],
@@ -276,41 +325,41 @@ def idempotency_key_for(token: str) -> str:
 class ReviewForm(FirstErrorFocused, forms.Form):
     """Agree or override; the choices offered depend on the model's decision."""
 
-    outcome = forms.ChoiceField(label="Your decision", widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(label=_("Your decision"), widget=forms.RadioSelect)
     reason_code = forms.ChoiceField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
-        choices=[("", "Choose a reason…"), *[(v, lbl) for v, lbl in Review.ReasonCode.choices if v]],
+        choices=[("", _("Choose a reason…")), *[(v, lbl) for v, lbl in Review.ReasonCode.choices if v]],
     )
     justification = forms.CharField(
-        label="Justification",
+        label=_("Justification"),
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required for an override: what the model could not know (at least 10 characters).",
+        help_text=_("Required for an override: what the model could not know (at least 10 characters)."),
     )
 
     def __init__(self, *args, decision: str, **kwargs):
         super().__init__(*args, **kwargs)
         if decision == Decision.REFER:
             choices = [
-                (Review.Outcome.APPROVE, "Approve the application"),
-                (Review.Outcome.DECLINE, "Decline the application"),
+                (Review.Outcome.APPROVE, gettext("Approve the application")),
+                (Review.Outcome.DECLINE, gettext("Decline the application")),
             ]
-            self.fields["reason_code"].help_text = "Required: why you approve or decline."
+            self.fields["reason_code"].help_text = gettext("Required: why you approve or decline.")
             # services.record_review asks for a written basis for every decision on a referral.
-            self.fields[
-                "justification"
-            ].help_text = "Required: what you based your decision on (at least 10 characters)."
+            self.fields["justification"].help_text = gettext(
+                "Required: what you based your decision on (at least 10 characters)."
+            )
         elif decision == Decision.APPROVE:
             choices = [
-                (Review.Outcome.AGREE, "Agree: approve"),
-                (Review.Outcome.DECLINE, "Override: decline instead"),
+                (Review.Outcome.AGREE, gettext("Agree: approve")),
+                (Review.Outcome.DECLINE, gettext("Override: decline instead")),
             ]
         else:
             choices = [
-                (Review.Outcome.AGREE, "Agree: decline"),
-                (Review.Outcome.APPROVE, "Override: approve instead"),
+                (Review.Outcome.AGREE, gettext("Agree: decline")),
+                (Review.Outcome.APPROVE, gettext("Override: approve instead")),
             ]
         self.fields["outcome"].choices = choices
 
@@ -330,25 +379,25 @@ class ApprovalForm(FirstErrorFocused, forms.Form):
     """A credit manager's answer to a change waiting for approval: the note is required either way."""
 
     note = forms.CharField(
-        label="Note",
+        label=_("Note"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required: why you approve or reject this change. The officer and the auditors read it.",
-        error_messages={"required": "Write a note: why you approve or reject this change."},
+        help_text=_("Required: why you approve or reject this change. The officer and the auditors read it."),
+        error_messages={"required": _("Write a note: why you approve or reject this change.")},
     )
 
 
 class QueueFilterForm(forms.Form):
     """Whose referrals the queue shows: mine, nobody's, a named colleague's, or everyone's."""
 
-    assignee = forms.ChoiceField(label="Taken by", required=False)
+    assignee = forms.ChoiceField(label=_("Taken by"), required=False)
 
     def __init__(self, *args, colleagues, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [
-            ("all", "Everyone"),
-            ("me", "Me"),
-            ("unassigned", "Nobody yet"),
+            ("all", gettext("Everyone")),
+            ("me", gettext("Me")),
+            ("unassigned", gettext("Nobody yet")),
             *[(str(u.pk), u.get_full_name() or u.get_username()) for u in colleagues],
         ]
 
@@ -378,24 +427,24 @@ class DateRangeMixin:
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", gettext("The end date is before the start date."))
         return cleaned
 
 
 class PredictionFilterForm(DateRangeMixin, forms.Form):
     """Filters of "My decisions"; every field optional, bad values reported next to the field."""
 
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    decision = forms.ChoiceField(label="Decision", required=False, choices=[("", "Any"), *Decision.choices])
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    decision = forms.ChoiceField(label=_("Decision"), required=False, choices=[("", _("Any")), *Decision.choices])
     reviewed = forms.ChoiceField(
-        label="Reviewed",
+        label=_("Reviewed"),
         required=False,
-        choices=[("", "Any"), ("yes", "Reviewed"), ("no", "Not reviewed")],
+        choices=[("", _("Any")), ("yes", _("Reviewed")), ("no", _("Not reviewed"))],
     )
     reference = forms.CharField(
-        label="Reference",
+        label=_("Reference"),
         required=False,
         max_length=references.MAX_LENGTH,
-        help_text="The application reference or its beginning; capitals do not matter.",
+        help_text=_("The application reference or its beginning; capitals do not matter."),
     )

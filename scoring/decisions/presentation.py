@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.utils.translation import get_language, gettext
+
+from scoring import display
+from scoring.engine.policy import reason_statement
+from scoring.engine.schema import localized_schema
 from scoring.models import Decision, OverrideApproval, PolicyRule, PolicyVersion, Prediction, Review
 
 # A decline gives at most four principal reasons (the engine records no more).
@@ -25,7 +30,15 @@ class ReasonRow:
 def reason_rows(reasons: list[dict[str, Any]], schema: dict[str, Any]) -> list[ReasonRow]:
     """Recorded reasons in words: a choice shows its label, a number its unit; older rows their sentence."""
     specs = {f.get("name"): f for f in schema.get("features") or () if isinstance(f, dict)}
+    # A coded reason reads in the page's language: the statement of its code in the (localized) schema.
+    statements = {
+        reason.get("code"): reason.get("statement")
+        for spec in specs.values()
+        for reason in (spec.get("reasons") or {}).values()
+        if isinstance(reason, dict)
+    }
     rows = []
+    language = get_language()
     for r in reasons:
         if not isinstance(r, dict):
             rows.append(ReasonRow("", str(r), "", None))
@@ -34,7 +47,8 @@ def reason_rows(reasons: list[dict[str, Any]], schema: dict[str, Any]) -> list[R
         contribution = float(contribution) if isinstance(contribution, int | float) else None
         if r.get("statement"):
             value = _formatted(specs.get(r.get("feature")) or {}, r.get("value"))
-            rows.append(ReasonRow(str(r.get("code") or ""), str(r["statement"]), value, contribution))
+            statement = statements.get(r.get("code")) or reason_statement(r, language)
+            rows.append(ReasonRow(str(r.get("code") or ""), str(statement), value, contribution))
         else:
             text = r.get("sentence") or r.get("label") or r.get("feature") or ""
             rows.append(ReasonRow("", str(text), "", contribution))
@@ -136,7 +150,8 @@ class DecisionView:
 
     @cached_property
     def schema(self) -> dict[str, Any]:
-        return (self.prediction.model_version.metadata or {}).get("schema") or {}
+        """The version's schema with labels, choices and reasons in the page's language."""
+        return localized_schema(self.prediction.model_version.metadata or {}, get_language() or "en")
 
     @property
     def probability_percent(self) -> float:
@@ -233,7 +248,7 @@ class DecisionView:
     @property
     def final_decision_label(self) -> str:
         if self.pending_review is not None:
-            return "Pending approval"
+            return gettext("Pending approval")
         return Decision(self.final_decision).label
 
     @property
@@ -249,7 +264,10 @@ class DecisionView:
     def model_label(self) -> str:
         """The model's own outcome beside the final one, e.g. "Model: Decline, PD 31.2 %"."""
         own = self.prediction.model_decision or self.prediction.decision
-        return f"Model: {Decision(own).label}, PD {self.probability_percent} %"
+        return gettext("Model: %(decision)s, PD %(pd)s") % {
+            "decision": Decision(own).label,
+            "pd": display.percent(self.prediction.probability),
+        }
 
     @property
     def overridden(self) -> bool:
@@ -269,12 +287,12 @@ class DecisionView:
         stored = {**(self.prediction.inputs or {}), **(self.prediction.features or {})}
         groups: dict[str, list[InputRow]] = {}
         for spec in features:
-            label = str(section_labels.get(spec.get("section")) or "Application")
+            label = str(section_labels.get(spec.get("section")) or gettext("Application"))
             groups.setdefault(label, []).append(InputRow(spec["label"], _formatted(spec, stored.get(spec["name"]))))
         known = {spec["name"] for spec in features}
         for name, value in stored.items():  # a schema-less version still echoes what it scored
             if name not in known and name not in {p["name"] for p in protected}:
-                groups.setdefault("Application", []).append(InputRow(name, _formatted({}, value)))
+                groups.setdefault(gettext("Application"), []).append(InputRow(name, _formatted({}, value)))
         monitoring = [
             InputRow(spec["label"], _formatted(spec, (self.prediction.protected or {}).get(spec["name"])))
             for spec in protected
@@ -283,7 +301,7 @@ class DecisionView:
         order = {label: i for i, label in enumerate(str(v) for v in section_labels.values())}
         result = [InputGroup(label, rows) for label, rows in sorted(groups.items(), key=lambda g: order.get(g[0], 99))]
         if monitoring:
-            label = str(section_labels.get("monitoring") or "Fairness monitoring (not used in the decision)")
+            label = str(section_labels.get("monitoring") or gettext("Fairness monitoring (not used in the decision)"))
             result.append(InputGroup(label, monitoring, protected=True))
         return result
 
@@ -298,13 +316,11 @@ def approval_of(review: Review) -> OverrideApproval | None:
 
 def _formatted(spec: dict[str, Any], value: object) -> str:
     if value is None or value == "":
-        return "Not given"
+        return gettext("Not given")
     # Choices carry display labels (schemas recorded before they did list bare values).
     for choice in spec.get("choices") or ():
         if isinstance(choice, dict) and choice.get("value") == value:
             return str(choice.get("label") or value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    unit = spec.get("unit") or ""
-    text = f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
-    return f"{text} {unit}".strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return display.money(value, str(spec.get("unit") or ""))
+    return f"{value} {spec.get('unit') or ''}".strip()

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
+
 MAX_LENGTH = 100
 
 # Inclusive code point ranges a reference may use.
@@ -41,10 +43,15 @@ RULE_TEXT = (
 def reference_problem(value: str) -> str | None:
     """Why ``value`` is not a valid reference, or None when it is."""
     if len(value) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters (it has {len(value)})."
+        return gettext("Use at most %(max)d characters (it has %(length)d).") % {
+            "max": MAX_LENGTH,
+            "length": len(value),
+        }
     if _ALLOWED.fullmatch(value) is None:
         bad = next(c for c in value if _ALLOWED.fullmatch(c) is None)
-        return f"Use printable characters only: U+{ord(bad):04X} is a control or unprintable character."
+        return gettext("Use printable characters only: U+%(code)s is a control or unprintable character.") % {
+            "code": f"{ord(bad):04X}"
+        }
     return None
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from psycopg import sql
 
 from accounts import permissions
@@ -62,7 +63,7 @@ def score_application(
     """
     started = time.perf_counter()
     if counter_offer_of is not None and not permissions.can_view_prediction(user, counter_offer_of):
-        raise NotAllowed("You may not make a counter-offer of a decision you cannot see.")
+        raise NotAllowed(gettext("You may not make a counter-offer of a decision you cannot see."))
     active = registry.get_active()
     application = active.model.validate(inputs, text=_typed_as_text(channel))
     if check_duplicates:
@@ -235,13 +236,15 @@ def record_review(
     it counts once a credit manager approves it (decide_approval). While it waits, no other review.
     """
     if not permissions.can_review(user, prediction):
-        raise NotAllowed("Only the officer who made a decision, or their team for an open referral, can review it.")
+        raise NotAllowed(
+            gettext("Only the officer who made a decision, or their team for an open referral, can review it.")
+        )
     outcome = Review.Outcome(outcome)
     justification = (justification or "").strip()
     errors: dict[str, list[str]] = {}
     if outcome == Review.Outcome.AGREE:
         if prediction.decision == Decision.REFER:
-            errors["outcome"] = ["A referred case needs your decision: approve or decline."]
+            errors["outcome"] = [gettext("A referred case needs your decision: approve or decline.")]
         final = prediction.decision
     else:
         final = outcome.value
@@ -250,14 +253,17 @@ def record_review(
     referred = prediction.decision == Decision.REFER
     overridden = not referred and final != prediction.decision
     if (overridden or referred) and not reason_code:
-        errors["reason_code"] = ["Choose a reason for this decision."]
+        errors["reason_code"] = [gettext("Choose a reason for this decision.")]
     if reason_code and reason_code not in Review.ReasonCode.values:
-        errors["reason_code"] = ["Unknown reason code."]
+        errors["reason_code"] = [gettext("Unknown reason code.")]
     if (overridden or referred) and len(justification) < 10:
-        what = "An override" if overridden else "A decision on a referred case"
-        errors["justification"] = [f"{what} needs a written justification (at least 10 characters)."]
+        errors["justification"] = [
+            gettext("An override needs a written justification (at least 10 characters).")
+            if overridden
+            else gettext("A decision on a referred case needs a written justification (at least 10 characters).")
+        ]
     if outcome != Review.Outcome.AGREE and final == prediction.decision and prediction.decision != Decision.REFER:
-        errors["outcome"] = ["That is the model's own decision: choose 'Agree' instead."]
+        errors["outcome"] = [gettext("That is the model's own decision: choose 'Agree' instead.")]
     if errors:
         raise InvalidReview(errors)
     with transaction.atomic():
@@ -265,9 +271,9 @@ def record_review(
         earlier = list(selectors.review_list(prediction=prediction))
         before = DecisionView(prediction, earlier)
         if before.pending_review is not None:
-            raise InvalidReview({"outcome": [PENDING_MESSAGE]})
+            raise InvalidReview({"outcome": [str(PENDING_MESSAGE)]})
         if prediction.user_id != user.pk and earlier:  # a teammate decided the referral meanwhile
-            raise NotAllowed("This referral was decided by another officer.")
+            raise NotAllowed(gettext("This referral was decided by another officer."))
         previous_final = before.final_decision
         standing = [r for r in earlier if before.stands(r)]
         own_override = any(r.overridden and r.user_id == user.pk for r in standing)
@@ -291,7 +297,9 @@ def record_review(
     return review
 
 
-PENDING_MESSAGE = "A change of this decision is waiting for a credit manager's approval: no other review until then."
+PENDING_MESSAGE = gettext_lazy(
+    "A change of this decision is waiting for a credit manager's approval: no other review until then."
+)
 
 
 def _outcome_changes(review: Review, standing: list[Review], previous_final: str) -> dict[str, int]:
@@ -310,16 +318,18 @@ def decide_approval(*, user: AbstractBaseUser, prediction: Prediction, approved:
     """
     note = (note or "").strip()
     if not note:
-        raise InvalidReview({"note": ["Write a note: why you approve or reject this change."]})
+        raise InvalidReview({"note": [gettext("Write a note: why you approve or reject this change.")]})
     with transaction.atomic():
         lock_reviews_of(prediction)
         earlier = list(selectors.review_list(prediction=prediction))
         before = DecisionView(prediction, earlier)
         review = before.pending_review
         if review is None:
-            raise InvalidReview({"note": ["No change of this decision is waiting for approval."]})
+            raise InvalidReview({"note": [gettext("No change of this decision is waiting for approval.")]})
         if not permissions.can_approve(user, review):
-            raise NotAllowed("A credit manager of the officer's team, other than the officer, answers this request.")
+            raise NotAllowed(
+                gettext("A credit manager of the officer's team, other than the officer, answers this request.")
+            )
         approval = OverrideApproval.objects.create(review=review, user=user, approved=approved, note=note)
         if approved:
             standing = [r for r in earlier if r is not review and before.stands(r)]
@@ -330,9 +340,9 @@ def decide_approval(*, user: AbstractBaseUser, prediction: Prediction, approved:
 def take_referral(*, user: AbstractBaseUser, prediction: Prediction) -> ReferralAssignment:
     """Assign an open referral to this officer (a new row; the latest one is the assignee)."""
     if not permissions.can_take_referral(user, prediction):
-        raise NotAllowed("Only an officer of the team can take an open referral.")
+        raise NotAllowed(gettext("Only an officer of the team can take an open referral."))
     if prediction.reviews.exists():
-        raise NotAllowed("This referral was already decided.")
+        raise NotAllowed(gettext("This referral was already decided."))
     return ReferralAssignment.objects.create(prediction=prediction, assignee=user)
 
 
@@ -408,7 +418,9 @@ def _idempotent_replay(
         return None
     if stored.inputs != dict(inputs) or stored.external_ref != (external_ref or "").strip():
         raise IdempotencyConflict(
-            "This Idempotency-Key was already used for a different request; use a new key for a new application."
+            gettext(
+                "This Idempotency-Key was already used for a different request; use a new key for a new application."
+            )
         )
     return stored
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
@@ -66,7 +67,7 @@ def _model_unavailable(request, exc: ModelUnavailable) -> HttpResponse:
 
 def _require_officer(request) -> None:
     if not permissions.can_score(request.user):
-        raise PermissionDenied("Only loan officers can do this.")
+        raise PermissionDenied(gettext("Only loan officers can do this."))
 
 
 def _visible_prediction(request, pk: int) -> Prediction:
@@ -149,7 +150,7 @@ def application_new(request):
     form = ApplicationForm(request.POST, model=active.model, policy_required=_policy_required(active.model))
     if not form_token_is_open(request.session, token):
         form.is_valid()  # keep and check what was typed, but do not score on an unknown token
-        form.add_error(None, "This form has expired or was already used. Check the values and submit again.")
+        form.add_error(None, gettext("This form has expired or was already used. Check the values and submit again."))
         form.data = form.data.copy()
         form.data["form_token"] = issue_form_token(request.session)
     elif form.is_valid():
@@ -251,7 +252,7 @@ def prediction_review(request, pk: int):
     prediction = _visible_prediction(request, pk)
     if not permissions.can_review(request.user, prediction):
         raise PermissionDenied(
-            "Only the officer who made a decision, or their team for an open referral, can review it."
+            gettext("Only the officer who made a decision, or their team for an open referral, can review it.")
         )
     form = ReviewForm(request.POST, decision=prediction.decision)
     if form.is_valid():
@@ -269,9 +270,11 @@ def prediction_review(request, pk: int):
             raise PermissionDenied(str(exc)) from exc
         else:
             if review.needs_approval:
-                messages.success(request, "Your review was recorded. It waits for a credit manager's approval.")
+                messages.success(
+                    request, gettext("Your review was recorded. It waits for a credit manager's approval.")
+                )
             else:
-                messages.success(request, "Your review was recorded.")
+                messages.success(request, gettext("Your review was recorded."))
             return redirect("scoring:prediction-detail", pk=prediction.pk)
     return _render_detail(request, prediction, form)
 
@@ -290,7 +293,7 @@ def override_reject(request, pk: int):
 
 def _answer_approval(request, pk: int, *, approved: bool):
     if not permissions.can_approve_overrides(request.user):
-        raise PermissionDenied("Only a credit manager can approve or reject a change.")
+        raise PermissionDenied(gettext("Only a credit manager can approve or reject a change."))
     prediction = _visible_prediction(request, pk)
     form = ApprovalForm(request.POST)
     if form.is_valid():
@@ -303,7 +306,9 @@ def _answer_approval(request, pk: int, *, approved: bool):
         except NotAllowed as exc:
             raise PermissionDenied(str(exc)) from exc
         else:
-            messages.success(request, "The change was approved." if approved else "The change was rejected.")
+            messages.success(
+                request, gettext("The change was approved.") if approved else gettext("The change was rejected.")
+            )
             return redirect("scoring:prediction-detail", pk=prediction.pk)
     return _render_detail(request, prediction, _review_form_for(request, prediction), approval_form=form)
 
@@ -349,7 +354,7 @@ def _offers_panel(request, prediction: Prediction) -> dict | None:
     try:
         offers = alternatives.offers_for(prediction)
     except ModelUnavailable:
-        return {"message": "No model is active, so no alternative can be computed now.", "items": []}
+        return {"message": gettext("No model is active, so no alternative can be computed now."), "items": []}
     link = permissions.can_score(request.user)
     items = []
     for alternative in offers.alternatives:
@@ -358,6 +363,7 @@ def _offers_panel(request, prediction: Prediction) -> dict | None:
         items.append(
             {
                 "alternative": alternative,
+                "changes": [alternatives.change_text(change) for change in alternative.changes],
                 "url": f"{reverse('scoring:application-new')}?{query}" if link else None,
             }
         )
@@ -368,7 +374,7 @@ def _offers_panel(request, prediction: Prediction) -> dict | None:
 @require_GET
 def referral_queue(request):
     if not permissions.can_view_referral_queue(request.user):
-        raise PermissionDenied("Only loan officers and credit managers see the referral queue.")
+        raise PermissionDenied(gettext("Only loan officers and credit managers see the referral queue."))
     colleagues = selectors.team_members(user=request.user)
     form = QueueFilterForm(request.GET or None, colleagues=colleagues)
     qs = selectors.referral_queue(user=request.user, assignee=form.chosen_assignee)
@@ -380,7 +386,7 @@ def referral_queue(request):
             "prediction": p,
             "age": timesince(p.created_at, now, depth=1),
             "officer": p.user.get_full_name() or p.user.get_username(),
-            "assignee": "You" if p.assignee_id == request.user.pk else names.get(p.assignee_id, ""),
+            "assignee": gettext("You") if p.assignee_id == request.user.pk else names.get(p.assignee_id, ""),
             "can_take": permissions.is_officer(request.user) and p.assignee_id != request.user.pk,
         }
         for p in page.items
@@ -411,7 +417,10 @@ def referral_take(request, pk: int):
     except NotAllowed as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"You took {prediction.external_ref or f'decision #{prediction.pk}'}.")
+        if prediction.external_ref:
+            messages.success(request, gettext("You took %(ref)s.") % {"ref": prediction.external_ref})
+        else:
+            messages.success(request, gettext("You took decision #%(pk)s.") % {"pk": prediction.pk})
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)

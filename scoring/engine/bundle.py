@@ -23,6 +23,7 @@ from catboost import CatBoostClassifier, Pool
 
 from scoring.engine import contract, shap_tables
 from scoring.engine.explain import Reason, ReasonWriter, plain
+from scoring.engine.labels import FALLBACK_LANGUAGE
 from scoring.engine.policy import PROBABILITY, RISK_BAND, CompiledPolicy, FrameOutcome, PolicyEvaluationError
 from scoring.engine.schema import (
     APPROVE,
@@ -32,6 +33,7 @@ from scoring.engine.schema import (
     REFER,
     BundleRejected,
     Feature,
+    in_language,
 )
 from scoring.engine.validation import Application, FrameValidation, validate_application, validate_frame
 
@@ -129,7 +131,15 @@ class LoadedModel:
 
     @property
     def sections(self) -> list[dict[str, str]]:
-        return [dict(s) for s in self.metadata.get("sections") or ()]
+        """Sections with their English titles (``sections_in`` for another language)."""
+        return self.sections_in(FALLBACK_LANGUAGE)
+
+    def sections_in(self, language: str) -> list[dict[str, str]]:
+        return in_language(self.metadata.get("sections"), language)
+
+    def fields_in(self, language: str) -> list[Feature]:
+        """Every input (features, then protected attributes) with its texts in ``language``."""
+        return [f.in_language(language) for f in self.all_fields]
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -138,7 +148,8 @@ class LoadedModel:
             "sections": self.sections,
             "threshold": self.threshold,
             "refer_band": {"lower": self.refer_lower, "upper": self.threshold},
-            "risk_bands": self.bands,
+            # English here, as recorded with the version; localized_schema reads every language from the metadata.
+            "risk_bands": in_language(self.bands, FALLBACK_LANGUAGE),
         }
 
     def example_inputs(self) -> dict[str, object]:

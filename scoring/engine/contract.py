@@ -22,6 +22,7 @@ import yaml
 from catboost import CatBoostClassifier
 from jsonschema import Draft202012Validator
 
+from scoring.engine.labels import FALLBACK_LANGUAGE, TEXT_LANGUAGES, localized
 from scoring.engine.schema import DIRECTIONS, BundleRejected
 
 SCHEMA_VERSION = 3
@@ -30,17 +31,32 @@ FIX_COMMAND = "manage.py prepare_bundle DIR --sample CSV --target COLUMN"
 
 _PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
 _TEXT = {"type": "string", "minLength": 1}
+
+
+def _per_language(text: dict[str, Any]) -> dict[str, Any]:
+    """Text a person reads: plain (one language for all) or {en: ..., fr: ...} with English (labels.py)."""
+    by_language = {
+        "type": "object",
+        "required": ["en"],
+        "properties": {language: text for language in TEXT_LANGUAGES},
+        "additionalProperties": False,
+    }
+    return {"anyOf": [text, by_language]}
+
+
+_WORDS = _per_language(_TEXT)  # a label, a title, a statement: never blank
+_OPTIONAL_WORDS = _per_language({"type": "string"})  # help and units: may be blank
 _CHOICE = {
     "type": "object",
     "required": ["value", "label"],
-    "properties": {"value": {"type": "string", "minLength": 1}, "label": _TEXT},
+    "properties": {"value": {"type": "string", "minLength": 1}, "label": _WORDS},
     "additionalProperties": False,
 }
 # A reason code and the statement an applicant can be given, for one direction of a feature.
 _REASON = {
     "type": "object",
     "required": ["code", "statement"],
-    "properties": {"code": _TEXT, "statement": _TEXT},
+    "properties": {"code": _TEXT, "statement": _WORDS},
     "additionalProperties": False,
 }
 # How an offer may change a feature (scoring/engine/counterfactuals.py): a number by steps within a range,
@@ -63,10 +79,10 @@ _FEATURE = {
     "properties": {
         "name": _TEXT,
         "kind": {"enum": ["categorical", "integer", "number"]},
-        "label": _TEXT,
-        "help": {"type": "string"},
+        "label": _WORDS,
+        "help": _OPTIONAL_WORDS,
         "section": {"type": "string"},
-        "unit": {"type": "string"},
+        "unit": _OPTIONAL_WORDS,
         "choices": {"type": "array", "minItems": 1, "items": _CHOICE},
         "min": {"type": ["number", "null"]},
         "max": {"type": ["number", "null"]},
@@ -134,7 +150,7 @@ METADATA_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["name", "label", "upper"],
-                "properties": {"name": _TEXT, "label": _TEXT, "upper": {**_PROBABILITY, "exclusiveMinimum": 0}},
+                "properties": {"name": _TEXT, "label": _WORDS, "upper": {**_PROBABILITY, "exclusiveMinimum": 0}},
                 "additionalProperties": False,
             },
         },
@@ -143,7 +159,7 @@ METADATA_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["name", "label"],
-                "properties": {"name": _TEXT, "label": _TEXT},
+                "properties": {"name": _TEXT, "label": _WORDS},
                 "additionalProperties": False,
             },
         },
@@ -214,6 +230,7 @@ _MEANING = {
     "lowers": "{code, statement}: the reason given when the value lowered the risk of default",
     "code": "the reason code, such as SAVINGS_LOW; features may share one",
     "statement": "the reason as an applicant reads it, such as 'Insufficient savings'",
+    "en": "a text given per language ({en: ..., fr: ...}) needs its English, the language every page falls back to",
     "actionable": (
         "how an offer may change the feature: {direction: down|up|any, step, min, max} for a number, "
         "{to: [values]} for a choice"
@@ -382,7 +399,10 @@ def read_classifier(folder: Path, mlmodel: Mapping[str, Any] | None, problems: l
 def _schema_problems(metadata: Mapping[str, Any], validator: Draft202012Validator = _VALIDATOR) -> list[str]:
     found: list[str] = []
     wrong_items: dict[str, list[Any]] = {}  # list items of the wrong type, reported once per list
-    errors = sorted(validator.iter_errors(dict(metadata)), key=lambda e: [f"{p:>6}" for p in e.absolute_path])
+    errors = sorted(
+        (e for error in validator.iter_errors(dict(metadata)) for e in _specific(error)),
+        key=lambda e: [f"{p:>6}" for p in e.absolute_path],
+    )
     for error in errors:
         path = list(error.absolute_path)
         where = _where(path, metadata)
@@ -406,6 +426,16 @@ def _schema_problems(metadata: Mapping[str, Any], validator: Draft202012Validato
         shown = ", ".join(repr(i) for i in items[:3]) + (", ..." if len(items) > 3 else "")
         found.append(f"{where}: {len(items)} item(s) of the wrong type ({shown}); {_MEANING.get(key, 'see the docs')}.")
     return found
+
+
+def _specific(error: Any) -> list[Any]:
+    """A text that is neither plain nor per language: what is wrong with the form it was given in, not
+    that it matches neither (a blank string is "non-empty", a mapping without "en" is missing "en")."""
+    if error.validator == "anyOf" and error.context:
+        specific = [e for e in error.context if e.validator != "type"]
+        if specific:
+            return specific
+    return [error]
 
 
 def _where(path: Sequence[Any], metadata: Mapping[str, Any]) -> str:
@@ -541,7 +571,7 @@ def _policy_problems(metadata: Mapping[str, Any]) -> list[str]:
             )
     for b in bands:
         item = f"metadata.risk_bands[{b.get('name')}]"
-        label = str(b.get("label") or "")
+        label = localized(b.get("label"), FALLBACK_LANGUAGE)
         if float(b["upper"]) > threshold + 1e-9 and _LOW_WORD.search(label):
             found.append(f"{item}: labelled {label!r} but ends above the threshold, so it holds declines.")
         if _is_probability(lower) and float(b["upper"]) <= lower + 1e-9 and _HIGH_WORD.search(label):

@@ -43,6 +43,7 @@ class Reason:
     statement: str
     sentence: str  # the statement with the value that drove it, as officers read it
     rule: bool = False  # a credit policy rule that decided, not the model
+    statement_fr: str = ""  # a rule's statement in French, when the policy manager wrote one
 
     def as_dict(self) -> dict[str, Any]:
         found = {
@@ -56,6 +57,8 @@ class Reason:
         }
         if self.rule:
             found["rule"] = True
+        if self.statement_fr:
+            found["statement_fr"] = self.statement_fr
         return found
 
     @classmethod
@@ -69,6 +72,7 @@ class Reason:
             statement=raw["statement"],
             sentence=raw["sentence"],
             rule=bool(raw.get("rule")),
+            statement_fr=str(raw.get("statement_fr") or ""),
         )
 
 

@@ -407,3 +407,215 @@ REASONS: dict[str, dict[str, dict[str, str]]] = {
         "lowers": {"code": "TELEPHONE_GOOD", "statement": "Telephone listing supports the credit"},
     },
 }
+
+
+# Every text above in French, by its English: the bundle gives each as {en: ..., fr: ...} (docs/languages.md).
+# A bank's French, as a French lender words a credit file; "DM" stays the currency's symbol.
+FRENCH: dict[str, str] = {
+    # Sections and risk bands
+    "The loan": "Le crédit",
+    "The applicant": "Le demandeur",
+    "Finances and assets": "Finances et patrimoine",
+    "Credit history": "Historique de crédit",
+    "Fairness monitoring (optional)": "Suivi de l'équité (facultatif)",
+    "Very low risk": "Risque très faible",
+    "Low risk": "Risque faible",
+    "Moderate risk": "Risque modéré",
+    "High risk": "Risque élevé",
+    "Very high risk": "Risque très élevé",
+    # Labels, help and units
+    "Checking account balance": "Solde du compte courant",
+    "Balance of the applicant's current account at this bank, in Deutsche Mark (DM).": (
+        "Solde du compte courant du demandeur dans notre banque, en Deutsche Mark (DM)."
+    ),
+    "Loan duration": "Durée du crédit",
+    "months": "mois",
+    "How long the loan runs. The training data has 4 to 72 months.": (
+        "Durée de remboursement du crédit. Les données d'apprentissage vont de 4 à 72 mois."
+    ),
+    "How the applicant has repaid earlier and current credits, here and elsewhere.": (
+        "Comment le demandeur a remboursé ses crédits passés et en cours, chez nous et ailleurs."
+    ),
+    "Purpose of the loan": "Objet du crédit",
+    "What the money is for.": "L'usage prévu des fonds.",
+    "Loan amount": "Montant du crédit",
+    "Amount requested, in Deutsche Mark. The training data has 250 to 18,424 DM.": (
+        "Montant demandé, en Deutsche Mark. Les données d'apprentissage vont de 250 à 18 424 DM."
+    ),
+    "Savings and bonds": "Épargne et obligations",
+    "Balance of savings accounts and bonds, in Deutsche Mark (DM).": (
+        "Solde des comptes d'épargne et des obligations, en Deutsche Mark (DM)."
+    ),
+    "Employed since": "Ancienneté dans l'emploi",
+    "How long the applicant has held the present job.": (
+        "Depuis combien de temps le demandeur occupe son emploi actuel."
+    ),
+    "Instalment as share of disposable income": "Mensualité en part du revenu disponible",
+    "The monthly instalment as a percentage of the applicant's disposable income.": (
+        "La mensualité en pourcentage du revenu disponible du demandeur."
+    ),
+    "Other debtors or guarantors": "Autres débiteurs ou garants",
+    "Whether someone else shares the debt (co-applicant) or vouches for it (guarantor).": (
+        "Si une autre personne partage la dette (co-emprunteur) ou s'en porte garante (caution)."
+    ),
+    "Time at present residence": "Ancienneté dans le logement actuel",
+    "How long the applicant has lived at the present address.": (
+        "Depuis combien de temps le demandeur vit à son adresse actuelle."
+    ),
+    "Property": "Patrimoine",
+    "The most valuable asset the applicant owns.": "Le bien de plus grande valeur que possède le demandeur.",
+    "Other instalment plans": "Autres crédits en cours",
+    "Instalment credits the applicant has with other banks or with stores.": (
+        "Crédits amortissables du demandeur auprès d'autres banques ou de magasins."
+    ),
+    "Housing": "Logement",
+    "Whether the applicant rents, owns, or lives somewhere for free.": (
+        "Si le demandeur est locataire, propriétaire ou logé gratuitement."
+    ),
+    "Existing credits at this bank": "Crédits en cours dans notre banque",
+    "How many credits the applicant already has at this bank, including this one.": (
+        "Nombre de crédits que le demandeur a déjà dans notre banque, celui-ci compris."
+    ),
+    "Job": "Emploi",
+    "Kind of employment and qualification.": "Type d'emploi et qualification.",
+    "People financially dependent": "Personnes à charge",
+    "How many people the applicant is liable to support.": "Nombre de personnes que le demandeur a à sa charge.",
+    "Telephone": "Téléphone",
+    "Whether a telephone is registered in the applicant's name.": (
+        "Si une ligne téléphonique est enregistrée au nom du demandeur."
+    ),
+    "Personal status and sex": "Situation personnelle et sexe",
+    "Recorded for fairness monitoring only; never used to score.": (
+        "Recueilli pour le suivi de l'équité uniquement ; jamais utilisé pour la notation."
+    ),
+    "Age": "Âge",
+    "years": "ans",
+    "Foreign worker": "Travailleur étranger",
+    # Choices
+    "No current account": "Pas de compte courant",
+    "Overdrawn (below 0 DM)": "À découvert (moins de 0 DM)",
+    "0 to 200 DM": "De 0 à 200 DM",
+    "200 DM or more, or salary paid in for a year": "200 DM ou plus, ou salaire domicilié depuis un an",
+    "All credits at this bank repaid on time": "Tous les crédits chez nous remboursés à l'échéance",
+    "Critical account or credits elsewhere": "Compte à risque ou crédits dans d'autres établissements",
+    "Late repayments in the past": "Retards de remboursement par le passé",
+    "Current credits repaid on time so far": "Crédits en cours remboursés à l'échéance jusqu'ici",
+    "No credits taken, or all repaid on time": "Aucun crédit, ou tous remboursés à l'échéance",
+    "Business": "Activité professionnelle",
+    "New car": "Voiture neuve",
+    "Used car": "Voiture d'occasion",
+    "Domestic appliances": "Électroménager",
+    "Education": "Études",
+    "Furniture or equipment": "Mobilier ou équipement",
+    "Other": "Autre",
+    "Radio or television": "Radio ou télévision",
+    "Repairs": "Travaux",
+    "Retraining": "Reconversion professionnelle",
+    "No savings account, or not known": "Pas de compte d'épargne, ou inconnu",
+    "Under 100 DM": "Moins de 100 DM",
+    "100 to 500 DM": "De 100 à 500 DM",
+    "500 to 1,000 DM": "De 500 à 1 000 DM",
+    "1,000 DM or more": "1 000 DM ou plus",
+    "Unemployed": "Sans emploi",
+    "Less than 1 year": "Moins d'un an",
+    "1 to 4 years": "De 1 à 4 ans",
+    "4 to 7 years": "De 4 à 7 ans",
+    "7 years or more": "7 ans ou plus",
+    "Co-applicant": "Co-emprunteur",
+    "Guarantor": "Caution",
+    "None": "Aucun",
+    "Building society savings or life insurance": "Épargne-logement ou assurance vie",
+    "Car or other property": "Voiture ou autre bien",
+    "Real estate": "Bien immobilier",
+    "No property, or not known": "Aucun bien, ou inconnu",
+    "At a bank": "Auprès d'une banque",
+    "At stores": "Auprès de magasins",
+    "Lives for free": "Logé gratuitement",
+    "Owns": "Propriétaire",
+    "Rents": "Locataire",
+    "Management, self-employed or highly qualified": "Cadre, indépendant ou hautement qualifié",
+    "Skilled employee or official": "Employé qualifié ou fonctionnaire",
+    "Unemployed or unskilled, non-resident": "Sans emploi ou non qualifié, non résident",
+    "Unskilled, resident": "Non qualifié, résident",
+    "Under 20 %": "Moins de 20 %",
+    "20 to 25 %": "De 20 à 25 %",
+    "25 to 35 %": "De 25 à 35 %",
+    "35 % or more": "35 % ou plus",
+    "1": "1",
+    "2 or 3": "2 ou 3",
+    "4 or 5": "4 ou 5",
+    "6 or more": "6 ou plus",
+    "0 to 2": "De 0 à 2",
+    "3 or more": "3 ou plus",
+    "Yes, in the applicant's name": "Oui, au nom du demandeur",
+    "Female: divorced, separated or married": "Femme : divorcée, séparée ou mariée",
+    "Male: divorced or separated": "Homme : divorcé ou séparé",
+    "Male: married or widowed": "Homme : marié ou veuf",
+    "Male: single": "Homme : célibataire",
+    "No": "Non",
+    "Yes": "Oui",
+    # Reason statements
+    "Balance of checking account too low": "Solde du compte courant insuffisant",
+    "Balance of checking account sufficient": "Solde du compte courant suffisant",
+    "Duration of credit requested too long": "Durée du crédit demandé trop longue",
+    "Duration of credit requested is short": "Durée du crédit demandé courte",
+    "Delinquent past or present credit obligations": "Incidents de remboursement passés ou en cours",
+    "Good record of repaying credit": "Bon historique de remboursement",
+    "Purpose of credit carries a higher risk": "Objet du crédit présentant un risque plus élevé",
+    "Purpose of credit carries a lower risk": "Objet du crédit présentant un risque plus faible",
+    "Amount of credit requested too high": "Montant du crédit demandé trop élevé",
+    "Amount of credit requested is suitable": "Montant du crédit demandé adapté",
+    "Insufficient savings": "Épargne insuffisante",
+    "Sufficient savings": "Épargne suffisante",
+    "Length of employment too short": "Ancienneté dans l'emploi insuffisante",
+    "Length of employment sufficient": "Ancienneté dans l'emploi suffisante",
+    "Excessive obligations in relation to income": "Charges excessives par rapport aux revenus",
+    "Instalment affordable in relation to income": "Mensualité supportable au regard des revenus",
+    "No suitable guarantor or co-applicant": "Absence de caution ou de co-emprunteur adapté",
+    "Guarantor or co-applicant supports the credit": "Caution ou co-emprunteur favorable au crédit",
+    "Too short a period of residence": "Ancienneté dans le logement insuffisante",
+    "Long period of residence": "Ancienneté dans le logement importante",
+    "Insufficient collateral": "Garanties insuffisantes",
+    "Sufficient collateral": "Garanties suffisantes",
+    "No instalment credit elsewhere": "Aucun crédit en cours ailleurs",
+    "Housing situation does not support the credit": "Situation de logement défavorable au crédit",
+    "Housing situation supports the credit": "Situation de logement favorable au crédit",
+    "Number of credits with us does not support the credit": "Nombre de crédits chez nous défavorable au crédit",
+    "Number of credits with us supports the credit": "Nombre de crédits chez nous favorable au crédit",
+    "Type of occupation does not support the credit": "Type d'emploi défavorable au crédit",
+    "Type of occupation supports the credit": "Type d'emploi favorable au crédit",
+    "Number of dependants does not support the credit": "Nombre de personnes à charge défavorable au crédit",
+    "Number of dependants supports the credit": "Nombre de personnes à charge favorable au crédit",
+    "Telephone listing does not support the credit": "Ligne téléphonique défavorable au crédit",
+    "Telephone listing supports the credit": "Ligne téléphonique favorable au crédit",
+}
+
+
+def in_both_languages(text: str) -> dict[str, str] | str:
+    """A text of this module as the bundle gives it: {en, fr}; plain text only for a symbol such as "DM"."""
+    if text in FRENCH:
+        return {"en": text, "fr": FRENCH[text]}
+    return text
+
+
+def bilingual_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The bundle metadata with every text of this module given in English and French."""
+    described = dict(metadata)
+
+    def one(item: dict[str, Any]) -> dict[str, Any]:
+        item = dict(item)
+        for key in ("label", "help", "unit"):
+            if isinstance(item.get(key), str):
+                item[key] = in_both_languages(item[key])
+        if item.get("choices"):
+            item["choices"] = [{**c, "label": in_both_languages(c["label"])} for c in item["choices"]]
+        if item.get("reasons"):
+            item["reasons"] = {
+                d: {**r, "statement": in_both_languages(r["statement"])} for d, r in item["reasons"].items()
+            }
+        return item
+
+    for key in ("sections", "risk_bands", "features", "protected_attributes"):
+        if isinstance(described.get(key), list):
+            described[key] = [one(item) for item in described[key]]
+    return described

@@ -41,3 +41,26 @@ def parse_number_texts(texts: pd.Series) -> np.ndarray:
     """
     values = [parse_number(text) for text in texts.astype(str).tolist()]
     return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def canonical_number_text(text: str, *, decimal: str, groups: str | tuple[str, ...]) -> str | None:
+    """A number typed the way a language writes it, as the grammar above writes it; None when it is not one.
+
+    ``decimal`` is the language's decimal separator ("." or ","), ``groups`` the thousands separator(s) it
+    takes between groups of exactly three digits ("," in English; the narrow no-break space, the no-break
+    space or a space in French). "1,234.5" (English) and "1 234,5" (French) are both "1234.5"; a group
+    separator must be used between every group of three and the same one throughout, so "1,23,456",
+    "12,34" or "1.234,5" in English are refused, not guessed at. Nothing is ever deleted to make a number.
+    """
+    if len(text) > MAX_NUMBER_TEXT:
+        return None
+    seps = (groups,) if isinstance(groups, str) else tuple(groups)
+    group = "|".join(re.escape(s) for s in seps if s and s != decimal)
+    grouped = rf"[0-9]{{1,3}}(?P<sep>{group})[0-9]{{3}}(?:(?P=sep)[0-9]{{3}})*" if group else r"(?!)"
+    pattern = rf"[ \t]*(?P<sign>-?)(?P<whole>[0-9]+|{grouped})(?:{re.escape(decimal)}(?P<fraction>[0-9]+))?[ \t]*"
+    match = re.fullmatch(pattern, text)
+    if not match:
+        return None
+    whole = re.sub(r"[^0-9]", "", match.group("whole"))  # the matched group separators, nothing else
+    fraction = match.group("fraction")
+    return f"{match.group('sign')}{whole}" + (f".{fraction}" if fraction else "")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,45 @@ RISK_BAND = "risk_band"
 MODEL_FIELDS = (PROBABILITY, RISK_BAND)
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
 _STRING_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def gettext_noop(text: str) -> str:
+    """Marks a problem's wording for translation (makemessages reads the name); the engine itself speaks English."""
+    return text
+
+
+class Problem(str):
+    """A problem as the engine words it, in English (the string itself), keeping its ``template`` and ``values``
+    so a caller with translations can word it in the reader's language: ``gettext(p.template) % p.values``."""
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, **values: object) -> Problem:
+        problem = super().__new__(cls, template % values if values else template)
+        problem.template = template
+        problem.values = values
+        return problem
+
+    def __reduce__(self):
+        return (_problem, (self.template, self.values))
+
+    def worded(self, translate: Callable[[str], str]) -> str:
+        """The problem in the words ``translate`` gives its template (Django's gettext, for the reader)."""
+        text = translate(self.template)
+        return text % self.values if self.values else text
+
+
+def word_problems(errors: Mapping[str, Sequence[str]], translate: Callable[[str], str]) -> dict[str, list[str]]:
+    """Problems by key, each worded by ``translate`` when it is a Problem (any other text as it is)."""
+    return {
+        key: [p.worded(translate) if isinstance(p, Problem) else str(p) for p in problems]
+        for key, problems in errors.items()
+    }
+
+
+def _problem(template: str, values: dict[str, object]) -> Problem:
+    return Problem(template, **values)
 
 
 class PolicyRejected(ValueError):
@@ -71,12 +110,14 @@ class Rule:
     stage: str
     conditions: tuple[Condition, ...]
     legal_basis: str = ""  # required when a condition tests a protected attribute
+    statement_fr: str = ""  # the statement in French (optional): French readers get it, others the statement
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "name": self.name,
             "statement": self.statement,
+            "statement_fr": self.statement_fr,
             "outcome": self.outcome,
             "stage": self.stage,
             "conditions": [{"field": c.field, "test": c.test} for c in self.conditions],
@@ -95,6 +136,7 @@ class Rule:
                 Condition(field=str(c.get("field", "")), test=str(c.get("test", ""))) for c in raw.get("conditions", ())
             ),
             legal_basis=str(raw.get("legal_basis", "") or ""),
+            statement_fr=str(raw.get("statement_fr", "") or ""),
         )
 
 
@@ -146,7 +188,7 @@ def check(rules: Sequence[Rule], fields: Mapping[str, Feature], band_names: Sequ
         key = rule.code or f"rule {position}"
         problems = _rule_problems(rule, fields, band_names)
         if rule.code in seen:
-            problems.insert(0, f"Another rule already has the code {rule.code}.")
+            problems.insert(0, Problem(gettext_noop("Another rule already has the code %(code)s."), code=rule.code))
         seen.add(rule.code)
         if problems:
             errors[key] = problems
@@ -154,23 +196,33 @@ def check(rules: Sequence[Rule], fields: Mapping[str, Feature], band_names: Sequ
 
 
 def _rule_problems(rule: Rule, fields: Mapping[str, Feature], band_names: Sequence[str]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     if not CODE_PATTERN.match(rule.code):
-        problems.append("The code must be 2 to 40 capital letters, digits or underscores, starting with a letter.")
+        problems.append(
+            Problem(
+                gettext_noop("The code must be 2 to 40 capital letters, digits or underscores, starting with a letter.")
+            )
+        )
     if not rule.name.strip():
-        problems.append("Give the rule a name.")
+        problems.append(Problem(gettext_noop("Give the rule a name.")))
     if not rule.statement.strip():
-        problems.append("Give the statement an applicant is told when this rule decides.")
+        problems.append(Problem(gettext_noop("Give the statement an applicant is told when this rule decides.")))
     if rule.outcome not in OUTCOMES:
-        problems.append(f"The outcome must be one of {', '.join(OUTCOMES)}.")
+        problems.append(Problem(gettext_noop("The outcome must be one of %(choices)s."), choices=", ".join(OUTCOMES)))
     if rule.stage not in STAGES:
-        problems.append(f"The stage must be one of {', '.join(STAGES)}.")
+        problems.append(Problem(gettext_noop("The stage must be one of %(choices)s."), choices=", ".join(STAGES)))
     if not rule.conditions:
-        problems.append("A rule needs at least one condition.")
+        problems.append(Problem(gettext_noop("A rule needs at least one condition.")))
     names = [c.field for c in rule.conditions]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(
-            f"Two conditions test {name}: write them as one, e.g. [6..72] or > 1000 and < 5000 as [1000..5000]."
+            Problem(
+                gettext_noop(
+                    "Two conditions test %(field)s: write them as one, e.g. [6..72] or > 1000 and < 5000 as "
+                    "[1000..5000]."
+                ),
+                field=name,
+            )
         )
     for condition in rule.conditions:
         problems.extend(_condition_problems(rule, condition, fields, band_names))
@@ -183,19 +235,29 @@ def _condition_problems(
     name = condition.field
     if name in MODEL_FIELDS:
         if rule.stage == BEFORE_MODEL:
-            return [f"A rule before the model cannot test the model's {name.replace('_', ' ')}."]
+            return [
+                Problem(
+                    gettext_noop("A rule before the model cannot test the model's %(field)s."),
+                    field=name.replace("_", " "),
+                )
+            ]
         samples: list[object] = list(band_names) if name == RISK_BAND else [0.0, 0.05, 0.5, 1.0]
         choices = tuple(band_names) if name == RISK_BAND else None
         label = "risk band" if name == RISK_BAND else "probability of default"
     else:
         feature = fields.get(name)
         if feature is None:
-            return [f"The active model has no field {name!r}."]
+            return [Problem(gettext_noop("The active model has no field %(field)s."), field=repr(name))]
         label = feature.label
         if feature.protected and not rule.legal_basis.strip():
             return [
-                f"{feature.label} is a protected attribute: a rule may test it only with its documented legal "
-                "basis (fill in the legal basis) - or remove the condition."
+                Problem(
+                    gettext_noop(
+                        "%(field)s is a protected attribute: a rule may test it only with its documented legal "
+                        "basis (fill in the legal basis) - or remove the condition."
+                    ),
+                    field=feature.label,
+                )
             ]
         if feature.kind == CATEGORICAL:
             samples, choices = list(feature.choices), tuple(feature.choices)
@@ -205,28 +267,64 @@ def _condition_problems(
             samples, choices = [low, high, (low + high) / 2, 0, 1], None
     test = condition.test.strip()
     if not test:
-        return [f"The condition on {label} is empty."]
+        return [Problem(gettext_noop("The condition on %(field)s is empty."), field=label)]
     try:
         compiled = zen.compile_unary_expression(test)
     except Exception as exc:  # ZEN raises RuntimeError with its parser's message
-        return [f"The condition on {label} ({test}) is not a valid expression: {_zen_message(exc)}"]
+        return [
+            Problem(
+                gettext_noop("The condition on %(field)s (%(test)s) is not a valid expression: %(error)s"),
+                field=label,
+                test=test,
+                error=_zen_message(exc),
+            )
+        ]
     literals = [m.replace('\\"', '"') for m in _STRING_LITERAL.findall(test)]
     if choices is None and literals:
-        return [f"The condition on {label} ({test}) compares a number with text."]
+        return [
+            Problem(
+                gettext_noop("The condition on %(field)s (%(test)s) compares a number with text."),
+                field=label,
+                test=test,
+            )
+        ]
     if choices is not None:
         unknown = [v for v in literals if v not in choices]
         if unknown:
             return [
-                f"The condition on {label} ({test}) names {', '.join(repr(v) for v in unknown)}, "
-                f"which is not one of its choices ({', '.join(choices)})."
+                Problem(
+                    gettext_noop(
+                        "The condition on %(field)s (%(test)s) names %(values)s, which is not one of its choices "
+                        "(%(choices)s)."
+                    ),
+                    field=label,
+                    test=test,
+                    values=", ".join(repr(v) for v in unknown),
+                    choices=", ".join(choices),
+                )
             ]
     for sample in samples:
         try:
             result = compiled.evaluate({"$": sample})
         except Exception as exc:
-            return [f"The condition on {label} ({test}) cannot be evaluated on {sample!r}: {_zen_message(exc)}"]
+            return [
+                Problem(
+                    gettext_noop("The condition on %(field)s (%(test)s) cannot be evaluated on %(value)s: %(error)s"),
+                    field=label,
+                    test=test,
+                    value=repr(sample),
+                    error=_zen_message(exc),
+                )
+            ]
         if not isinstance(result, bool):
-            return [f"The condition on {label} ({test}) does not give yes or no (it gave {result!r})."]
+            return [
+                Problem(
+                    gettext_noop("The condition on %(field)s (%(test)s) does not give yes or no (it gave %(result)s)."),
+                    field=label,
+                    test=test,
+                    result=repr(result),
+                )
+            ]
     return []
 
 
@@ -337,9 +435,21 @@ class CompiledPolicy:
             "contribution": None,
             "code": rule.code,
             "statement": rule.statement,
+            # Decisions are append-only: the reason carries each language's statement, as the rule had it then.
+            **({"statement_fr": rule.statement_fr} if rule.statement_fr.strip() else {}),
             "sentence": rule.statement,
             "rule": True,
         }
+
+
+def reason_statement(reason: Mapping[str, Any], language: str | None) -> str:
+    """A recorded reason's statement in ``language`` ("fr", "fr-fr", "en-gb"...): the French statement a
+    rule carried when the decision was made, for a French reader; otherwise the statement as recorded."""
+    if (language or "").lower().split("-")[0] == "fr":
+        french = str(reason.get("statement_fr") or "").strip()
+        if french:
+            return french
+    return str(reason.get("statement") or "")
 
 
 def _holds(expression: Any, value: object, name: str) -> bool:
@@ -412,7 +522,14 @@ def to_jdm(rules: Sequence[Rule], *, name: str = "Credit policy") -> dict[str, A
         "creditscore": {
             "format": JDM_FORMAT,
             "rules": [
-                {"code": r.code, "name": r.name, "statement": r.statement, "legal_basis": r.legal_basis} for r in rules
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "statement": r.statement,
+                    "statement_fr": r.statement_fr,
+                    "legal_basis": r.legal_basis,
+                }
+                for r in rules
             ],
         },
     }
@@ -423,15 +540,31 @@ def from_jdm(document: Mapping[str, Any]) -> list[Rule]:
     table whose rows output ``code``, ``outcome`` and ``stage``). Raises PolicyRejected naming what is wrong."""
     tables = [n for n in document.get("nodes", ()) if isinstance(n, Mapping) and n.get("type") == "decisionTableNode"]
     if len(tables) != 1:
-        raise PolicyRejected({"policy": ["The decision model must hold exactly one decision table."]})
+        raise PolicyRejected(
+            {"policy": [Problem(gettext_noop("The decision model must hold exactly one decision table."))]}
+        )
     content = tables[0].get("content") or {}
     if content.get("hitPolicy") != "collect":
-        raise PolicyRejected({"policy": ['The decision table must use the "collect" hit policy: every rule counts.']})
+        raise PolicyRejected(
+            {
+                "policy": [
+                    Problem(gettext_noop('The decision table must use the "collect" hit policy: every rule counts.'))
+                ]
+            }
+        )
     inputs = {i.get("id"): i.get("field") for i in content.get("inputs", ())}
     outputs = {o.get("field"): o.get("id") for o in content.get("outputs", ())}
     missing = [f for f in ("code", "outcome", "stage") if f not in outputs]
     if missing:
-        raise PolicyRejected({"policy": [f"The decision table has no output column {', '.join(missing)}."]})
+        raise PolicyRejected(
+            {
+                "policy": [
+                    Problem(
+                        gettext_noop("The decision table has no output column %(columns)s."), columns=", ".join(missing)
+                    )
+                ]
+            }
+        )
     extra = {r.get("code"): r for r in (document.get("creditscore") or {}).get("rules", ()) if isinstance(r, Mapping)}
     rules = []
     errors: dict[str, list[str]] = {}
@@ -441,7 +574,7 @@ def from_jdm(document: Mapping[str, Any]) -> list[Rule]:
             outcome = json.loads(row.get(outputs["outcome"], "") or '""')
             stage = json.loads(row.get(outputs["stage"], "") or '""')
         except ValueError:
-            errors[f"row {position}"] = ['Its outputs must be quoted text, e.g. "DECLINE".']
+            errors[f"row {position}"] = [Problem(gettext_noop('Its outputs must be quoted text, e.g. "DECLINE".'))]
             continue
         conditions = tuple(
             Condition(field=str(inputs[key]), test=str(value).strip())
@@ -458,6 +591,7 @@ def from_jdm(document: Mapping[str, Any]) -> list[Rule]:
                 stage=str(stage),
                 conditions=conditions,
                 legal_basis=str(known.get("legal_basis", "") or ""),
+                statement_fr=str(known.get("statement_fr", "") or ""),
             )
         )
     if errors:

@@ -26,7 +26,7 @@ from catboost import CatBoostClassifier, Pool
 from scoring.engine import training
 from scoring.engine.bundle import load_bundle
 from scoring.engine.contract import SCHEMA_VERSION, SIGNATURE_TYPES, read_classifier
-from scoring.engine.labels import read_labels
+from scoring.engine.labels import FALLBACK_LANGUAGE, localized, read_labels
 from scoring.engine.sample_schema import (
     PreparationRefused,
     SampleSchema,
@@ -396,7 +396,8 @@ def _report(
     ]
     lines.append(f"Refer band: {lower:g} <= probability < {threshold:g}.")
     bands = ", ".join(
-        f"{b['name']} {b['label']} up to {b['upper']:g} ({_band_decision(b['upper'], lower, threshold)})"
+        f"{b['name']} {localized(b['label'], FALLBACK_LANGUAGE)} up to {b['upper']:g} "
+        f"({_band_decision(b['upper'], lower, threshold)})"
         for b in metadata["risk_bands"]
     )
     lines.append(f"Risk bands: {bands}.")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from scoring.engine.labels import FALLBACK_LANGUAGE, localized
 
 CATEGORICAL = "categorical"
 INTEGER = "integer"
@@ -100,6 +102,9 @@ class Feature:
     raises: tuple[str, str] = ("", "")
     lowers: tuple[str, str] = ("", "")
     actionable: Actionable | None = None
+    # The texts as the bundle gives them, plain or per language ({en: ..., fr: ...}): label, help, unit,
+    # choices (in order), raises and lowers (statements). The fields above hold their English.
+    texts: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_metadata(cls, raw: Mapping[str, Any], *, protected: bool = False) -> Feature:
@@ -108,25 +113,51 @@ class Feature:
         if kind not in (CATEGORICAL, INTEGER, NUMBER):
             raise BundleRejected(f"Feature {name!r} has unknown kind {kind!r}.")
         # The contract (contract.py) has checked the metadata: choices are {value, label} mappings.
-        choices = [(str(c["value"]), str(c["label"])) for c in raw.get("choices") or ()]
-        label = str(raw.get("label") or humanise(name))
+        english = FALLBACK_LANGUAGE
+        choices = [(str(c["value"]), localized(c["label"], english)) for c in raw.get("choices") or ()]
+        label = localized(raw.get("label"), english) or humanise(name)
         reasons = {**generated_reasons(name, label), **(raw.get("reasons") or {})}
+        texts = {
+            "label": raw.get("label") or label,
+            "help": raw.get("help") or "",
+            "unit": raw.get("unit") or "",
+            "choices": [c["label"] for c in raw.get("choices") or ()],
+            RAISES: reasons[RAISES]["statement"],
+            LOWERS: reasons[LOWERS]["statement"],
+        }
         return cls(
             name=name,
             kind=kind,
             label=label,
-            help=str(raw.get("help") or ""),
+            help=localized(raw.get("help"), english),
             section=str(raw.get("section") or ""),
             choices=tuple(value for value, _ in choices),
             choice_labels=tuple(label for _, label in choices),
             min=_optional_float(raw.get("min")),
             max=_optional_float(raw.get("max")),
-            unit=str(raw.get("unit") or ""),
+            unit=localized(raw.get("unit"), english),
             protected=protected,
-            raises=(str(reasons[RAISES]["code"]), str(reasons[RAISES]["statement"])),
-            lowers=(str(reasons[LOWERS]["code"]), str(reasons[LOWERS]["statement"])),
+            raises=(str(reasons[RAISES]["code"]), localized(reasons[RAISES]["statement"], english)),
+            lowers=(str(reasons[LOWERS]["code"]), localized(reasons[LOWERS]["statement"], english)),
             # The contract refuses an actionable protected attribute; never read one here either.
             actionable=None if protected else Actionable.from_metadata(raw.get("actionable")),
+            texts=texts,
+        )
+
+    def in_language(self, language: str) -> Feature:
+        """This feature with its texts in ``language`` (falling back to English, then to the one given)."""
+        if not self.texts:
+            return self
+        texts = self.texts
+        choice_texts = list(texts.get("choices") or ())
+        return replace(
+            self,
+            label=localized(texts["label"], language),
+            help=localized(texts.get("help"), language),
+            unit=localized(texts.get("unit"), language),
+            choice_labels=tuple(localized(t, language) for t in choice_texts) if choice_texts else self.choice_labels,
+            raises=(self.raises[0], localized(texts.get(RAISES), language) or self.raises[1]),
+            lowers=(self.lowers[0], localized(texts.get(LOWERS), language) or self.lowers[1]),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -212,3 +243,31 @@ def _optional_float(value: object) -> float | None:
 
 def humanise(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
+
+
+def localized_schema(metadata: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """A model version's recorded schema with its texts in ``language``, read from the bundle metadata kept
+    with the version (which holds every language); the recorded schema as it is when that cannot be read."""
+    schema = dict(metadata.get("schema") or {})
+    raw_features = metadata.get("features")
+    if not isinstance(raw_features, list):
+        return schema
+    try:
+        features = [Feature.from_metadata(f).in_language(language).as_dict() for f in raw_features]
+        protected = [
+            Feature.from_metadata(f, protected=True).in_language(language).as_dict()
+            for f in metadata.get("protected_attributes") or ()
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError, BundleRejected):
+        return schema
+    return schema | {
+        "features": features,
+        "protected_attributes": protected,
+        "sections": in_language(metadata.get("sections") or schema.get("sections"), language),
+        "risk_bands": in_language(metadata.get("risk_bands") or schema.get("risk_bands"), language),
+    }
+
+
+def in_language(items: Any, language: str) -> list[dict[str, Any]]:
+    """Sections or risk bands ({name, label, ...}) with each label in ``language``."""
+    return [{**i, "label": localized(i.get("label"), language)} for i in items or () if isinstance(i, Mapping)]

@@ -35,6 +35,7 @@ from scoring.engine.german_credit import (
     REASONS,
     RISK_BAND_LABELS,
     SECTIONS,
+    bilingual_metadata,
 )
 
 MODEL_NAME = "german-credit-catboost"
@@ -359,7 +360,8 @@ def train_bundle(
             "rows": len(frame),
         },
     }
-    mlmodel = _mlmodel(model_path, metadata)
+    # Officers read the texts in English or French: each is written as {en: ..., fr: ...}.
+    mlmodel = _mlmodel(model_path, bilingual_metadata(metadata))
     (out_dir / "MLmodel").write_text(
         yaml.safe_dump(mlmodel, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8"
     )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,14 @@ def refusal(request) -> Refusal | None:
 
 def too_large_message(limit: int, size: int | None = None) -> str:
     """What the user reads; ``size`` when the request said it (a stopped stream only knows it is over)."""
-    told = f"The upload is {megabytes(size)}" if size is not None else "The file is larger than the limit"
-    return f"{told}; a file may be at most {megabytes(limit)}. Nothing was stored."
+    if size is None:
+        return gettext("The file is larger than the limit; a file may be at most %(limit)s. Nothing was stored.") % {
+            "limit": megabytes(limit)
+        }
+    return gettext("The upload is %(size)s; a file may be at most %(limit)s. Nothing was stored.") % {
+        "size": megabytes(size),
+        "limit": megabytes(limit),
+    }
 
 
 class UploadLimitMiddleware:
@@ -89,9 +96,11 @@ class UploadLimitMiddleware:
         declared = request.META.get("CONTENT_LENGTH", "")
         stopped = None
         if not declared:
-            stopped = Refusal(411, "Send the file with a Content-Length header (a chunked upload cannot be read).")
+            stopped = Refusal(
+                411, gettext("Send the file with a Content-Length header (a chunked upload cannot be read).")
+            )
         elif not declared.isdigit():
-            stopped = Refusal(400, "The Content-Length header is not a number.")
+            stopped = Refusal(400, gettext("The Content-Length header is not a number."))
         elif int(declared) > max_bytes + MULTIPART_ALLOWANCE_BYTES:
             stopped = Refusal(413, too_large_message(max_bytes, int(declared)))
         if stopped is not None:
@@ -124,5 +133,5 @@ class LimitedUploadHandler(FileUploadHandler):
 def megabytes(size: int) -> str:
     """A size as users read it in upload messages."""
     if size < 1024 * 1024:
-        return f"{size:,} bytes"
-    return f"{size / (1024 * 1024):,.1f} MB"
+        return gettext("%(size)s bytes") % {"size": f"{size:,}"}
+    return gettext("%(size)s MB") % {"size": f"{size / (1024 * 1024):,.1f}"}

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
@@ -24,12 +25,14 @@ from scoring.models import ChallengerAssignment, ModelLoad, ModelVersion
 
 class HubLoadForm(forms.Form):
     repo_id = forms.CharField(
-        label="Repository", max_length=200, help_text="owner/name on the Hub, for example acme/credit-model."
+        label=_("Repository"), max_length=200, help_text=_("owner/name on the Hub, for example acme/credit-model.")
     )
     revision = forms.CharField(
-        max_length=200, initial="main", help_text="Branch, tag or commit sha. A branch is pinned to its current commit."
+        max_length=200,
+        initial="main",
+        help_text=_("Branch, tag or commit sha. A branch is pinned to its current commit."),
     )
-    subfolder = forms.CharField(max_length=200, required=False, help_text="Folder holding MLmodel and model.cb.")
+    subfolder = forms.CharField(max_length=200, required=False, help_text=_("Folder holding MLmodel and model.cb."))
 
 
 def urls(model_admin) -> list:
@@ -71,7 +74,7 @@ def load_view(request, model_admin):
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": ModelVersion._meta,
-        "title": "Load a model from the Hugging Face Hub",
+        "title": gettext("Load a model from the Hugging Face Hub"),
         "form": form,
         "loads": recent,
         "loads_running": any(load.state in _UNFINISHED for load in recent),
@@ -113,17 +116,24 @@ def load_status_view(request):
 
 
 def _report_load(request, load: ModelLoad) -> None:
+    source = f"{load.repo_id}@{load.revision}"
     if load.state == ModelLoad.State.FAILED:
-        messages.error(request, f"Load of {load.repo_id}@{load.revision} failed: {load.error}")
-    elif load.state == ModelLoad.State.DONE and load.version:
-        verb = "was already loaded as" if load.reused else "loaded as"
-        level = messages.WARNING if load.version.status == ModelVersion.Status.REJECTED else messages.SUCCESS
-        messages.add_message(
-            request, level, f"{load.repo_id}@{load.revision} {verb} {load.version}: {load.version.get_status_display()}"
+        messages.error(
+            request,
+            gettext("Load of %(source)s failed: %(error)s") % {"source": source, "error": load.error},
         )
+    elif load.state == ModelLoad.State.DONE and load.version:
+        words = {"source": source, "version": load.version, "status": load.version.get_status_display()}
+        if load.reused:
+            text = gettext("%(source)s was already loaded as %(version)s: %(status)s") % words
+        else:
+            text = gettext("%(source)s loaded as %(version)s: %(status)s") % words
+        level = messages.WARNING if load.version.status == ModelVersion.Status.REJECTED else messages.SUCCESS
+        messages.add_message(request, level, text)
     else:
         messages.info(
-            request, f"Load of {load.repo_id}@{load.revision} queued; this page shows its result when it ends."
+            request,
+            gettext("Load of %(source)s queued; this page shows its result when it ends.") % {"source": source},
         )
 
 
@@ -137,9 +147,12 @@ def validate_view(request, pk: int):
     version = get_object_or_404(ModelVersion, pk=pk)
     version = versions.validate_version(version=version, user=request.user)
     if version.status == ModelVersion.Status.REJECTED:
-        messages.error(request, f"{version} is rejected: {version.rejection_reason}")
+        messages.error(
+            request,
+            gettext("%(version)s is rejected: %(reason)s") % {"version": version, "reason": version.rejection_reason},
+        )
     else:
-        messages.success(request, f"{version} passed every check.")
+        messages.success(request, gettext("%(version)s passed every check.") % {"version": version})
     return redirect(_version_url(version))
 
 
@@ -152,7 +165,10 @@ def activate_view(request, pk: int):
     except (BundleRejected, NotAllowed) as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{version} is now active; every process switches within a second or two.")
+        messages.success(
+            request,
+            gettext("%(version)s is now active; every process switches within a second or two.") % {"version": version},
+        )
     return redirect(_version_url(version))
 
 
@@ -161,14 +177,17 @@ def rollback_view(request, pk: int):
     _require_manager(request)
     version = get_object_or_404(ModelVersion, pk=pk)
     if version.status != ModelVersion.Status.ACTIVE:
-        messages.error(request, f"{version} is not active: only the active version can be rolled back.")
+        messages.error(
+            request,
+            gettext("%(version)s is not active: only the active version can be rolled back.") % {"version": version},
+        )
         return redirect(_version_url(version))
     try:
         activation = versions.roll_back(user=request.user, current=version)
     except (BundleRejected, NotAllowed) as exc:
         messages.error(request, str(exc))
         return redirect(_version_url(version))
-    messages.success(request, f"Rolled back: {activation.version} is active again.")
+    messages.success(request, gettext("Rolled back: %(version)s is active again.") % {"version": activation.version})
     return redirect(_version_url(activation.version))
 
 
@@ -225,15 +244,15 @@ def render_checks(version: ModelVersion):
     report = version.validation_report or {}
     checks = report.get("checks") or []
     if not checks:
-        return "Not validated yet."
+        return gettext("Not validated yet.")
     rows = format_html_join(
         "",
         '<tr><td class="{}">{}</td><td>{}</td><td>{}</td></tr>',
         (
             (
                 "check-ok" if c.get("ok") else "check-failed",
-                "passed" if c.get("ok") else "FAILED",
-                c.get("name", ""),
+                gettext("passed") if c.get("ok") else gettext("FAILED"),
+                versions.check_name(c.get("name", "")),
                 c.get("detail", ""),
             )
             for c in checks
@@ -243,77 +262,104 @@ def render_checks(version: ModelVersion):
     summary = ""
     if sample:
         summary = format_html(
-            "<p>Own validation sample {}: {} of {} rows scored, AUC {}, KS {}, Brier {}, approval rate {}, "
-            "probabilities {} to {}.</p>",
-            sample.get("file"),
-            sample.get("rows_scored"),
-            sample.get("rows"),
-            _fmt(sample.get("auc")),
-            _fmt(sample.get("ks")),
-            _fmt(sample.get("brier")),
-            _pct(sample.get("approval_rate")),
-            _pct(sample.get("min_probability")),
-            _pct(sample.get("max_probability")),
+            "<p>{}</p>",
+            gettext(
+                "Own validation sample %(file)s: %(scored)s of %(rows)s rows scored, AUC %(auc)s, KS %(ks)s, "
+                "Brier %(brier)s, approval rate %(approval)s, probabilities %(low)s to %(high)s."
+            )
+            % {
+                "file": sample.get("file"),
+                "scored": sample.get("rows_scored"),
+                "rows": sample.get("rows"),
+                "auc": _fmt(sample.get("auc")),
+                "ks": _fmt(sample.get("ks")),
+                "brier": _fmt(sample.get("brier")),
+                "approval": _pct(sample.get("approval_rate")),
+                "low": _pct(sample.get("min_probability")),
+                "high": _pct(sample.get("max_probability")),
+            },
         )
     return format_html(
-        '<table class="lifecycle-report"><thead><tr><th>Result</th><th>Check</th><th>Detail</th></tr></thead>'
-        "<tbody>{}</tbody></table>{}<p>Checked: {}</p>",
+        '<table class="lifecycle-report"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+        "<tbody>{}</tbody></table>{}<p>{}</p>",
+        gettext("Result"),
+        gettext("Check"),
+        gettext("Detail"),
         rows,
         summary,
-        _when(report.get("checked_at")),
+        gettext("Checked: %(when)s") % {"when": _when(report.get("checked_at"))},
     )
 
 
 def _when(iso: str | None) -> str:
     """A stored ISO timestamp in the admin's date format (the one the other dates on the page use)."""
     moment = parse_datetime(iso or "")
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else "at an unknown time"
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else gettext("at an unknown time")
 
 
 def render_comparison(version: ModelVersion):
     comparison = (version.validation_report or {}).get("comparison")
     if not comparison:
-        return "No comparison (no other version was active when this one was validated)."
+        return gettext("No comparison (no other version was active when this one was validated).")
     if comparison.get("error"):
         return comparison["error"]
     changed = comparison.get("features_changed_kind") or {}
     own = comparison.get("own_samples") or {}
+    none = gettext("none")
     rows = [
-        ("Compared with", comparison.get("active_version")),
-        ("Features added", ", ".join(comparison.get("features_added") or []) or "none"),
-        ("Features removed", ", ".join(comparison.get("features_removed") or []) or "none"),
+        (gettext("Compared with"), comparison.get("active_version")),
+        (gettext("Features added"), ", ".join(comparison.get("features_added") or []) or none),
+        (gettext("Features removed"), ", ".join(comparison.get("features_removed") or []) or none),
         (
-            "Features that changed kind",
-            ", ".join(f"{n} ({v['from']} → {v['to']})" for n, v in changed.items()) or "none",
+            gettext("Features that changed kind"),
+            ", ".join(f"{n} ({v['from']} → {v['to']})" for n, v in changed.items()) or none,
         ),
-        ("Decline threshold", _from_to(comparison.get("threshold"), _pct)),
-        ("Refer band starts at", _from_to(comparison.get("refer_lower"), _pct)),
-        ("AUC (each on its own sample)", _from_to(own.get("auc"), _fmt)),
-        ("KS (each on its own sample)", _from_to(own.get("ks"), _fmt)),
-        ("Brier score (each on its own sample)", _from_to(own.get("brier"), _fmt)),
-        ("Approval rate (each on its own sample)", _from_to(own.get("approval_rate"), _pct)),
+        (gettext("Decline threshold"), _from_to(comparison.get("threshold"), _pct)),
+        (gettext("Refer band starts at"), _from_to(comparison.get("refer_lower"), _pct)),
+        (gettext("AUC (each on its own sample)"), _from_to(own.get("auc"), _fmt)),
+        (gettext("KS (each on its own sample)"), _from_to(own.get("ks"), _fmt)),
+        (gettext("Brier score (each on its own sample)"), _from_to(own.get("brier"), _fmt)),
+        (gettext("Approval rate (each on its own sample)"), _from_to(own.get("approval_rate"), _pct)),
     ]
     for entry in comparison.get("samples") or []:
+        sample = str(SAMPLE_NAMES.get(entry["sample"], entry["sample"]))
         if entry.get("compared"):
-            flips = ", ".join(f"{k}: {n}" for k, n in (entry.get("flips") or {}).items()) or "none"
+            flips = ", ".join(f"{k}: {n}" for k, n in (entry.get("flips") or {}).items()) or none
             rows += [
                 (
-                    f"On the {entry['sample']}",
-                    f"{entry['decisions_flipped']} of {entry['rows_compared']} decisions flip "
-                    f"(agreement {_pct(entry.get('agreement_rate'))}; {flips})",
+                    gettext("On the %(sample)s") % {"sample": sample},
+                    gettext("%(flipped)s of %(compared)s decisions flip (agreement %(agreement)s; %(flips)s)")
+                    % {
+                        "flipped": entry["decisions_flipped"],
+                        "compared": entry["rows_compared"],
+                        "agreement": _pct(entry.get("agreement_rate")),
+                        "flips": flips,
+                    },
                 ),
-                (f"Approval rate ({entry['sample']})", _from_to(_pair(entry, "approval_rate"), _pct)),
-                (f"AUC ({entry['sample']})", _from_to(_pair(entry, "auc"), _fmt)),
+                (
+                    gettext("Approval rate (%(sample)s)") % {"sample": sample},
+                    _from_to(_pair(entry, "approval_rate"), _pct),
+                ),
+                (gettext("AUC (%(sample)s)") % {"sample": sample}, _from_to(_pair(entry, "auc"), _fmt)),
             ]
         else:
             problem = entry.get("active_error") or entry.get("candidate_error")
-            rows.append((f"On the {entry['sample']}", f"{problem} Only the figures above are compared."))
+            rows.append(
+                (
+                    gettext("On the %(sample)s") % {"sample": sample},
+                    gettext("%(problem)s Only the figures above are compared.") % {"problem": problem},
+                )
+            )
     if comparison.get("note"):
-        rows.append(("Note", comparison["note"]))
+        rows.append((gettext("Note"), comparison["note"]))
     return format_html(
         '<table class="lifecycle-report"><tbody>{}</tbody></table>',
         format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
     )
+
+
+# The comparison stores which sample an entry is on in English; pages show it in the reader's language.
+SAMPLE_NAMES = {"candidate's sample": _("candidate's sample"), "active version's sample": _("active version's sample")}
 
 
 def _pair(entry: dict, metric: str) -> dict:
@@ -326,9 +372,9 @@ def _from_to(pair, fmt) -> str:
 
 
 def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
+    return gettext("n/a") if value is None else f"{value:.4g}"
 
 
 def _pct(value) -> str:
     """A probability or rate as every page shows one: '12.1 %'."""
-    return "n/a" if value is None else f"{value * 100:.1f} %"
+    return gettext("n/a") if value is None else f"{value * 100:.1f} %"

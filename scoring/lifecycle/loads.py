@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
@@ -39,7 +40,7 @@ def request_load(
     else:
         valid = repo_id.count("/") == 1
     if not valid:
-        raise ValidationError({"repo_id": ["Give the repo as owner/name, for example acme/credit-model."]})
+        raise ValidationError({"repo_id": [gettext("Give the repo as owner/name, for example acme/credit-model.")]})
     try:
         subfolder = hub.clean_subfolder(subfolder)
     except ValueError as exc:

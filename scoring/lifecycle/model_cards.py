@@ -15,24 +15,35 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from accounts import permissions
 from accounts.names import display_name
 from scoring.engine.performance import measure
+from scoring.engine.schema import localized_schema
 from scoring.lifecycle.comparison import METRICS
-from scoring.lifecycle.versions import roll_back_activation_ids
+from scoring.lifecycle.versions import check_name, roll_back_activation_ids
 from scoring.models import DriftReport, ModelActivation, ModelLoad, ModelVersion
 from scoring.monitoring.outcomes import labelled_decisions
+from scoring.monitoring.reports import attribute_label
 
-METRIC_LABELS = {"auc": "AUC", "ks": "KS", "brier": _lazy("Brier score"), "approval_rate": _lazy("Approval rate")}
-KIND_LABELS = {"categorical": _lazy("Choice"), "integer": _lazy("Whole number"), "number": _lazy("Number")}
+METRIC_LABELS = {
+    "auc": "AUC",
+    "ks": "KS",
+    "brier": gettext_lazy("Brier score"),
+    "approval_rate": gettext_lazy("Approval rate"),
+}
+KIND_LABELS = {
+    "categorical": gettext_lazy("Choice"),
+    "integer": gettext_lazy("Whole number"),
+    "number": gettext_lazy("Number"),
+}
 LEVEL_LABELS = {
-    "stable": _lazy("stable"),
-    "watch": _lazy("watch"),
-    "act": _lazy("act"),
-    "no data": _lazy("too few decisions"),
+    "stable": gettext_lazy("stable"),
+    "watch": gettext_lazy("watch"),
+    "act": gettext_lazy("act"),
+    "no data": gettext_lazy("too few decisions"),
 }
 
 # How many of the version's latest drift reports, and of its most drifted features, the card lists.
@@ -71,8 +82,9 @@ def model_card(version: ModelVersion, *, user) -> ModelCard:
     source_uri = version.source_uri
     if version.source == ModelVersion.Source.LOCAL and not permissions.can_manage_models(user):
         source_uri = ""
+    # Labels, choices, bands and reason statements in the reader's language (a bundle's texts may be {en, fr}).
     metadata = version.metadata or {}
-    schema = metadata.get("schema") or {}
+    schema = localized_schema(metadata, get_language() or "en")
     reports = list(DriftReport.objects.filter(model_version=version).order_by("-created_at", "-id")[:DRIFT_REPORTS])
     return ModelCard(
         generated_at=timezone.now(),
@@ -230,7 +242,7 @@ def _validation(version: ModelVersion) -> dict[str, Any] | None:
         "validated_at": version.validated_at,
         "validated_by": person(version.validated_by),
         "checks": [
-            {"name": c.get("name", ""), "ok": bool(c.get("ok")), "detail": str(c.get("detail", ""))}
+            {"name": check_name(c.get("name", "")), "ok": bool(c.get("ok")), "detail": str(c.get("detail", ""))}
             for c in report.get("checks") or []
         ],
         "sample": (
@@ -362,7 +374,7 @@ def _fairness(report: DriftReport) -> dict[str, Any] | None:
         tables.append(
             {
                 "attribute": table.get("attribute", ""),
-                "label": table.get("label", ""),
+                "label": attribute_label(table.get("attribute", ""), table.get("label", "")),
                 "not_recorded": table.get("not_recorded", 0),
                 "groups": groups,
             }

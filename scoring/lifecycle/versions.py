@@ -19,6 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.engine import (
     BundleRejected,
@@ -28,6 +30,7 @@ from scoring.engine import (
     load_bundle,
 )
 from scoring.engine.policy import check as check_policy
+from scoring.engine.policy import word_problems
 from scoring.exceptions import ActivationConflict, NotAllowed
 from scoring.lifecycle import registry
 from scoring.lifecycle.comparison import compare_with_active
@@ -123,6 +126,31 @@ def validate_version(*, version: ModelVersion, user: AbstractBaseUser | None) ->
     return version
 
 
+# The validation report stores each check under its English name; pages show it in the reader's language.
+CHECK_NAMES = {
+    "files are in the artifact store": _("files are in the artifact store"),
+    "files match their recorded sha256": _("files match their recorded sha256"),
+    "files load": _("files load"),
+    "bundle meets the model contract": _("bundle meets the model contract"),
+    "input example scores": _("input example scores"),
+    "bundle ships a labelled validation sample": _("bundle ships a labelled validation sample"),
+    "validation sample scores": _("validation sample scores"),
+    "sample scores within [0, 1]": _("sample scores within [0, 1]"),
+    "share of sample rows that are valid input on the bundle's sample": _(
+        "share of sample rows that are valid input on the bundle's sample"
+    ),
+    "AUC on the bundle's sample": _("AUC on the bundle's sample"),
+    "KS on the bundle's sample": _("KS on the bundle's sample"),
+    "Brier score (calibration) on the bundle's sample": _("Brier score (calibration) on the bundle's sample"),
+    "approval rate on the bundle's sample": _("approval rate on the bundle's sample"),
+}
+
+
+def check_name(name: str) -> str:
+    """A stored check's name as the reader reads it (a name this version does not know, as stored)."""
+    return str(CHECK_NAMES.get(name, name))
+
+
 def build_report(version: ModelVersion) -> tuple[dict[str, Any], str, LoadedModel | None]:
     """(report, rejection reason or "", loaded model or None) for a stored version."""
     checks: list[dict[str, Any]] = []
@@ -207,14 +235,14 @@ def activate(
     """
     version.refresh_from_db()
     if version.status == ModelVersion.Status.ACTIVE:
-        raise NotAllowed(f"{version} is already active.")
+        raise NotAllowed(gettext("%(version)s is already active.") % {"version": version})
     _check_activatable(version)
     _check_live_policy_fits(version)
     if settings.MODEL_ACTIVATION_REQUIRES_SECOND_ADMIN and user is not None:
         involved = {version.created_by_id, version.validated_by_id} - {None}
         if user.pk in involved:
             raise NotAllowed(
-                "Four-eyes rule: another model administrator must activate a version you loaded or validated."
+                gettext("Four-eyes rule: another model administrator must activate a version you loaded or validated.")
             )
     try:
         with transaction.atomic():
@@ -235,18 +263,24 @@ def _check_live_policy_fits(version: ModelVersion) -> None:
         return
     model = registry.get_loaded(version)
     fields = {f.name: f for f in (*model.features, *model.protected)}
-    found = check_policy(live.engine_rules(), fields, [str(b["name"]) for b in model.bands])
+    found = word_problems(check_policy(live.engine_rules(), fields, [str(b["name"]) for b in model.bands]), gettext)
     if found:
         problems = "; ".join(f"{code}: {' '.join(messages)}" for code, messages in found.items())
         raise BundleRejected(
-            f"The live credit policy {live.label} does not fit this model ({problems}). A credit policy manager "
-            "must first activate a policy whose rules this model can answer."
+            gettext(
+                "The live credit policy %(policy)s does not fit this model (%(problems)s). A credit policy manager "
+                "must first activate a policy whose rules this model can answer."
+            )
+            % {"policy": live.label, "problems": problems}
         )
 
 
 def _check_activatable(version: ModelVersion) -> None:
     if version.status in (ModelVersion.Status.REJECTED, ModelVersion.Status.PENDING):
-        raise BundleRejected(f"{version} is {version.get_status_display().lower()} and cannot be activated.")
+        raise BundleRejected(
+            gettext("%(version)s is %(status)s and cannot be activated.")
+            % {"version": version, "status": version.get_status_display().lower()}
+        )
 
 
 def _switch_active(
@@ -325,5 +359,5 @@ def roll_back(*, user: AbstractBaseUser | None, note: str = "", current: ModelVe
         raise ActivationConflict()
     target = rollback_target()
     if active is None or target is None:
-        raise NotAllowed("There is no previous version to roll back to.")
+        raise NotAllowed(gettext("There is no previous version to roll back to."))
     return activate(version=target, user=user, note=note or f"roll back from #{active.pk}", replacing=active)

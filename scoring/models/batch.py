@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from scoring.models.policy import PolicyVersion
 from scoring.models.versions import ModelVersion
@@ -13,11 +14,11 @@ class BatchJob(models.Model):
     """A CSV file of applications scored by workers, pinned to one model version and the policy live at submission."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="batch_jobs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="batch_jobs")
@@ -27,7 +28,7 @@ class BatchJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     file = models.FileField(upload_to="batches/%Y/%m/")
     original_name = models.CharField(max_length=255, blank=True)
-    columns = models.JSONField(default=list, blank=True, help_text="The file's header: its column names in order.")
+    columns = models.JSONField(default=list, blank=True, help_text=_("The file's header: its column names in order."))
     row_count = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
     rows_scored = models.PositiveIntegerField(default=0)
@@ -47,31 +48,31 @@ class BatchChunk(models.Model):
     """One slice of a batch job's file (byte range and row range), claimed and finished in one transaction."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        SKIPPED = "skipped", "Skipped (job cancelled)"
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Skipped (job cancelled)")
 
     job = models.ForeignKey(BatchJob, on_delete=models.PROTECT, related_name="chunks")
     index = models.PositiveIntegerField()
-    first_row = models.PositiveIntegerField(help_text="1-based number of the chunk's first data row.")
+    first_row = models.PositiveIntegerField(help_text=_("1-based number of the chunk's first data row."))
     row_count = models.PositiveIntegerField()
     byte_start = models.PositiveBigIntegerField()
     byte_end = models.PositiveBigIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0, help_text="How many times a worker started the chunk.")
+    attempts = models.PositiveIntegerField(default=0, help_text=_("How many times a worker started the chunk."))
     failures = models.PositiveIntegerField(
-        default=0, help_text="Starts that ended in an unexpected error or a lost worker (its lease ran out)."
+        default=0, help_text=_("Starts that ended in an unexpected error or a lost worker (its lease ran out).")
     )
-    last_error = models.TextField(blank=True, help_text="Why the chunk's last start failed, if it did.")
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its task was sent; null: waiting.")
+    last_error = models.TextField(blank=True, help_text=_("Why the chunk's last start failed, if it did."))
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text=_("When its task was sent; null: waiting."))
     claimed_at = models.DateTimeField(null=True, blank=True)
     leased_until = models.DateTimeField(
-        null=True, blank=True, help_text="A worker holds the chunk until then, renewing it while it works."
+        null=True, blank=True, help_text=_("A worker holds the chunk until then, renewing it while it works.")
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     scored = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    counts = models.JSONField(default=dict, blank=True, help_text="Scored rows by 'decision/band'.")
+    counts = models.JSONField(default=dict, blank=True, help_text=_("Scored rows by 'decision/band'."))
 
     class Meta:
         ordering = ["job", "index"]
@@ -87,7 +88,7 @@ class BatchRowError(models.Model):
 
     job = models.ForeignKey(BatchJob, on_delete=models.PROTECT, related_name="row_errors")
     row_number = models.PositiveIntegerField()
-    errors = models.JSONField(help_text="Messages by column ('row' for the line as a whole).")
+    errors = models.JSONField(help_text=_("Messages by column ('row' for the line as a whole)."))
     external_ref = models.CharField(max_length=100, blank=True)
 
     class Meta:

@@ -1,15 +1,16 @@
 """Enumerations shared by decisions, reviews and daily counts."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "Web form"
-    API = "api", "API"
-    BATCH = "batch", "Batch"
+    WEB = "web", _("Web form")
+    API = "api", _("API")
+    BATCH = "batch", _("Batch")
 
 
 class Decision(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REFER = "refer", "Refer"
-    DECLINE = "decline", "Decline"
+    APPROVE = "approve", _("Approve")
+    REFER = "refer", _("Refer")
+    DECLINE = "decline", _("Decline")

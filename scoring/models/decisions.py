@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from scoring.models.batch import BatchJob
 from scoring.models.choices import Channel, Decision
@@ -31,13 +32,15 @@ class Prediction(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_index=False, db_constraint=False
     )
-    inputs = JSONTextField(help_text="The inputs exactly as received (form or API; see input_line for batch rows).")
+    inputs = JSONTextField(help_text=_("The inputs exactly as received (form or API; see input_line for batch rows)."))
     input_line = models.TextField(
-        blank=True, default="", help_text="Batch rows: the CSV line exactly as in the file, read with the job's header."
+        blank=True,
+        default="",
+        help_text=_("Batch rows: the CSV line exactly as in the file, read with the job's header."),
     )
-    features = JSONTextField(help_text="The validated values the model scored.")
-    protected = JSONTextField(default=dict, blank=True, help_text="Fairness monitoring fields, not scored.")
-    probability = models.FloatField(help_text="Probability of default.")
+    features = JSONTextField(help_text=_("The validated values the model scored."))
+    protected = JSONTextField(default=dict, blank=True, help_text=_("Fairness monitoring fields, not scored."))
+    probability = models.FloatField(help_text=_("Probability of default."))
     decision = models.CharField(max_length=10, choices=Decision.choices)
     threshold = models.FloatField()
     refer_lower = models.FloatField(null=True, blank=True)
@@ -62,7 +65,7 @@ class Prediction(models.Model):
         db_constraint=False,
     )
     model_decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="")
-    policy_rules = JSONTextField(default=list, blank=True, help_text="Codes of the credit policy rules that fired.")
+    policy_rules = JSONTextField(default=list, blank=True, help_text=_("Codes of the credit policy rules that fired."))
     deciding_rule = models.CharField(max_length=40, blank=True, default="")
     # The declined or referred decision whose "what could be offered" this application took up. Not a key in
     # the database, like model_version: predictions are never deleted (scoring/append_only.py).
@@ -74,7 +77,7 @@ class Prediction(models.Model):
         related_name="counter_offers",
         db_index=False,
         db_constraint=False,
-        help_text="The decision this application is a counter-offer of.",
+        help_text=_("The decision this application is a counter-offer of."),
     )
 
     class Meta:
@@ -148,20 +151,20 @@ class Review(models.Model):
     """An officer's review of a decision: agreement or an override with its justification. Never edited."""
 
     class Outcome(models.TextChoices):
-        AGREE = "agree", "Agree with the model"
-        APPROVE = "approve", "Approve"
-        DECLINE = "decline", "Decline"
+        AGREE = "agree", _("Agree with the model")
+        APPROVE = "approve", _("Approve")
+        DECLINE = "decline", _("Decline")
 
     class ReasonCode(models.TextChoices):
         NONE = "", "—"
-        ADDITIONAL_INCOME = "additional_income", "Verified additional income"
-        COLLATERAL = "collateral", "Additional collateral or guarantor"
-        RELATIONSHIP = "relationship", "Long, good relationship with the bank"
-        DATA_ERROR = "data_error", "Application data was wrong or incomplete"
-        AFFORDABILITY = "affordability", "Affordability concern"
-        FRAUD_SUSPICION = "fraud_suspicion", "Suspected fraud or misrepresentation"
-        POLICY = "policy", "Credit policy rule"
-        OTHER = "other", "Other (explain below)"
+        ADDITIONAL_INCOME = "additional_income", _("Verified additional income")
+        COLLATERAL = "collateral", _("Additional collateral or guarantor")
+        RELATIONSHIP = "relationship", _("Long, good relationship with the bank")
+        DATA_ERROR = "data_error", _("Application data was wrong or incomplete")
+        AFFORDABILITY = "affordability", _("Affordability concern")
+        FRAUD_SUSPICION = "fraud_suspicion", _("Suspected fraud or misrepresentation")
+        POLICY = "policy", _("Credit policy rule")
+        OTHER = "other", _("Other (explain below)")
 
     prediction = models.ForeignKey(Prediction, on_delete=models.PROTECT, related_name="reviews")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")

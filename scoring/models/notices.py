@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from scoring.models.decisions import Prediction, Review
 from scoring.models.fields import JSONTextField
@@ -26,9 +27,9 @@ class AdverseActionNotice(models.Model):
     # The review whose final decision was the decline, if the decline was decided in review.
     review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    content = JSONTextField(help_text="The notice's fields as issued.")
-    body_html = models.TextField(help_text="The notice as rendered when issued.")
-    sha256 = models.CharField(max_length=64, help_text="sha256 of body_html (UTF-8).")
+    content = JSONTextField(help_text=_("The notice's fields as issued."))
+    body_html = models.TextField(help_text=_("The notice as rendered when issued."))
+    sha256 = models.CharField(max_length=64, help_text=_("sha256 of body_html (UTF-8)."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

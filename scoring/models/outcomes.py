@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Max, QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from scoring.models.decisions import Prediction
@@ -22,41 +23,59 @@ class LoanOutcome(models.Model):
     that names the one it supersedes, with who made it and why."""
 
     class Outcome(models.TextChoices):
-        REPAID = "repaid", "Repaid"
-        DEFAULTED = "defaulted", "Defaulted"
-        WRITTEN_OFF = "written_off", "Written off"
-        WITHDRAWN = "withdrawn", "Withdrawn / not booked"
+        REPAID = "repaid", _("Repaid")
+        DEFAULTED = "defaulted", _("Defaulted")
+        WRITTEN_OFF = "written_off", _("Written off")
+        WITHDRAWN = "withdrawn", _("Withdrawn / not booked")
 
     class Source(models.TextChoices):
-        UPLOAD = "upload", "CSV upload"
-        API = "api", "API"
-        COMMAND = "command", "Management command"
+        UPLOAD = "upload", _("CSV upload")
+        API = "api", _("API")
+        COMMAND = "command", _("Management command")
 
     # Outcomes that count as a default in realised performance; "withdrawn" means the loan was never booked.
     BAD = (Outcome.DEFAULTED, Outcome.WRITTEN_OFF)
 
-    prediction = models.ForeignKey(Prediction, on_delete=models.PROTECT, related_name="outcomes", db_index=False)
-    external_ref = models.CharField(max_length=100, blank=True, help_text="The reference the lender reported.")
-    outcome = models.CharField(max_length=12, choices=Outcome.choices)
-    observed_on = models.DateField(help_text="The date the outcome was observed.")
-    days_past_due = models.PositiveIntegerField(null=True, blank=True)
-    source = models.CharField(max_length=10, choices=Source.choices)
-    source_ref = models.CharField(max_length=100, blank=True, help_text="Upload id, API request or file name.")
-    supersedes = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    prediction = models.ForeignKey(
+        Prediction, verbose_name=_("prediction"), on_delete=models.PROTECT, related_name="outcomes", db_index=False
     )
-    reason = models.TextField(blank=True, help_text="Why a correction was made.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    external_ref = models.CharField(
+        verbose_name=_("external ref"), max_length=100, blank=True, help_text=_("The reference the lender reported.")
+    )
+    outcome = models.CharField(verbose_name=_("outcome"), max_length=12, choices=Outcome.choices)
+    observed_on = models.DateField(verbose_name=_("observed on"), help_text=_("The date the outcome was observed."))
+    days_past_due = models.PositiveIntegerField(verbose_name=_("days past due"), null=True, blank=True)
+    source = models.CharField(verbose_name=_("source"), max_length=10, choices=Source.choices)
+    source_ref = models.CharField(
+        verbose_name=_("source ref"), max_length=100, blank=True, help_text=_("Upload id, API request or file name.")
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("supersedes"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    reason = models.TextField(verbose_name=_("reason"), blank=True, help_text=_("Why a correction was made."))
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = LoanOutcomeQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("loan outcome")
+        verbose_name_plural = _("loan outcomes")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["prediction", "-id"], name="outcome_prediction_latest")]
 
     def __str__(self) -> str:
-        return f"Outcome of decision {self.prediction_id}: {self.get_outcome_display()}"
+        return gettext("Outcome of decision %(pk)s: %(outcome)s") % {
+            "pk": self.prediction_id,
+            "outcome": self.get_outcome_display(),
+        }
 
     @property
     def defaulted(self) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.engine.policy import AFTER_MODEL, BEFORE_MODEL, RECORD, Condition, Rule
 from scoring.engine.schema import DECLINE, REFER
@@ -23,33 +25,57 @@ class PolicyIsFrozen(Exception):
 
 class PolicyVersion(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted for activation"
-        ACTIVE = "active", "Active"
-        RETIRED = "retired", "Retired"
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted for activation")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
 
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True, help_text="What this version changes, and why.")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(verbose_name=_("name"), max_length=200)
+    description = models.TextField(
+        verbose_name=_("description"), blank=True, help_text=_("What this version changes, and why.")
+    )
+    status = models.CharField(verbose_name=_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     # The last successful check of the rules against a model's schema.
-    checked_at = models.DateTimeField(null=True, blank=True)
-    checked_against = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    checked_at = models.DateTimeField(verbose_name=_("checked at"), null=True, blank=True)
+    checked_against = models.ForeignKey(
+        ModelVersion,
+        verbose_name=_("checked against"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    activated_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(verbose_name=_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    activated_at = models.DateTimeField(verbose_name=_("activated at"), null=True, blank=True)
     activated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("activated by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "credit policy version"
+        verbose_name = _("credit policy version")
         constraints = [
             models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_policy_version"),
         ]
@@ -63,7 +89,7 @@ class PolicyVersion(models.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.name} (policy #{self.pk})"
+        return gettext("%(name)s (policy #%(pk)s)") % {"name": self.name, "pk": self.pk}
 
     @property
     def is_draft(self) -> bool:
@@ -77,29 +103,55 @@ class PolicyVersion(models.Model):
 
 class PolicyRule(models.Model):
     class Outcome(models.TextChoices):
-        DECLINE = DECLINE, "Decline (knock-out)"
-        REFER = REFER, "Refer to an officer"
-        RECORD = RECORD, "Record only (no effect)"
+        DECLINE = DECLINE, _("Decline (knock-out)")
+        REFER = REFER, _("Refer to an officer")
+        RECORD = RECORD, _("Record only (no effect)")
 
     class Stage(models.TextChoices):
-        BEFORE_MODEL = BEFORE_MODEL, "Before the model (tests the application only)"
-        AFTER_MODEL = AFTER_MODEL, "After the model (may test probability and band)"
+        BEFORE_MODEL = BEFORE_MODEL, _("Before the model (tests the application only)")
+        AFTER_MODEL = AFTER_MODEL, _("After the model (may test probability and band)")
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="rules")
-    position = models.PositiveIntegerField(default=10, help_text="Rules are applied in this order, lowest first.")
-    code = models.CharField(max_length=40, help_text="Reason code, e.g. AMOUNT_ABOVE_LIMIT (capitals, digits, _).")
-    name = models.CharField(max_length=200, help_text="What officers and auditors read, e.g. 'Amount above 20,000 DM'.")
-    statement = models.CharField(
-        max_length=300, help_text="What the applicant is told when this rule decides (adverse-action notice)."
+    version = models.ForeignKey(
+        PolicyVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="rules"
     )
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.AFTER_MODEL)
-    legal_basis = models.TextField(
+    position = models.PositiveIntegerField(
+        verbose_name=_("position"), default=10, help_text=_("Rules are applied in this order, lowest first.")
+    )
+    code = models.CharField(
+        verbose_name=_("code"),
+        max_length=40,
+        help_text=_("Reason code, e.g. AMOUNT_ABOVE_LIMIT (capitals, digits, _)."),
+    )
+    name = models.CharField(
+        verbose_name=_("name"),
+        max_length=200,
+        help_text=_("What officers and auditors read, e.g. 'Amount above 20,000 DM'."),
+    )
+    statement = models.CharField(
+        verbose_name=_("statement"),
+        max_length=300,
+        help_text=_("What the applicant is told when this rule decides (adverse-action notice)."),
+    )
+    statement_fr = models.CharField(
+        _("statement in French"),
+        max_length=300,
         blank=True,
-        help_text="Required when a condition tests a protected attribute: the law or regulation that allows it.",
+        help_text=_(
+            "The same statement in French, for applicants and officers who read French. "
+            "Left blank, French readers are given the statement above."
+        ),
+    )
+    outcome = models.CharField(verbose_name=_("outcome"), max_length=10, choices=Outcome.choices)
+    stage = models.CharField(verbose_name=_("stage"), max_length=12, choices=Stage.choices, default=Stage.AFTER_MODEL)
+    legal_basis = models.TextField(
+        verbose_name=_("legal basis"),
+        blank=True,
+        help_text=_("Required when a condition tests a protected attribute: the law or regulation that allows it."),
     )
 
     class Meta:
+        verbose_name = _("policy rule")
+        verbose_name_plural = _("policy rules")
         ordering = ["position", "id"]
         constraints = [models.UniqueConstraint(fields=["version", "code"], name="one_rule_code_per_policy")]
 
@@ -123,18 +175,24 @@ class PolicyRule(models.Model):
             stage=self.stage,
             conditions=tuple(Condition(field=c.field, test=c.test) for c in self.conditions.all()),
             legal_basis=self.legal_basis,
+            statement_fr=self.statement_fr,
         )
 
 
 class PolicyCondition(models.Model):
-    rule = models.ForeignKey(PolicyRule, on_delete=models.CASCADE, related_name="conditions")
-    field = models.CharField(max_length=100, help_text="An application field, or probability / risk_band.")
+    rule = models.ForeignKey(PolicyRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="conditions")
+    field = models.CharField(
+        verbose_name=_("field"), max_length=100, help_text=_("An application field, or probability / risk_band.")
+    )
     test = models.CharField(
+        verbose_name=_("test"),
         max_length=300,
-        help_text='A ZEN expression on the value: > 20000, [6..72], "car (new)", "car (used)", not in ["a", "b"].',
+        help_text=_('A ZEN expression on the value: > 20000, [6..72], "car (new)", "car (used)", not in ["a", "b"].'),
     )
 
     class Meta:
+        verbose_name = _("policy condition")
+        verbose_name_plural = _("policy conditions")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -152,53 +210,92 @@ class PolicyCondition(models.Model):
 def _refuse_unless_draft(version: PolicyVersion) -> None:
     current = PolicyVersion.objects.filter(pk=version.pk).values_list("status", flat=True).first()
     if current is not None and current != PolicyVersion.Status.DRAFT:
-        raise PolicyIsFrozen(f"{version.label} is no longer a draft: its rules cannot change. Copy it to a new draft.")
+        raise PolicyIsFrozen(
+            gettext("%(version)s is no longer a draft: its rules cannot change. Copy it to a new draft.")
+            % {"version": version.label}
+        )
 
 
 class PolicyActivation(models.Model):
     """Append-only timeline of which policy version went live, from which, asked by whom, approved by whom."""
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="activations")
+    version = models.ForeignKey(
+        PolicyVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="activations"
+    )
     previous = models.ForeignKey(
-        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="deactivations"
+        PolicyVersion,
+        verbose_name=_("previous"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deactivations",
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    note = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True, db_index=True)
+    note = models.CharField(verbose_name=_("note"), max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("policy activation")
+        verbose_name_plural = _("policy activations")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.version} activated {self.created_at:%Y-%m-%d %H:%M}"
+        return gettext("%(version)s activated %(when)s") % {
+            "version": self.version,
+            "when": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }
 
 
 class PolicySimulation(models.Model):
     """A replay of stored decisions under a policy version, beside the active one; its report when done."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="simulations")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    version = models.ForeignKey(
+        PolicyVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="simulations"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    date_from = models.DateTimeField()
-    date_to = models.DateTimeField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    report = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    date_from = models.DateTimeField(
+        verbose_name=_("date from"),
+    )
+    date_to = models.DateTimeField(
+        verbose_name=_("date to"),
+    )
+    state = models.CharField(verbose_name=_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
+    report = models.JSONField(verbose_name=_("report"), default=dict, blank=True)
+    error = models.TextField(verbose_name=_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("policy simulation")
+        verbose_name_plural = _("policy simulations")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Simulation {self.pk} of {self.version} ({self.get_state_display()})"
+        return gettext("Simulation %(pk)s of %(version)s (%(state)s)") % {
+            "pk": self.pk,
+            "version": self.version,
+            "state": self.get_state_display(),
+        }

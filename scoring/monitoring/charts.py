@@ -159,7 +159,7 @@ def line_chart(
     if not values:
         parts.append(
             f'<text class="empty" x="{LEFT + plot_w / 2:.0f}" y="{TOP + plot_h / 2:.0f}" text-anchor="middle">'
-            "No data in this period</text>"
+            f"{escape(gettext('No data in this period'))}</text>"
         )
     parts.append("</svg>")
     # Every text node and attribute value above comes from escape() or our own numbers.
@@ -201,14 +201,22 @@ def _segments(ys: Sequence[float | None]) -> list[list[tuple[int, float]]]:
 
 def _describe(title: str, x: Sequence[date], series, y_format) -> str:
     if not x:
-        return f"{title}: no data."
+        return gettext("%(title)s: no data.") % {"title": title}
     pieces = []
     for name, ys in series:
         known = [(d, v) for d, v in zip(x, ys, strict=True) if v is not None]
         if known:
             last_day, last = known[-1]
-            pieces.append(f"{name}: latest {y_format(last)} on {last_day:%d %b %Y}")
-    return f"{title} from {x[0]:%d %b %Y} to {x[-1]:%d %b %Y}. " + ("; ".join(pieces) or "No data.")
+            pieces.append(
+                gettext("%(series)s: latest %(value)s on %(day)s")
+                % {"series": name, "value": y_format(last), "day": f"{last_day:%d %b %Y}"}
+            )
+    span = gettext("%(title)s from %(start)s to %(end)s.") % {
+        "title": title,
+        "start": f"{x[0]:%d %b %Y}",
+        "end": f"{x[-1]:%d %b %Y}",
+    }
+    return span + " " + ("; ".join(pieces) or gettext("No data."))
 
 
 def reliability_chart(*, title: str, rows: Sequence[Mapping[str, float]]) -> SafeString:

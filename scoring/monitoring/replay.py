@@ -19,6 +19,7 @@ from django.db import InterfaceError, OperationalError, models
 from django.db.models import Q
 from django.utils import timezone
 
+from scoring import display
 from scoring.models import ModelVersion, Prediction
 from scoring.monitoring.reports import fairness_table
 
@@ -108,7 +109,7 @@ def protected_attributes(metadata: Mapping | None = None) -> list[tuple[str, str
     specs = metadata.get("protected_attributes") or DEFAULT_PROTECTED
     attributes = []
     for spec in specs:
-        name, label = str(spec.get("name") or ""), str(spec.get("label") or spec.get("name") or "")
+        name, label = str(spec.get("name") or ""), display.text(spec.get("label")) or str(spec.get("name") or "")
         if name == AGE_FIELD:
             attributes.append((name, f"{label} ({AGE_GROUPS[0]} / {AGE_GROUPS[1]})"))
         elif spec.get("kind") == "categorical":

@@ -14,7 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, IntegerField, Sum, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from scoring import display
 from scoring.engine import drift
 from scoring.exceptions import ModelUnavailable
 from scoring.models import DailyTotal, Decision, DriftReport, ModelVersion, Prediction
@@ -108,6 +110,20 @@ def drift_report_list(*, version: ModelVersion | None = None, limit: int = 90) -
     return list(reversed(queryset[:limit]))
 
 
+# A drift level ("stable", "watch", "act", "no data", as the engine stores it) in the reader's language.
+LEVEL_WORDS = {
+    "stable": _("stable"),
+    "watch": _("watch"),
+    "act": _("act"),
+    "no data": _("no data"),
+}
+
+
+def level_word(level: object) -> str:
+    """The stored level word translated; an unknown level as stored."""
+    return str(LEVEL_WORDS.get(str(level), level or ""))
+
+
 # --- daily rates (from the aggregate table, never from Prediction) --------------------
 
 
@@ -183,11 +199,18 @@ AGE_BANDS = (
 )
 # The German-credit bundle's groupings: its personal status field also carries sex, and ages are banded.
 ATTRIBUTES = (
-    ("sex", "Sex (from personal status and sex)"),
-    ("age_band", "Age band"),
-    ("foreign_worker", "Foreign worker"),
+    ("sex", _("Sex (from personal status and sex)")),
+    ("age_band", _("Age band")),
+    ("foreign_worker", _("Foreign worker")),
 )
+# Stored reports keep the English label; these attributes are shown in the reader's language.
+_ATTRIBUTE_LABELS = dict(ATTRIBUTES)
 _DERIVED = {"personal_status_and_sex": ATTRIBUTES[0], "age_in_years": ATTRIBUTES[1]}
+
+
+def attribute_label(attribute: str, stored: str) -> str:
+    """A fairness table's attribute as the reader reads it (a stored report keeps the English label)."""
+    return str(_ATTRIBUTE_LABELS.get(attribute, stored))
 
 
 def fairness_attributes(protected: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -199,7 +222,7 @@ def fairness_attributes(protected: Iterable[Mapping[str, Any]]) -> list[tuple[st
         if name in _DERIVED:
             attributes.append(_DERIVED[name])
         elif spec.get("kind") == "categorical":
-            attributes.append((name, str(spec.get("label") or name)))
+            attributes.append((name, display.text(spec.get("label")) or name))
     return attributes
 
 
@@ -232,7 +255,7 @@ class FairnessTable:
     def as_dict(self) -> dict[str, Any]:
         return {
             "attribute": self.attribute,
-            "label": self.label,
+            "label": str(self.label),
             "not_recorded": self.not_recorded,
             "groups": [
                 {k: getattr(g, k) for k in ("name", "count", "approved", "too_few", "ratio", "flagged", "reference")}
@@ -244,7 +267,7 @@ class FairnessTable:
     def from_dict(cls, data: Mapping[str, Any]) -> FairnessTable:
         return cls(
             attribute=data["attribute"],
-            label=data["label"],
+            label=attribute_label(data["attribute"], data["label"]),
             not_recorded=data["not_recorded"],
             groups=[FairnessGroup(**g) for g in data["groups"]],
         )

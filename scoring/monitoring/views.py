@@ -14,14 +14,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from accounts import permissions
+from scoring import display
 from scoring.engine import drift
+from scoring.engine.labels import FALLBACK_LANGUAGE
 from scoring.models import ChallengerAssignment, ModelVersion
 from scoring.monitoring import challengers, charts, metrics, performance, reports
 from scoring.monitoring.forms import PerformanceVersionForm
@@ -38,30 +40,30 @@ def monitoring_page(request):
     x = [d.day for d in days]
     rate_charts = [
         charts.line_chart(
-            title="Daily volume",
+            title=_("Daily volume"),
             x=x,
-            series=[("Decisions", [d.volume for d in days])],
-            y_label="Decisions",
+            series=[(_("Decisions"), [d.volume for d in days])],
+            y_label=_("Decisions"),
             bars=True,
             counts=True,
         ),
         charts.line_chart(
-            title="Approval and override rates",
+            title=_("Approval and override rates"),
             x=x,
             series=[
-                ("Approval rate", [d.approval_rate for d in days]),
-                ("Override rate", [d.override_rate for d in days]),
+                (_("Approval rate"), [d.approval_rate for d in days]),
+                (_("Override rate"), [d.override_rate for d in days]),
             ],
-            y_label="Share of decisions",
+            y_label=_("Share of decisions"),
             y_format=charts.percent,
             y_max=1.0,
-            thresholds=[charts.Threshold(0.10, "override alert 10%", "threshold")],
+            thresholds=[charts.Threshold(0.10, _("override alert 10%"), "threshold")],
         ),
         charts.line_chart(
-            title="Mean probability of default",
+            title=_("Mean probability of default"),
             x=x,
-            series=[("Mean PD", [d.mean_probability for d in days])],
-            y_label="Probability of default",
+            series=[(_("Mean PD"), [d.mean_probability for d in days])],
+            y_label=_("Probability of default"),
             y_format=charts.percent,
         ),
     ]
@@ -71,17 +73,19 @@ def monitoring_page(request):
         history = reports.drift_report_list(version=report.model_version)
         dates = [r.created_at.date() for r in history]
         names = [f["name"] for f in report.features] + (["score"] if report.score else [])
+        _statements, labels = display.reason_library(report.model_version, get_language() or FALLBACK_LANGUAGE)
         for name in names:
             values = [(r.score_psi if name == "score" else r.psi_by_feature().get(name)) for r in history]
+            feature = labels.get(name) or name.replace("_", " ")
             feature_charts.append(
                 charts.line_chart(
-                    title=f"PSI of {name.replace('_', ' ')}",
+                    title=_("PSI of the score") if name == "score" else _("PSI of %(feature)s") % {"feature": feature},
                     x=dates,
                     series=[("PSI", values)],
                     y_label="PSI",
                     thresholds=[
-                        charts.Threshold(drift.WATCH, "watch 0.1", "threshold-watch"),
-                        charts.Threshold(drift.ACT, "act 0.25", "threshold-act"),
+                        charts.Threshold(drift.WATCH, _("watch %(psi)s") % {"psi": drift.WATCH}, "threshold-watch"),
+                        charts.Threshold(drift.ACT, _("act %(psi)s") % {"psi": drift.ACT}, "threshold-act"),
                     ],
                 )
             )

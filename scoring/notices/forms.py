@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from scoring.decisions.forms import ErrorsReadWithFields, add_errors
 from scoring.notices import services
 
 
+def _lines_help() -> str:
+    count = services.ADDRESS_MAX_LINES
+    return ngettext(
+        "One address line per line, at most %(count)s line.",
+        "One address line per line, at most %(count)s lines.",
+        count,
+    ) % {"count": count}
+
+
 class NoticeForm(ErrorsReadWithFields, forms.Form):
     applicant_name = forms.CharField(
-        label="Applicant's name",
+        label=_("Applicant's name"),
         max_length=services.NAME_MAX_LENGTH,
-        help_text="As it should appear on the letter.",
+        help_text=_("As it should appear on the letter."),
     )
     applicant_address = forms.CharField(
-        label="Applicant's postal address",
+        label=_("Applicant's postal address"),
         max_length=services.ADDRESS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=f"One address line per line, at most {services.ADDRESS_MAX_LINES} lines.",
+        help_text=lazy(_lines_help, str)(),
         strip=False,
     )
 

@@ -14,12 +14,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.template.defaultfilters import date as format_date
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from accounts import permissions
+from scoring import display
 from scoring.decisions import selectors as decision_selectors
 from scoring.decisions.presentation import DecisionView
 from scoring.decisions.services import lock_reviews_of
+from scoring.engine.policy import reason_statement
+from scoring.engine.schema import localized_schema
 from scoring.exceptions import InvalidNotice, NotAllowed, NotFinalDecline
 from scoring.models import AdverseActionNotice, Decision, Prediction, Review
 
@@ -63,17 +68,29 @@ def final_decision_of(prediction: Prediction) -> FinalDecision:
 def applicant_reasons(prediction: Prediction) -> list[str]:
     """The principal reasons as statements an applicant can be given: strongest first, at most four.
 
-    Each stored reason gives its ``statement``; rows recorded before reasons had one give their
-    ``sentence``. A reason that lowered the risk is not a reason for a decline; codes are never shown.
+    Each stored reason gives its ``statement``, in the active language when the model version's
+    reason library has it in that language (by the reason's code); rows recorded before reasons had
+    one give their ``sentence``. A reason that lowered the risk is not a reason for a decline; codes
+    are never shown.
     """
+    schema = localized_schema(prediction.model_version.metadata or {}, translation.get_language() or "en")
+    by_code = {
+        r.get("code"): r.get("statement")
+        for f in schema.get("features") or ()
+        if isinstance(f, dict)
+        for r in (f.get("reasons") or {}).values()
+        if isinstance(r, dict)
+    }
     statements: list[str] = []
+    language = get_language()  # the notice is issued, and stored, in the issuer's language
     for reason in prediction.reasons or []:
         if not isinstance(reason, dict):
             continue
         contribution = reason.get("contribution")
         if isinstance(contribution, int | float) and contribution <= 0:
             continue
-        text = str(reason.get("statement") or reason.get("sentence") or "").strip()
+        stated = reason.get("statement") and (by_code.get(reason.get("code")) or reason_statement(reason, language))
+        text = str(stated or reason.get("sentence") or "").strip()
         if text and text not in statements:
             statements.append(text)
         if len(statements) == MAX_REASONS:
@@ -84,7 +101,7 @@ def applicant_reasons(prediction: Prediction) -> list[str]:
 def action_taken(prediction: Prediction) -> str:
     """What was decided, in the applicant's words: the loan's amount and term when the decision has them."""
     units = {
-        str(f.get("name")): str(f.get("unit") or "")
+        str(f.get("name")): display.text(f.get("unit"))
         for f in (prediction.model_version.metadata or {}).get("features") or []
         if isinstance(f, dict)
     }
@@ -92,8 +109,11 @@ def action_taken(prediction: Prediction) -> str:
     amount, months = given.get("credit_amount"), given.get("duration_in_month")
     if _is_number(amount) and _is_number(months):
         currency = units.get("credit_amount") or "DM"
-        return f"Your application for a loan of {amount:,.0f} {currency} over {months:.0f} months has been declined."
-    return "Your application for credit has been declined."
+        return _("Your application for a loan of %(amount)s over %(months)s months has been declined.") % {
+            "amount": display.money(round(amount), currency),
+            "months": display.integer(months),
+        }
+    return _("Your application for credit has been declined.")
 
 
 def _is_number(value: object) -> bool:
@@ -106,19 +126,19 @@ def applicant_errors(*, applicant_name: str, applicant_address: str) -> dict[str
     name = (applicant_name or "").strip()
     address = _address_lines(applicant_address)
     if not name:
-        errors["applicant_name"] = ["Enter the applicant's name."]
+        errors["applicant_name"] = [_("Enter the applicant's name.")]
     elif len(name) > NAME_MAX_LENGTH:
-        errors["applicant_name"] = [f"Use at most {NAME_MAX_LENGTH} characters."]
+        errors["applicant_name"] = [_("Use at most %(count)s characters.") % {"count": NAME_MAX_LENGTH}]
     elif not name.isprintable():
-        errors["applicant_name"] = ["Use printable characters only (no tabs or control characters)."]
+        errors["applicant_name"] = [_("Use printable characters only (no tabs or control characters).")]
     if not address:
-        errors["applicant_address"] = ["Enter the applicant's postal address."]
+        errors["applicant_address"] = [_("Enter the applicant's postal address.")]
     elif len("\n".join(address)) > ADDRESS_MAX_LENGTH:
-        errors["applicant_address"] = [f"Use at most {ADDRESS_MAX_LENGTH} characters."]
+        errors["applicant_address"] = [_("Use at most %(count)s characters.") % {"count": ADDRESS_MAX_LENGTH}]
     elif len(address) > ADDRESS_MAX_LINES:
-        errors["applicant_address"] = [f"Use at most {ADDRESS_MAX_LINES} lines."]
+        errors["applicant_address"] = [_("Use at most %(count)s lines.") % {"count": ADDRESS_MAX_LINES}]
     elif not all(line.isprintable() for line in address):
-        errors["applicant_address"] = ["Use printable characters only (no tabs or control characters)."]
+        errors["applicant_address"] = [_("Use printable characters only (no tabs or control characters).")]
     return errors
 
 
@@ -128,19 +148,38 @@ def _address_lines(address: str) -> list[str]:
 
 
 def notice_content(*, prediction: Prediction, applicant_name: str, applicant_address: str) -> dict[str, Any]:
-    """Every field the notice shows, as it will be kept."""
+    """Every field the notice shows, as it will be kept, in the active language (the issuing officer's)."""
     today = timezone.localdate()
+    language = _notice_language()
     return {
+        "language": language,
         "lender": {"name": settings.LENDER_NAME, "address": settings.LENDER_ADDRESS},
         "date": today.isoformat(),
         "date_text": format_date(today, "j F Y"),
         "applicant": {"name": applicant_name.strip(), "address": _address_lines(applicant_address)},
         "action": action_taken(prediction),
         "reasons": applicant_reasons(prediction),
-        "statutory_text": [p.strip() for p in settings.ADVERSE_ACTION_STATUTORY_TEXT.split("\n\n") if p.strip()],
+        "statutory_text": [p.strip() for p in statutory_text(language).split("\n\n") if p.strip()],
         "decision_id": prediction.pk,
         "reference": prediction.external_ref,
     }
+
+
+def _notice_language() -> str:
+    """The language the notice is written in: the issuing officer's page language (one of LANGUAGES)."""
+    active = translation.get_language() or settings.LANGUAGE_CODE
+    codes = [code for code, _name in settings.LANGUAGES]
+    return active if active in codes else active.split("-")[0] if active.split("-")[0] in codes else codes[0]
+
+
+def statutory_text(language: str) -> str:
+    """The lender's statutory wording in ``language`` (ADVERSE_ACTION_STATUTORY_TEXT_FR for French), else in
+    English (ADVERSE_ACTION_STATUTORY_TEXT): counsel words each for the lender's jurisdiction."""
+    if language != "en":
+        return getattr(settings, f"ADVERSE_ACTION_STATUTORY_TEXT_{language.upper()}", "") or (
+            settings.ADVERSE_ACTION_STATUTORY_TEXT
+        )
+    return settings.ADVERSE_ACTION_STATUTORY_TEXT
 
 
 def issue_notice(
@@ -158,7 +197,10 @@ def issue_notice(
         content = notice_content(
             prediction=prediction, applicant_name=applicant_name, applicant_address=applicant_address
         )
-        body = render_to_string(LETTER_TEMPLATE, {"notice": content})
+        # Rendered in the notice's language; kept as rendered, so a later view in another language shows
+        # the letter the applicant was given.
+        with translation.override(content["language"]):
+            body = render_to_string(LETTER_TEMPLATE, {"notice": content})
         notice = AdverseActionNotice.objects.create(
             prediction=prediction,
             review=final.review,

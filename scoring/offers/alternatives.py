@@ -11,10 +11,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import get_language, gettext, ngettext
 
+from scoring import display
 from scoring.engine import APPROVE, LoadedModel
-from scoring.engine.counterfactuals import Alternative, Decide, search
+from scoring.engine.counterfactuals import Alternative, Change, Decide, search
+from scoring.engine.labels import FALLBACK_LANGUAGE
 from scoring.engine.policy import PROBABILITY, RISK_BAND, CompiledPolicy, PolicyEvaluationError
+from scoring.engine.schema import CATEGORICAL, Feature, unit_for
 from scoring.lifecycle import registry
 from scoring.models import ModelVersion, Prediction
 from scoring.policy import registry as policy_registry
@@ -51,20 +55,23 @@ def alternatives_for(prediction: Prediction, loaded_model: LoadedModel, *, decid
     missing = [n for n in loaded_model.feature_names if n not in prediction.features]
     if missing:
         return Offers(
-            prediction, (), "The active model takes inputs this decision does not have, so no offer can be computed."
+            prediction,
+            (),
+            gettext("The active model takes inputs this decision does not have, so no offer can be computed."),
         )
     features = {n: prediction.features[n] for n in loaded_model.feature_names}
     found = search(loaded_model, features, decide=decide)
     if found.alternatives:
         count = len(found.alternatives)
-        message = f"{count} alternative{'' if count == 1 else 's'} that would be approved."
+        message = ngettext(
+            "%(count)d alternative that would be approved.", "%(count)d alternatives that would be approved.", count
+        ) % {"count": count}
     elif not found.actionable:
-        message = "No alternative: the model in use declares no terms an offer may change."
+        message = gettext("No alternative: the model in use declares no terms an offer may change.")
     else:
-        message = (
-            f"No alternative within the limits: no change of {_listed(found.actionable)} "
-            "(one of them or two together) would be approved."
-        )
+        message = gettext(
+            "No alternative within the limits: no change of %(terms)s (one of them or two together) would be approved."
+        ) % {"terms": _listed(_actionable_labels(loaded_model, features))}
     return Offers(prediction, found.alternatives, message, candidates=found.candidates)
 
 
@@ -82,7 +89,11 @@ def offers_for(prediction: Prediction, *, decide: Decide | None = None) -> Offer
     try:
         offers = alternatives_for(prediction, active.model, decide=decide)
     except PolicyEvaluationError as exc:
-        offers = Offers(prediction, (), f"No alternative can be checked against the credit policy: {exc}")
+        offers = Offers(
+            prediction,
+            (),
+            gettext("No alternative can be checked against the credit policy: %(error)s") % {"error": exc},
+        )
     return replace(offers, model_version=active.version)
 
 
@@ -101,7 +112,10 @@ def policy_decide(model: LoadedModel, policy: CompiledPolicy | None, protected: 
         values |= {PROBABILITY: probabilities, RISK_BAND: model.band(probabilities)}
         missing = [n for n in policy.fields if n not in values]
         if missing:
-            raise PolicyEvaluationError(f"The credit policy tests {', '.join(missing)}, which the model does not have.")
+            raise PolicyEvaluationError(
+                gettext("The credit policy tests %(fields)s, which the model does not have.")
+                % {"fields": ", ".join(missing)}
+            )
         return policy.evaluate_frame({n: values[n] for n in policy.fields}, model.decide(probabilities)).decisions
 
     return decide
@@ -109,12 +123,40 @@ def policy_decide(model: LoadedModel, policy: CompiledPolicy | None, protected: 
 
 def _not_offered(prediction: Prediction) -> Offers | None:
     if prediction.decision == APPROVE:
-        return Offers(prediction, (), "The model approved this application: there is nothing to offer instead.")
+        return Offers(
+            prediction, (), gettext("The model approved this application: there is nothing to offer instead.")
+        )
     if prediction.decision not in OFFERED_FOR:
-        return Offers(prediction, (), "Offers are made for declined and referred decisions only.")
+        return Offers(prediction, (), gettext("Offers are made for declined and referred decisions only."))
     return None
+
+
+def _actionable_labels(loaded_model: LoadedModel, features: Mapping[str, object]) -> tuple[str, ...]:
+    """The labels of the terms an offer may change (those the search tried), in the page's language."""
+    language = get_language() or FALLBACK_LANGUAGE
+    chosen = (f for f in loaded_model.features if f.actionable is not None and f.name in features)
+    return tuple(f.in_language(language).label for f in chosen)
 
 
 def _listed(labels: tuple[str, ...]) -> str:
     words = [label.lower() for label in labels]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return gettext("%(some)s or %(last)s") % {"some": ", ".join(words[:-1]), "last": words[-1]}
+
+
+def change_text(change: Change) -> str:
+    """'Loan amount 6,000 DM instead of 9,000 DM', as an officer reads it, in the page's language."""
+    feature = change.feature.in_language(get_language() or FALLBACK_LANGUAGE)
+    return gettext("%(label)s %(offered)s instead of %(given)s") % {
+        "label": feature.label,
+        "offered": _value_text(feature, change.after),
+        "given": _value_text(feature, change.before),
+    }
+
+
+def _value_text(feature: Feature, value: object) -> str:
+    """A choice's label, or the number in the page's format with its unit ("6 000 DM" in French)."""
+    if feature.kind != CATEGORICAL and isinstance(value, int | float) and not isinstance(value, bool):
+        return display.money(value, unit_for(value, feature.unit))
+    return feature.value_text(value)

@@ -15,6 +15,8 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import permissions
 from accounts.names import display_name
@@ -68,30 +70,33 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             return [(None, {"fields": ["name", "description"]})]
         history = ["created_at", "created_by_name", "checked", "submitted_at", "submitted_by_name"]
         history += ["activated_at", "activated_by_name"]
-        return [(None, {"fields": ["name", "description", "status"]}), ("History", {"fields": history})]
+        return [(None, {"fields": ["name", "description", "status"]}), (_("History"), {"fields": history})]
 
-    @admin.display(description="Rules", ordering="rule_count")
+    @admin.display(description=_("Rules"), ordering="rule_count")
     def rule_count(self, obj):
         return obj.rule_count
 
-    @admin.display(description="Checked against the model")
+    @admin.display(description=_("Checked against the model"))
     def checked(self, obj):
         if obj.checked_at is None:
-            return "Not checked yet"
+            return gettext("Not checked yet")
         when = date_format(timezone.localtime(obj.checked_at), "DATETIME_FORMAT")
-        return f"{when} against {obj.checked_against or 'a model no longer known'}"
+        return gettext("%(when)s against %(model)s") % {
+            "when": when,
+            "model": obj.checked_against or gettext("a model no longer known"),
+        }
 
-    @admin.display(description="Created by")
+    @admin.display(description=_("Created by"))
     def created_by_name(self, obj):
-        return display_name(obj.created_by, "the system")
+        return display_name(obj.created_by, gettext("the system"))
 
-    @admin.display(description="Submitted by")
+    @admin.display(description=_("Submitted by"))
     def submitted_by_name(self, obj):
         return display_name(obj.submitted_by, "—")
 
-    @admin.display(description="Activated by")
+    @admin.display(description=_("Activated by"))
     def activated_by_name(self, obj):
-        return display_name(obj.activated_by, "—" if obj.activated_at is None else "the system")
+        return display_name(obj.activated_by, "—" if obj.activated_at is None else gettext("the system"))
 
     def has_module_permission(self, request):
         return permissions.can_view_policies(request.user)
@@ -173,8 +178,8 @@ class PolicyConditionInline(admin.TabularInline):
     form = forms.ConditionForm
     formset = forms.ConditionFormSet
     extra = 1
-    verbose_name = "condition (all must hold for the rule to fire)"
-    verbose_name_plural = "conditions (all must hold for the rule to fire)"
+    verbose_name = _("condition (all must hold for the rule to fire)")
+    verbose_name_plural = _("conditions (all must hold for the rule to fire)")
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_view_policies(request.user)
@@ -197,7 +202,7 @@ class PolicyRuleAdmin(admin.ModelAdmin):
     list_filter = ("version__status",)
     search_fields = ("code", "name", "version__name")
     actions = None  # a bulk delete would bypass the draft check of each rule
-    fields = ["version", "position", "code", "name", "statement", "outcome", "stage", "legal_basis"]
+    fields = ["version", "position", "code", "name", "statement", "statement_fr", "outcome", "stage", "legal_basis"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["version"] if obj is not None else []
@@ -256,13 +261,13 @@ class PolicyActivationAdmin(admin.ModelAdmin):
     list_select_related = ("version", "previous", "requested_by", "user")
     actions = None
 
-    @admin.display(description="Submitted by")
+    @admin.display(description=_("Submitted by"))
     def requested_by_name(self, obj):
         return display_name(obj.requested_by, "—")
 
-    @admin.display(description="Approved and activated by")
+    @admin.display(description=_("Approved and activated by"))
     def approved_by_name(self, obj):
-        return display_name(obj.user, "the system")
+        return display_name(obj.user, gettext("the system"))
 
     def has_module_permission(self, request):
         return permissions.can_view_policies(request.user)

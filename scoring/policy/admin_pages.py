@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import permissions
@@ -46,9 +47,9 @@ def _require(check, request) -> None:
 
 def _report_problems(request, errors) -> None:
     for key, problems in errors.items():
-        where = "The policy" if key == "policy" else f"Rule {key}"
+        where = gettext("The policy") if key == "policy" else gettext("Rule %(code)s") % {"code": key}
         for problem in problems:
-            messages.error(request, f"{where}: {problem}")
+            messages.error(request, gettext("%(where)s: %(problem)s") % {"where": where, "problem": problem})
 
 
 @require_POST
@@ -64,7 +65,11 @@ def check_view(request, pk: int):
     if found:
         _report_problems(request, found)
     else:
-        messages.success(request, f"Every rule of {version.label} fits the active model, {model_version}.")
+        messages.success(
+            request,
+            gettext("Every rule of %(version)s fits the active model, %(model)s.")
+            % {"version": version.label, "model": model_version},
+        )
     return redirect(version_url(version))
 
 
@@ -84,8 +89,10 @@ def submit_view(request, pk: int):
     else:
         messages.success(
             request,
-            f"{version.label} is submitted: another credit policy manager or a credit manager approves and "
-            "activates it.",
+            gettext(
+                "%(version)s is submitted: another credit policy manager or a credit manager approves and activates it."
+            )
+            % {"version": version.label},
         )
     return redirect(version_url(version))
 
@@ -99,7 +106,9 @@ def withdraw_view(request, pk: int):
     except NotAllowed as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{version.label} is a draft again: its rules can be changed.")
+        messages.success(
+            request, gettext("%(version)s is a draft again: its rules can be changed.") % {"version": version.label}
+        )
     return redirect(version_url(version))
 
 
@@ -113,12 +122,14 @@ def activate_view(request, pk: int):
     except ModelUnavailable:
         messages.error(request, forms.NO_ACTIVE_MODEL)
     except NotAllowed as exc:  # includes ActivationConflict, whose message says what happened
-        messages.error(request, str(exc) or "Another activation happened at the same time; nothing changed.")
+        messages.error(request, str(exc) or gettext("Another activation happened at the same time; nothing changed."))
     except PolicyRejected as exc:
         _report_problems(request, exc.errors)
     else:
         messages.success(
-            request, f"{version.label} is now the live credit policy; every process switches within seconds."
+            request,
+            gettext("%(version)s is now the live credit policy; every process switches within seconds.")
+            % {"version": version.label},
         )
     return redirect(version_url(version))
 
@@ -128,7 +139,11 @@ def copy_view(request, pk: int):
     _require(permissions.can_edit_policies, request)
     version = get_object_or_404(PolicyVersion, pk=pk)
     copy = services.copy_to_draft(version, user=request.user)
-    messages.success(request, f"{copy.label} is a new draft with the rules of {version.label}.")
+    messages.success(
+        request,
+        gettext("%(copy)s is a new draft with the rules of %(version)s.")
+        % {"copy": copy.label, "version": version.label},
+    )
     return redirect(version_url(copy))
 
 
@@ -174,10 +189,17 @@ def import_view(request, model_admin):
             form.add_error(None, forms.NO_ACTIVE_MODEL)
         except PolicyRejected as exc:
             for key, problems in exc.errors.items():
-                where = "The decision model" if key == "policy" else f"Rule {key}"
-                form.add_error("file", [f"{where}: {problem}" for problem in problems])
+                where = gettext("The decision model") if key == "policy" else gettext("Rule %(code)s") % {"code": key}
+                form.add_error(
+                    "file",
+                    [gettext("%(where)s: %(problem)s") % {"where": where, "problem": problem} for problem in problems],
+                )
         else:
-            messages.success(request, f"Imported as {version.label}, a draft: check, simulate and submit it.")
+            messages.success(
+                request,
+                gettext("Imported as %(version)s, a draft: check, simulate and submit it.")
+                % {"version": version.label},
+            )
             return redirect(version_url(version))
     return _render_import(request, model_admin, form, status=400)
 
@@ -186,7 +208,7 @@ def _render_import(request, model_admin, form, *, status: int = 200, refused: st
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": PolicyVersion._meta,
-        "title": "Import a ZEN decision model",
+        "title": gettext("Import a ZEN decision model"),
         "form": form,
         "refused": refused,  # an upload stopped before its form could be read
         "max_size": uploads.megabytes(settings.POLICY_IMPORT_MAX_BYTES),

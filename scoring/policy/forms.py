@@ -9,6 +9,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.engine.policy import Condition, Rule
 from scoring.exceptions import ModelUnavailable
@@ -17,12 +19,12 @@ from scoring.lifecycle import registry as model_registry
 from scoring.models import PolicyCondition, PolicyRule, PolicyVersion
 from scoring.policy import presentation, services
 
-NO_ACTIVE_MODEL = (
+NO_ACTIVE_MODEL = _(
     "No model is active: a rule is checked against the active model's fields, so a model administrator must "
     "activate one first."
 )
 
-TEST_HELP = (
+TEST_HELP = _(
     "A ZEN expression on the field's value, for example: > 20000, < 18, [6..72] (6 to 72 inclusive), "
     '"car (new)" (exactly this choice), "car (new)", "car (used)" (any of these), '
     'not in ["rent"] (anything but). Choices are written as the model takes them, in double quotes.'
@@ -38,9 +40,10 @@ def active_model():
 class RuleForm(forms.ModelForm):
     class Meta:
         model = PolicyRule
-        fields = ["version", "position", "code", "name", "statement", "outcome", "stage", "legal_basis"]
+        fields = ["version", "position", "code", "name", "statement", "statement_fr", "outcome", "stage", "legal_basis"]
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 2, "cols": 80}),
+            "statement_fr": forms.Textarea(attrs={"rows": 2, "cols": 80, "lang": "fr"}),
             "legal_basis": forms.Textarea(attrs={"rows": 3, "cols": 80}),
         }
 
@@ -49,7 +52,9 @@ class RuleForm(forms.ModelForm):
         if "version" in self.fields:
             # Rules are added to drafts only; a submitted version is what it is for good.
             self.fields["version"].queryset = PolicyVersion.objects.filter(status=PolicyVersion.Status.DRAFT)
-            self.fields["version"].help_text = "A draft version; submitted, active and retired versions do not change."
+            self.fields["version"].help_text = _(
+                "A draft version; submitted, active and retired versions do not change."
+            )
 
     def clean(self):
         data = super().clean()
@@ -58,14 +63,16 @@ class RuleForm(forms.ModelForm):
             version is not None
             and not PolicyVersion.objects.filter(pk=version.pk, status=PolicyVersion.Status.DRAFT).exists()
         ):
-            raise ValidationError(f"{version.label} is no longer a draft: its rules cannot change.")
+            raise ValidationError(
+                gettext("%(version)s is no longer a draft: its rules cannot change.") % {"version": version.label}
+            )
         return data
 
 
 class ConditionForm(forms.ModelForm):
     field = forms.ChoiceField(
-        label="Field",
-        help_text="What the condition tests.",
+        label=_("Field"),
+        help_text=_("What the condition tests."),
         error_messages={"invalid_choice": "The active model has no field %(value)s: choose one from the list."},
     )
 
@@ -85,11 +92,11 @@ class ConditionForm(forms.ModelForm):
         current = self.instance.field if self.instance.pk else ""
         if current and current not in known:
             # Kept, so the check can name it, rather than silently replaced by the first choice.
-            choices.append(("Not in the active model", [(current, current)]))
-        self.fields["field"].choices = [("", "Choose a field"), *choices]
+            choices.append((gettext("Not in the active model"), [(current, current)]))
+        self.fields["field"].choices = [("", gettext("Choose a field")), *choices]
         # A tabular inline names its columns in the table head, not in labels: name each control for screen readers.
-        self.fields["field"].widget.attrs["aria-label"] = "Field the condition tests"
-        self.fields["test"].widget.attrs["aria-label"] = "Test on the field's value"
+        self.fields["field"].widget.attrs["aria-label"] = gettext("Field the condition tests")
+        self.fields["test"].widget.attrs["aria-label"] = gettext("Test on the field's value")
 
 
 class ConditionFormSet(BaseInlineFormSet):
@@ -99,7 +106,7 @@ class ConditionFormSet(BaseInlineFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         if "DELETE" in form.fields:  # a checkbox in a table cell, without a label of its own
-            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this condition"
+            form.fields["DELETE"].widget.attrs["aria-label"] = gettext("Delete this condition")
 
     def clean(self):
         super().clean()
@@ -125,19 +132,28 @@ class ConditionFormSet(BaseInlineFormSet):
             stage=rule.stage,
             conditions=conditions,
             legal_basis=rule.legal_basis,
+            statement_fr=rule.statement_fr,
         )
         found = [problem for found in services.problems([draft], model).values() for problem in found]
         if PolicyRule.objects.filter(version_id=rule.version_id, code=rule.code).exclude(pk=rule.pk).exists():
-            found.insert(0, f"Another rule of this version already has the code {rule.code}.")
+            found.insert(
+                0, gettext("Another rule of this version already has the code %(code)s.") % {"code": rule.code}
+            )
         if found:
-            raise ValidationError([f"Rule {rule.code} ({rule.name}): {problem}" for problem in found])
+            raise ValidationError(
+                [
+                    gettext("Rule %(code)s (%(name)s): %(problem)s")
+                    % {"code": rule.code, "name": rule.name, "problem": problem}
+                    for problem in found
+                ]
+            )
 
 
 class ImportForm(forms.Form):
-    name = forms.CharField(max_length=200, help_text="The new draft's name, e.g. 'Standard policy, spring update'.")
+    name = forms.CharField(max_length=200, help_text=_("The new draft's name, e.g. 'Standard policy, spring update'."))
     file = forms.FileField(
-        label="ZEN decision model (JSON)",
-        help_text="A .json file exported here or from a GoRules editor: one decision table, hit policy collect.",
+        label=_("ZEN decision model (JSON)"),
+        help_text=_("A .json file exported here or from a GoRules editor: one decision table, hit policy collect."),
     )
 
     def clean_file(self):
@@ -145,14 +161,17 @@ class ImportForm(forms.Form):
         limit = settings.POLICY_IMPORT_MAX_BYTES
         if upload.size > limit:
             raise ValidationError(
-                f"The file is {megabytes(upload.size)}; a decision model may be at most {megabytes(limit)}."
+                gettext("The file is %(size)s; a decision model may be at most %(limit)s.")
+                % {"size": megabytes(upload.size), "limit": megabytes(limit)}
             )
         try:
             document = json.loads(upload.read().decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise ValidationError("The file is not UTF-8 text: export the decision model as JSON.") from exc
+            raise ValidationError(gettext("The file is not UTF-8 text: export the decision model as JSON.")) from exc
         except ValueError as exc:
-            raise ValidationError(f"The file is not valid JSON: {exc}.") from exc
+            raise ValidationError(gettext("The file is not valid JSON: %(error)s.") % {"error": exc}) from exc
         if not isinstance(document, dict):
-            raise ValidationError("The file holds JSON, but not a decision model (an object with nodes and edges).")
+            raise ValidationError(
+                gettext("The file holds JSON, but not a decision model (an object with nodes and edges).")
+            )
         return document

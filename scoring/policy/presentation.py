@@ -11,10 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from scoring import display
 from scoring.engine.policy import MODEL_FIELDS, PROBABILITY, RISK_BAND
 from scoring.models import ModelVersion, PolicyRule, PolicyVersion
 
-MODEL_FIELD_LABELS = {PROBABILITY: "Probability of default", RISK_BAND: "Risk band"}
+MODEL_FIELD_LABELS = {PROBABILITY: _("Probability of default"), RISK_BAND: _("Risk band")}
 
 
 @dataclass(frozen=True)
@@ -34,18 +38,21 @@ def fields_of(model_version: ModelVersion | None) -> dict[str, FieldInfo]:
     ]:
         if isinstance(raw, Mapping) and raw.get("name"):
             name = str(raw["name"])
-            found[name] = FieldInfo(str(raw.get("label") or name), str(raw.get("unit") or ""), protected)
+            found[name] = FieldInfo(display.text(raw.get("label")) or name, display.text(raw.get("unit")), protected)
     for name in MODEL_FIELDS:
-        found[name] = FieldInfo(MODEL_FIELD_LABELS[name])
+        found[name] = FieldInfo(str(MODEL_FIELD_LABELS[name]))
     return found
 
 
 def field_choices(model) -> list[tuple[str, list[tuple[str, str]]]]:
     """The condition's field select for a loaded model: application fields, protected attributes, the model's result."""
     return [
-        ("Application", [(f.name, f"{f.label} ({f.unit})" if f.unit else f.label) for f in model.features]),
-        ("Protected attributes: only with a legal basis", [(f.name, f.label) for f in model.protected]),
-        ("The model's result: rules after the model only", list(MODEL_FIELD_LABELS.items())),
+        (gettext("Application"), [(f.name, f"{f.label} ({f.unit})" if f.unit else f.label) for f in model.features]),
+        (gettext("Protected attributes: only with a legal basis"), [(f.name, f.label) for f in model.protected]),
+        (
+            gettext("The model's result: rules after the model only"),
+            [(k, str(v)) for k, v in MODEL_FIELD_LABELS.items()],
+        ),
     ]
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scoring.engine import LoadedModel
-from scoring.engine.policy import PolicyRejected, Rule, check, from_jdm, to_jdm
+from scoring.engine.policy import PolicyRejected, Rule, check, from_jdm, to_jdm, word_problems
 from scoring.exceptions import ActivationConflict, NotAllowed
 from scoring.models import PolicyActivation, PolicyCondition, PolicyRule, PolicyVersion
 from scoring.policy import registry
@@ -38,8 +39,9 @@ def band_names(model: LoadedModel) -> list[str]:
 
 
 def problems(rules: Sequence[Rule], model: LoadedModel) -> dict[str, list[str]]:
-    """Every problem of the rules against this model's schema, by rule code; empty when they can be used."""
-    return check(rules, model_fields(model), band_names(model))
+    """Every problem of the rules against this model's schema, by rule code, in the reader's language;
+    empty when they can be used."""
+    return word_problems(check(rules, model_fields(model), band_names(model)), gettext)
 
 
 def check_version(version: PolicyVersion, *, model: LoadedModel, model_version=None) -> dict[str, list[str]]:
@@ -74,6 +76,7 @@ def create_version(
                 code=rule.code,
                 name=rule.name,
                 statement=rule.statement,
+                statement_fr=rule.statement_fr,
                 outcome=rule.outcome,
                 stage=rule.stage,
                 legal_basis=rule.legal_basis,
@@ -87,10 +90,10 @@ def create_version(
 def copy_to_draft(version: PolicyVersion, *, user: AbstractBaseUser | None, name: str = "") -> PolicyVersion:
     """A new draft with the same rules, to change a version that can no longer change."""
     return create_version(
-        name=name or f"Copy of {version.name}",
+        name=name or gettext("Copy of %(name)s") % {"name": version.name},
         rules=version.engine_rules(),
         user=user,
-        description=f"Copied from {version.label}.",
+        description=gettext("Copied from %(version)s.") % {"version": version.label},
     )
 
 
@@ -103,16 +106,23 @@ def import_jdm(
     document: Mapping[str, Any], *, name: str, user: AbstractBaseUser | None, model: LoadedModel
 ) -> PolicyVersion:
     """A new draft from a ZEN decision model; raises PolicyRejected naming each rule that does not fit the model."""
-    return create_version(name=name, rules=from_jdm(document), user=user, model=model, description="Imported.")
+    try:
+        rules = from_jdm(document)
+    except PolicyRejected as exc:
+        raise PolicyRejected(word_problems(exc.errors, gettext)) from exc
+    return create_version(name=name, rules=rules, user=user, model=model, description=gettext("Imported."))
 
 
 def submit(version: PolicyVersion, *, user: AbstractBaseUser, model: LoadedModel, model_version=None) -> PolicyVersion:
     """Freeze a draft and ask a second person to activate it. Refused unless its rules fit the active model."""
     version.refresh_from_db()
     if not version.is_draft:
-        raise NotAllowed(f"{version.label} is {version.get_status_display().lower()}: only a draft is submitted.")
+        raise NotAllowed(
+            gettext("%(version)s is %(status)s: only a draft is submitted.")
+            % {"version": version.label, "status": version.get_status_display().lower()}
+        )
     if not version.rules.exists():
-        raise PolicyRejected({"policy": ["A policy version needs at least one rule."]})
+        raise PolicyRejected({"policy": [gettext("A policy version needs at least one rule.")]})
     found = check_version(version, model=model, model_version=model_version)
     if found:
         raise PolicyRejected(found)
@@ -127,7 +137,7 @@ def withdraw(version: PolicyVersion, *, user: AbstractBaseUser) -> PolicyVersion
     """A submitted version goes back to draft (its submitter or any policy manager), e.g. to fix a rule."""
     version.refresh_from_db()
     if version.status != PolicyVersion.Status.SUBMITTED:
-        raise NotAllowed(f"{version.label} is not waiting for activation.")
+        raise NotAllowed(gettext("%(version)s is not waiting for activation.") % {"version": version.label})
     version.status = PolicyVersion.Status.DRAFT
     version.submitted_at = None
     version.submitted_by = None
@@ -146,16 +156,20 @@ def activate(
     (four eyes); None is the system itself (``make run``'s default policy, tests), never a person."""
     version.refresh_from_db()
     if version.status == PolicyVersion.Status.ACTIVE:
-        raise NotAllowed(f"{version.label} is already active.")
+        raise NotAllowed(gettext("%(version)s is already active.") % {"version": version.label})
     if user is not None:
         if not user.has_perm(ACTIVATE_PERMISSION):
-            raise NotAllowed("Only a credit policy manager or a credit manager activates a credit policy.")
+            raise NotAllowed(gettext("Only a credit policy manager or a credit manager activates a credit policy."))
         if version.status != PolicyVersion.Status.SUBMITTED:
-            raise NotAllowed(f"{version.label} must be submitted for activation first.")
+            raise NotAllowed(
+                gettext("%(version)s must be submitted for activation first.") % {"version": version.label}
+            )
         if user.pk in {version.submitted_by_id, version.created_by_id}:
             raise NotAllowed(
-                "Four-eyes rule: another credit policy manager or a credit manager activates a version you drafted "
-                "or submitted."
+                gettext(
+                    "Four-eyes rule: another credit policy manager or a credit manager activates a version you "
+                    "drafted or submitted."
+                )
             )
     found = problems(version.engine_rules(), model)
     if found:

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidSimulation, ModelUnavailable
@@ -73,27 +74,29 @@ def simulation_window(
 ) -> tuple[datetime, datetime]:
     """The window as [start, end): the last ``days`` days up to now, or whole local days up to now at most."""
     if days is not None and (date_from is not None or date_to is not None):
-        raise InvalidSimulation({"days": ["Give either a number of days or a date range, not both."]})
+        raise InvalidSimulation({"days": [gettext("Give either a number of days or a date range, not both.")]})
     if days is not None:
         if isinstance(days, bool) or not isinstance(days, int):
-            raise InvalidSimulation({"days": ["The number of days must be a whole number."]})
+            raise InvalidSimulation({"days": [gettext("The number of days must be a whole number.")]})
         if not 1 <= days <= MAX_DAYS:
-            raise InvalidSimulation({"days": [f"The number of days must be between 1 and {MAX_DAYS}."]})
+            raise InvalidSimulation(
+                {"days": [gettext("The number of days must be between 1 and %(max)s.") % {"max": MAX_DAYS}]}
+            )
         return now - timedelta(days=days), now
     errors: dict[str, list[str]] = {}
     if date_from is None:
-        errors["date_from"] = ["Give the first day of the range (or a number of days)."]
+        errors["date_from"] = [gettext("Give the first day of the range (or a number of days).")]
     if date_to is None:
-        errors["date_to"] = ["Give the last day of the range (or a number of days)."]
+        errors["date_to"] = [gettext("Give the last day of the range (or a number of days).")]
     if errors:
         raise InvalidSimulation(errors)
     today = timezone.localdate(now)
     if date_from > today:
-        errors["date_from"] = ["The first day cannot be in the future."]
+        errors["date_from"] = [gettext("The first day cannot be in the future.")]
     if date_to > today:
-        errors["date_to"] = ["The last day cannot be in the future."]
+        errors["date_to"] = [gettext("The last day cannot be in the future.")]
     if date_from > date_to:
-        errors.setdefault("date_to", []).append("The last day must be on or after the first day.")
+        errors.setdefault("date_to", []).append(gettext("The last day must be on or after the first day."))
     if errors:
         raise InvalidSimulation(errors)
     zone = timezone.get_current_timezone()
@@ -114,7 +117,7 @@ def _check_rules(version: PolicyVersion) -> None:
         try:
             CompiledPolicy(rules)
         except Exception as exc:  # ZEN's parser raises RuntimeError with its message
-            found = {"policy": [f"The rules cannot be compiled: {exc}"]}
+            found = {"policy": [gettext("The rules cannot be compiled: %(error)s") % {"error": exc}]}
     if found:
         raise InvalidSimulation({"policy": [f"{code}: {' '.join(messages)}" for code, messages in found.items()]})
 

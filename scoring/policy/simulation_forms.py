@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from scoring.policy.simulation import MAX_DAYS
 
@@ -32,19 +34,30 @@ class ServiceErrorsForm(forms.Form):
 
 class SimulationForm(ServiceErrorsForm):
     days = forms.IntegerField(
-        label="Last days",
+        label=_("Last days"),
         required=False,
         min_value=1,
         max_value=MAX_DAYS,
-        help_text=f"Decisions of the last 1 to {MAX_DAYS} days, up to now. Or leave empty and give a date range.",
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     date_from = forms.DateField(
-        label="From", required=False, help_text="First day, included.", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        help_text=_("First day, included."),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
-        label="To", required=False, help_text="Last day, included.", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        help_text=_("Last day, included."),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].help_text = gettext(
+            "Decisions of the last 1 to %(max)s days, up to now. Or leave empty and give a date range."
+        ) % {"max": MAX_DAYS}
 
     def window(self) -> dict[str, object]:
         """The cleaned window as the service takes it."""

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import permissions
@@ -89,5 +90,5 @@ def _report_context(report: dict) -> dict:
         "outcomes": outcomes,
         "fairness": fairness,
         "changed": changed,
-        "rule_sides": [(draft, "Simulated"), (active, "Active policy")],
+        "rule_sides": [(draft, _("Simulated")), (active, _("Active policy"))],
     }

@@ -37,6 +37,8 @@ RULES: dict[str, tuple] = {
     "logout": (405, 405, 405, 405, 405, 405, 405),  # POST only
     "password_change": (LOGIN, 200, 200, 200, 200, 200, 200),  # every signed-in user, their own password
     "password_change_done": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "accounts:profile": (LOGIN, 200, 200, 200, 200, 200, 200),  # every signed-in user, their own settings
+    "accounts:language": (405, 405, 405, 405, 405, 405, 405),  # POST only; anonymous too (the login page)
     "admin-password-change": (302, 302, 302, 302, 302, 302, 302),  # a redirect to password_change, which checks
     "scoring:home": (LOGIN, 200, 200, 200, 200, 200, 200),
     "health-live": (200, 200, 200, 200, 200, 200, 200),
@@ -151,9 +153,17 @@ ADMIN_RULES: dict[str, tuple] = {
 # The only URLs an anonymous visitor may reach (static files are served outside the URL map).
 PUBLIC = {"login", "health-live", "health-ready"}
 
-# Unsafe methods a read-only auditor may still use: their own session and their own password, and reporting
-# loan outcomes (an observed fact appended, never an edit: docs/outcomes.md).
-AUDITOR_MAY_POST = {"login", "logout", "password_change", "scoring:outcome-upload", "api:outcome-create"}
+# Unsafe methods a read-only auditor may still use: their own session, password and page language, and
+# reporting loan outcomes (an observed fact appended, never an edit: docs/outcomes.md).
+AUDITOR_MAY_POST = {
+    "login",
+    "logout",
+    "password_change",
+    "accounts:profile",
+    "accounts:language",
+    "scoring:outcome-upload",
+    "api:outcome-create",
+}
 
 
 def project_urls():

@@ -69,7 +69,8 @@ def test_it_scores_stores_and_explains_one_application(officer_api, officer, act
     assert reason["rule"] is False
     declared = next(f for f in active_version.metadata["features"] if f["name"] == reason["feature"])
     direction = "raises" if reason["contribution"] > 0 else "lowers"
-    assert {"code": reason["code"], "statement": reason["statement"]} == declared["reasons"][direction]
+    declared_reason = declared["reasons"][direction]  # the bundle gives it in English and French
+    assert (reason["code"], reason["statement"]) == (declared_reason["code"], declared_reason["statement"]["en"])
     assert reason["sentence"].startswith(reason["statement"] + " \u2014 ")
     assert reason["value"] == stored.features[reason["feature"]]  # the stored value, not its label
     assert DailyStat.objects.get(channel=Channel.API).count == 1

@@ -153,7 +153,7 @@ def test_summary_strip_comes_from_the_daily_totals(client, auditor, officer, his
     summary = response.context["summary"]
     assert summary.source == "totals"
     assert (summary.count, summary.approved, summary.overridden) == (6, 2, 1)
-    assert b"33.3 %" in response.content and b"16.7 %" in response.content
+    assert b"33.3%" in response.content and b"16.7%" in response.content
     by_channel = client.get(reverse("audit:prediction-list"), {"channel": "api"}).context["summary"]
     assert (by_channel.count, by_channel.approved, by_channel.overridden) == (2, 2, 0)
     by_officer = client.get(reverse("audit:prediction-list"), {"officer": officer.pk}).context["summary"]
@@ -224,7 +224,7 @@ def test_detail_shows_inputs_model_reasons_and_reviews(client, auditor, history,
     assert response.status_code == 200
     body = response.content.decode()
     assert active_version.sha256 in body
-    assert f"{prediction.threshold * 100:.1f} %" in body  # as a percentage, as on every page
+    assert f"{prediction.threshold * 100:.1f}%" in body  # as a percentage, as on every page
     assert "Guarantor offered a house as collateral." in body
     # Each reason: its code, its statement and the value that drove it.
     first = prediction.reasons[0]

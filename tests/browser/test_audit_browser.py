@@ -38,7 +38,7 @@ def _log_in(tab, live_server, username):
     tab.goto(f"{live_server.url}/accounts/login/")
     tab.fill("#id_username", username)
     tab.fill("#id_password", "a-long-test-password")
-    tab.click("button[type=submit]")
+    tab.click("main button[type=submit]")  # not the language switcher in the top bar
     tab.wait_for_load_state()
 
 

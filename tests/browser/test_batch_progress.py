@@ -55,7 +55,7 @@ def test_the_job_page_follows_the_work_and_ends_with_the_summary(
     expect(progress).to_contain_text(re.compile(r"3,000 of 3,000 rows\s+\(100\.0%\) ·\s+scored 3,000 ·\s+rejected 0"))
     expect(progress).to_contain_text(re.compile(r"took [0-9.]+ s"))
     # The summary names decisions and rates as every page does.
-    expect(page.locator("main")).to_contain_text(re.compile(r"Approval rate: [0-9]+\.[0-9] %"))
+    expect(page.locator("main")).to_contain_text(re.compile(r"Approval rate: [0-9]+\.[0-9]%"))
     expect(page.locator("table.batch-table").first).to_contain_text(re.compile(r"Approve|Refer|Decline"))
     expect(page.get_by_role("link", name="Download the result CSV")).to_be_visible()
     screenshot(page, "batch-progress-finished")

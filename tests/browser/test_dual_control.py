@@ -73,7 +73,7 @@ def test_an_override_above_the_limit_waits_until_the_demo_manager_approves_it(ta
     expect(page.locator(".message")).to_contain_text("waits for a credit manager's approval")
     card = page.locator("section.decision")
     expect(card.get_by_role("heading", level=2)).to_have_text("Pending approval")
-    expect(card).to_contain_text("Model: Decline, PD 75.3 %")
+    expect(card).to_contain_text("Model: Decline, PD 75.3%")
     # No control to approve it, nor to review again.
     expect(page.get_by_role("button", name="Approve the change")).to_have_count(0)
     expect(page.locator("form.review-form")).to_have_count(0)

@@ -73,7 +73,7 @@ def test_the_monitoring_page_in_a_browser(auditor, history, live_server, browser
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "auditor")
     page.fill("input[name=password]", "a-long-test-password")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.goto(f"{live_server.url}/monitoring/")
 
     assert page.locator("h1").inner_text() == "Model monitoring"

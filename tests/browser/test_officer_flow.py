@@ -24,7 +24,7 @@ def log_in(page, live_server, username: str) -> None:
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile("Welcome|Bienvenue"))
 
 
 def fill_application(page, inputs: dict[str, object]) -> None:
@@ -73,7 +73,7 @@ def test_an_officer_scores_reads_the_reasons_and_overrides(page, live_server, of
     prediction = Prediction.objects.get()
     banner = page.locator("section.decision")
     expect(banner.get_by_role("heading", level=2)).to_have_text("Decline")
-    expect(banner).to_contain_text(f"{prediction.probability * 100:.1f} %")
+    expect(banner).to_contain_text(f"{prediction.probability * 100:.1f}%")
     expect(banner).to_contain_text(prediction.risk_band)
     reasons = page.locator("ol.reasons li")
     expect(reasons).to_have_count(min(4, len(prediction.reasons)))

@@ -109,7 +109,8 @@ def test_form_is_built_from_the_active_models_schema(officer_client, active_vers
     names = [el["name"] for el in form.find_all(["input", "select"]) if el.get("type") != "hidden"]
     assert names == ["external_ref", *[f.name for f in _in_section_order(model)]]
     amount = form.find("input", {"name": "credit_amount"})
-    assert (amount["type"], amount["min"], amount["max"], amount["step"]) == ("number", "100", "100000", "1")
+    # Text typed the page's language's way ("2,500" / "2 500"), not type="number" (the browser's format).
+    assert (amount["type"], amount["inputmode"]) == ("text", "numeric")
     assert form.find("label", {"for": "id_credit_amount"}).get_text(" ", strip=True).startswith("Loan amount (DM)")
     assert "Between 100 and 100,000 DM." in form.find(id="id_credit_amount_help").get_text()
     purpose = form.find("select", {"name": "purpose"})
@@ -198,9 +199,10 @@ def test_a_bundle_with_other_features_changes_the_form_without_code_changes(
     label = form.find("label", {"for": "id_monthly_income"}).get_text(" ", strip=True)
     assert label.startswith("Net monthly income (EUR)")
     income = form.find("input", {"name": "monthly_income"})
-    assert (income["min"], income["max"], income["step"]) == ("0", "50000", "any")
+    # The range is stated in the help (in the page's number format); the input takes text typed that way.
+    assert income["inputmode"] == "decimal" and "50,000" in form.find(id="id_monthly_income_help").get_text()
     years = form.find("input", {"name": "years_at_address"})
-    assert (years["min"], years["max"], years["step"]) == ("0", "60", "1")
+    assert years["inputmode"] == "numeric" and "60" in form.find(id="id_years_at_address_help").get_text()
     choices = [o["value"] for o in form.find("select", {"name": "employment_type"}).find_all("option")]
     assert choices == ["", "salaried", "self-employed", "retired", "student"]
 
@@ -229,7 +231,7 @@ def test_a_valid_application_is_scored_once_and_shown(officer_client, officer, a
     assert "decision-decline" in banner["class"]
     assert "Decline" in banner.find("h2").get_text()
     text = page.get_text(" ")
-    assert f"{prediction.probability * 100:.1f} %" in text
+    assert f"{prediction.probability * 100:.1f}%" in text
     assert prediction.risk_band in banner.get_text()
     assert "High risk" in text or "Very high risk" in text or "Moderate risk" in text
     items = page.find("ol", {"class": "reasons"}).find_all("li")
@@ -239,7 +241,7 @@ def test_a_valid_application_is_scored_once_and_shown(officer_client, officer, a
     assert 1 <= len(reasons) <= 4
     library = {f["name"]: f["reasons"]["raises"] for f in active_version.metadata["features"]}
     for li, recorded in zip(items, prediction.reasons, strict=False):
-        assert li.find(class_="reason-statement").get_text() == library[recorded["feature"]]["statement"]
+        assert li.find(class_="reason-statement").get_text() == library[recorded["feature"]]["statement"]["en"]
     checking = next(li for li in items if "Balance of checking account too low" in li.get_text())
     assert checking.find(class_="reason-value").get_text() == "\u2014 Overdrawn (below 0 DM)"
     assert "as an adverse-action notice lists them" not in text  # the notice is produced on its own page

@@ -33,9 +33,9 @@ def test_officer_and_auditor_pages_show_the_same_facts(officer, auditor, active_
     officer.last_name = "Okafor"
     officer.save()
     prediction = decided(officer, decision, external_ref="SAME-FACTS-1")
-    pd_shown = f"{prediction.probability * 100:.1f} %"
+    pd_shown = f"{prediction.probability * 100:.1f}%"  # English: "12.1%" (French "12,1 %")
     made = dateformat.format(timezone.localtime(prediction.created_at), "j M Y, H:i")
-    word = Decision(decision).label
+    word = str(Decision(decision).label)  # a lazy translation: the English text by default
     as_officer, as_auditor = Client(), Client()
     as_officer.force_login(officer)
     as_auditor.force_login(auditor)

@@ -59,7 +59,7 @@ def test_auditor_starts_with_open_items_recent_activity_and_the_model_health(cli
     assert "Referrals without an officer's decision 2" in text
     assert "Drift to act on in the latest report 2" in text
     assert "Failed batch #" in text and "april-portfolio.csv" in text
-    assert f"{overridden.probability * 100:.1f} %" in text and "Olivia Okafor" in text
+    assert f"{overridden.probability * 100:.1f}%" in text and "Olivia Okafor" in text
     assert "LOAN-77 Approve override" in text
     assert f"{active_version.name}, version #{active_version.pk}" in text
     assert "AUC 0." in text and "2 features to act on" in text

@@ -110,7 +110,8 @@ def test_a_trained_bundle_meets_the_contract_with_bands_cut_at_the_decisions(bun
 
     assert check_bundle(bundles["first"]) == []
     metadata = _mlmodel(bundles["first"])["metadata"]
-    bands = {b["label"]: b["upper"] for b in metadata["risk_bands"]}
+    bands = {b["label"]["en"]: b["upper"] for b in metadata["risk_bands"]}  # labelled in English and French
+    assert metadata["risk_bands"][0]["label"]["fr"] == "Risque très faible"
     # Approvals are low risk, referrals moderate, declines high: no "low risk" band reaches a decline.
     assert bands["Low risk"] == metadata["refer_band"]["lower"]
     assert bands["Moderate risk"] == metadata["threshold"]
@@ -118,7 +119,7 @@ def test_a_trained_bundle_meets_the_contract_with_bands_cut_at_the_decisions(bun
     sample = pd.read_csv(bundles["first"] / "validation_sample.csv")
     assert sample.equals(pd.read_csv(bundles["sample"]))  # the hold-out, which the model never saw
     labelled = {c["value"]: c["label"] for c in metadata["features"][3]["choices"]}
-    assert labelled["car (new)"] == "New car"
+    assert labelled["car (new)"] == {"en": "New car", "fr": "Voiture neuve"}
 
 
 def test_threshold_minimises_the_cost_on_the_holdout(bundles):

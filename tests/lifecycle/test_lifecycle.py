@@ -259,7 +259,7 @@ def test_publish_model_round_trip(local_hub, hub_settings, settings, tmp_path):
 def test_publish_model_refuses_a_bundle_with_bands_that_contradict_the_threshold(local_hub, hub_settings, tmp_path):
     bundle = bundle_variant(tmp_path / "pub")
     text = (bundle / "MLmodel").read_text()
-    (bundle / "MLmodel").write_text(text.replace("label: High risk", "label: Low risk", 1))
+    (bundle / "MLmodel").write_text(text.replace("en: High risk", "en: Low risk", 1))
     with pytest.raises(CommandError, match=r"risk_bands\[D\]: labelled 'Low risk' but ends above the threshold"):
         call_command("publish_model", str(bundle), "--repo", "acme/bands")
     assert hub_server.read_repo(local_hub.root, "acme/bands") is None

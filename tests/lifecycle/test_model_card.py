@@ -9,11 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from pypdf import PdfReader
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from accounts.models import AccessEvent
 from accounts.names import display_name
+from scoring import display
 from scoring.engine import BundleRejected
 from scoring.lifecycle import model_cards, versions
 from scoring.models import DriftReport, LoanOutcome, ModelLoad, ModelVersion
@@ -103,7 +105,7 @@ def test_every_section_of_the_bundled_model_s_card_is_the_stored_data(carded, mo
     assert {"name": "iterations", "value": "600"} in card.data["settings"]
     assert {"name": "auc", "value": str(metadata["metrics"]["auc"])} in card.data["holdout_metrics"]
 
-    assert [f["label"] for f in card.features] == [f["label"] for f in metadata["features"]]
+    assert [f["label"] for f in card.features] == [display.text(f["label"]) for f in metadata["features"]]
     duration = next(f for f in card.features if f["name"] == "duration_in_month")
     assert (duration["unit"], duration["kind"], duration["min"], duration["max"]) == ("months", "integer", 1, 120)
     checking = next(f for f in card.features if f["name"] == "status_of_existing_checking_account")
@@ -136,9 +138,17 @@ def test_every_section_of_the_bundled_model_s_card_is_the_stored_data(carded, mo
         ("D", 0.1695, 0.416),
         ("E", 0.416, 1.0),
     ]
-    assert [(r["feature"], r["raises"], r["lowers"]) for r in card.reasons] == [
-        (f["name"], f["reasons"]["raises"], f["reasons"]["lowers"]) for f in metadata["features"]
-    ]
+
+    def reasons_in(language):  # the bundle's statements are {en, fr}: the card gives the reader's language
+        def given(reason):
+            return {"code": reason["code"], "statement": reason["statement"][language]}
+
+        return [(f["name"], given(f["reasons"]["raises"]), given(f["reasons"]["lowers"])) for f in metadata["features"]]
+
+    assert [(r["feature"], r["raises"], r["lowers"]) for r in card.reasons] == reasons_in("en")
+    with translation.override("fr"):
+        french = model_cards.model_card(version, user=None)
+    assert [(r["feature"], r["raises"], r["lowers"]) for r in french.reasons] == reasons_in("fr")
 
     stored = carded.report
     assert card.drift["report_id"] == stored.pk and card.drift["observed_count"] == 250
@@ -213,9 +223,9 @@ def test_the_page_shows_the_stored_figures_and_its_opening_is_logged(carded, aud
     card = model_cards.model_card(carded.version, user=None)
     assert carded.version.sha256 in body
     assert "Balance of checking account too low" in body and "CHECKING_LOW" in body
-    assert "Very low risk" in body and "0.0 % to below 6.8 %" in body
+    assert "Very low risk" in body and "0.0% to below 6.8%" in body
     assert f"Score PSI {carded.report.score_psi:.3f}" in body
-    assert f"{card.performance['default_rate'] * 100:.1f} %" in body
+    assert f"{card.performance['default_rate'] * 100:.1f}%" in body
     assert display_name(model_admin) in body
     assert "Rita Requester" in body
     assert reverse("audit:model-card-pdf", args=[carded.version.pk]) in body
@@ -241,9 +251,9 @@ def test_the_pdf_holds_every_section_with_the_stored_values(carded, model_admin,
         assert heading in text
     assert "german-credit-catboost" in text and "Statlog German Credit" in text
     assert "Delinquent past or present credit obligations" in text
-    assert "Decline at or above a probability of default of 17.0 %" in text
+    assert "Decline at or above a probability of default of 17.0%" in text
     assert f"Score PSI {carded.report.score_psi:.3f}" in text
-    assert f"{card.performance['default_rate'] * 100:.1f} % ({card.performance['defaults']} defaults)" in text
+    assert f"{card.performance['default_rate'] * 100:.1f}% ({card.performance['defaults']} defaults)" in text
     assert "Rita Requester" in text and "quarterly model review" in text
     assert AccessEvent.objects.filter(kind=AccessEvent.Kind.MODEL_CARD_VIEWED, user=model_admin).count() == 1
 

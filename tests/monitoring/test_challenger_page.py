@@ -102,7 +102,7 @@ def test_the_page_numbers_equal_an_independent_computation(client, auditor, seed
     page = BeautifulSoup(response.content, "html.parser")
     kpis = {dt.get_text(strip=True): dt.find_next("dd").get_text(strip=True) for dt in page.select("dl.kpis dt")}
     assert kpis["Decisions scored"] == "60"
-    assert kpis["Agreement"] == f"{(champion == decisions).mean() * 100:.1f} %"
+    assert kpis["Agreement"] == f"{(champion == decisions).mean() * 100:.1f}%"
     assert kpis["Swap-in"] == str(int(swap_in.sum()))
     links = [a["href"] for a in page.select("ul.examples a")]
     assert reverse("audit:prediction-detail", args=[shown.swap_in_examples[0]]) in links

@@ -140,7 +140,7 @@ def test_the_page_shows_rates_drift_and_fairness(client, auditor, officer, activ
     assert "below four-fifths" in page
     assert "female" in page and "most favoured" in page
     # Approval rates read as percentages with one decimal, as on every page; every man approved.
-    assert re.search(r'<td class="num">100\.0 %</td>', page)
+    assert re.search(r'<td class="num">100\.0%</td>', page)
 
 
 def test_small_groups_show_as_too_few_to_judge(client, auditor, officer, active_version, settings):

@@ -363,7 +363,7 @@ def test_the_page_shows_the_active_versions_realised_performance(client, auditor
     first = _expected([loan for loan in seeded.loans if loan[0] == date(2026, 1, 1)])
     cells = [td.get_text(strip=True) for td in rows[0].find_all("td")]
     assert cells[2] == str(first["outcomes"])
-    assert cells[3] == f"{first['default_rate'] * 100:.1f} %"
+    assert cells[3] == f"{first['default_rate'] * 100:.1f}%"
     assert cells[6] == f"{first['auc']:.3f}"
     assert "flagged" in cells[-1] and "AUC" in cells[-1]
     assert "Realised AUC" in section.find("ul", class_="flags").get_text()

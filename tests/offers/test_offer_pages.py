@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from bs4 import BeautifulSoup
+from django.test import Client
 from django.urls import reverse
 
 from scoring.decisions import services
-from scoring.lifecycle import versions
+from scoring.lifecycle import registry, versions
 from scoring.models import Channel, Prediction
 from tests.offers.bundles import bundle_without_actionable
 from tests.offers.cases import declines
@@ -133,3 +135,24 @@ def test_the_auditor_sees_counter_offers_linked_both_ways(client, officer, audit
     assert f"Counter-offers #{offer.pk} (decline)" in BeautifulSoup(page.content, "html.parser").get_text(
         " ", strip=True
     )
+
+
+def test_a_french_reader_sees_the_terms_in_french_with_french_numbers(officer, active_version):
+    french = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    french.force_login(officer)
+    model = registry.get_active().model
+    english_labels = {f.label.lower() for f in model.features if f.actionable is not None}
+
+    panel = detail(french, declined(officer)).find("section", {"aria-labelledby": "offers-title"})
+    changes = [" ".join(li.get_text().split()) for li in panel.select("li.offer ul.offer-changes li")]
+    assert changes and all(" au lieu de " in c for c in changes)
+    assert not any(label in c.lower() for c in changes for label in english_labels)
+    amounts = [c for c in changes if "DM" in c]
+    assert all(re.search(r"\d\u202f\d{3} DM", c) for c in amounts if re.search(r"\d{4}", c.replace("\u202f", "")))
+
+    nothing = detail(french, declined(officer, "without_offers")).find("section", {"aria-labelledby": "offers-title"})
+    text = " ".join(nothing.get_text().split())
+    assert "Aucune alternative dans les limites" in text
+    french_labels = [f.in_language("fr").label.lower() for f in model.features if f.actionable is not None]
+    assert all(label in text for label in french_labels), text
+    assert not any(label in text for label in english_labels), text
