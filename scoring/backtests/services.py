@@ -2,7 +2,8 @@
 
 A model administrator asks for a version, an optional policy version and a period (whole days). A Celery task
 reads every decision of the period in keyset chunks (``scoring.monitoring.replay.decision_chunks``, the reader
-policy simulations use), scores each decision's recorded features with the version, applies the policy (the
+policy simulations use; in a worker on PostgreSQL the next chunk and its outcomes are read ahead in a thread while
+this one is counted), scores each decision's recorded features with the version, applies the policy (the
 one asked for, else the policy active when the task runs, else none: the model alone) and adds to running
 counts (``tally.BacktestTally``), writing its progress and heartbeat after every chunk. The report compares
 what the version would have decided with what was decided live. Nothing is decided again; history is not
@@ -12,6 +13,7 @@ touched. A running backtest whose heartbeat stopped had a worker that died: it c
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -30,7 +32,14 @@ from scoring.engine.training import COST_APPROVE_BAD, COST_DECLINE_GOOD
 from scoring.exceptions import InvalidBacktest
 from scoring.lifecycle import registry as model_registry
 from scoring.models import Backtest, LoanOutcome, ModelVersion, PolicyVersion, Prediction
-from scoring.monitoring.replay import TRANSIENT_ERRORS, decision_chunks, protected_attributes, run_claimed
+from scoring.monitoring.replay import (
+    TRANSIENT_ERRORS,
+    collector_set_aside,
+    decision_chunks,
+    protected_attributes,
+    read_ahead,
+    run_claimed,
+)
 from scoring.policy import registry as policy_registry
 from scoring.policy.services import problems
 
@@ -251,12 +260,16 @@ def replay(backtest: Backtest, *, chunk_size: int = CHUNK_SIZE) -> dict[str, Any
         attributes=protected_attributes(backtest.model_version.metadata or {}),
         costs=costs_of(model),
     )
-    for rows in decision_chunks(backtest.date_from, backtest.date_to, size=chunk_size, fields=ROW_FIELDS):
-        tally.add(rows, standing_outcomes({row[0] for row in rows}))
-        del rows  # before the next chunk is read
-        running = Backtest.objects.filter(pk=backtest.pk, state=Backtest.State.RUNNING)
-        if not running.update(rows_done=tally.read, heartbeat_at=timezone.now()):
-            raise Stopped(backtest.pk)  # marked stopped while this worker was slow: its rerun replaces it
+    chunks = decision_chunks(backtest.date_from, backtest.date_to, size=chunk_size, fields=ROW_FIELDS)
+    # Each chunk with its standing outcomes, read one ahead while the one before is scored and counted.
+    ahead = read_ahead((rows, standing_outcomes({row[0] for row in rows})) for rows in chunks)
+    with collector_set_aside(), closing(ahead):
+        for rows, outcomes in ahead:
+            tally.add(rows, outcomes)
+            del rows, outcomes  # let go before the next chunk is taken: at most three are held
+            running = Backtest.objects.filter(pk=backtest.pk, state=Backtest.State.RUNNING)
+            if not running.update(rows_done=tally.read, heartbeat_at=timezone.now()):
+                raise Stopped(backtest.pk)  # marked stopped while this worker was slow: its rerun replaces it
     Backtest.objects.filter(pk=backtest.pk).update(rows_total=tally.read)
     return tally.report(min_group=getattr(settings, "FAIRNESS_MIN_GROUP", 30)) | {
         "period": {"from": backtest.date_from.isoformat(), "to": backtest.date_to.isoformat()},

@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,11 +29,11 @@ from scoring.engine.schema import APPROVE, DECLINE
 from scoring.monitoring.replay import chunk_groups, count_not_recorded
 from scoring.policy.replay import DECISIONS, Side
 
-# What a backtest reads of each stored decision, in this order (id and created_at first: the keyset). The JSON
-# columns come as their text and a chunk's are parsed in one call: a json.loads per row was a third of the time.
+# What a backtest reads of each stored decision, in this order (id first: the keyset's; the reader looks up the
+# last row's moment itself). The JSON columns come as their text and a chunk's are parsed in one call: a
+# json.loads per row was a third of the time.
 ROW_FIELDS = (
     "id",
-    "created_at",
     Cast("features", TextField()),
     Cast("protected", TextField()),
     "probability",
@@ -101,9 +102,12 @@ class Realised:
         }
 
 
-def _parsed(texts: Sequence[str | None]) -> list:
-    """The JSON texts of one column for a chunk, parsed in one call (None where the column is null)."""
-    return json.loads("[" + ",".join(text or "null" for text in texts) + "]")
+def _records(texts: Sequence[str | None]) -> list:
+    """The JSON objects of one column for a chunk, parsed in one call ({} where the column is null or empty)."""
+    records = json.loads("[" + ",".join(text or "{}" for text in texts) + "]")
+    if None in records:  # a stored JSON null: a C-speed scan, so the common chunk pays no per-row Python
+        records = [record or {} for record in records]
+    return records
 
 
 def histogram_auc(bad: np.ndarray, good: np.ndarray) -> tuple[float | None, float | None]:
@@ -158,26 +162,22 @@ class BacktestTally:
     def add(self, rows: Sequence[tuple], outcomes: Mapping[int, str]) -> None:
         """Replay one chunk (rows as ``ROW_FIELDS``); ``outcomes``: decision id -> its standing outcome."""
         self.read += len(rows)
-        ids, _created, features_text, protected_text, live_probability, live_decision = zip(*rows, strict=True)
-        features, protected = _parsed(features_text), _parsed(protected_text)
-        names = self.model.feature_names
-        frame = pd.DataFrame.from_records([f or {} for f in features], columns=names)
-        shield = pd.DataFrame.from_records([p or {} for p in protected], columns=self.protected_names)
-        reasons: list[list[str]] = [[] for _ in rows]
-        for name in names:
-            for row in np.flatnonzero(frame[name].isna().to_numpy()).tolist():
-                reasons[row].append(f"missing:{name}")
-        for name in self.policy_fields:
-            if name in names:
-                continue  # already checked as a feature
-            column = shield[name] if name in shield.columns else pd.Series([None] * len(rows))
-            blank = column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy()
-            for row in np.flatnonzero(blank).tolist():
-                reasons[row].append(f"missing:{name}")
-        complete = np.asarray([not r for r in reasons], dtype=bool)
-        checked = self.model.validate_frame(pd.concat([frame, shield], axis=1).iloc[np.flatnonzero(complete)])
+        # Column by column (map with itemgetter: a quarter of the time zip(*rows) takes on 20,000 rows).
+        ids, features_text, protected_text, live_probability, live_decision = (
+            list(map(itemgetter(k), rows)) for k in range(len(ROW_FIELDS))
+        )
+        protected = _records(protected_text)
+        frame = pd.DataFrame.from_records(_records(features_text), columns=self.model.feature_names)
+        shield = pd.DataFrame.from_records(protected, columns=self.protected_names)
+        reasons = self._missing(frame, shield)
+        if reasons:
+            complete = np.ones(len(rows), dtype=bool)
+            complete[list(reasons)] = False
+            checked = self.model.validate_frame(pd.concat([frame, shield], axis=1).iloc[np.flatnonzero(complete)])
+        else:
+            checked = self.model.validate_frame(pd.concat([frame, shield], axis=1))
         for index, errors in checked.errors.items():
-            reasons[int(index)].extend(f"invalid:{name}" for name in errors)
+            reasons.setdefault(int(index), []).extend(f"invalid:{name}" for name in errors)
         self._count_set_aside(ids, reasons)
         keep = checked.valid.index.to_numpy()
         if not len(keep):
@@ -186,16 +186,33 @@ class BacktestTally:
         self._replay(
             valid=checked.valid,
             protected_typed=checked.protected,
-            protected=[protected[i] for i in keep.tolist()],
-            live_probability=np.asarray([live_probability[i] for i in keep.tolist()], dtype=float),
-            live=np.asarray([live_decision[i] for i in keep.tolist()], dtype=object),
-            standing=[outcomes.get(ids[i]) for i in keep.tolist()],
+            protected=protected if len(keep) == len(rows) else [protected[i] for i in keep.tolist()],
+            shield=shield if len(keep) == len(rows) else shield.iloc[keep],
+            live_probability=np.asarray(live_probability, dtype=float)[keep],
+            live=np.asarray(live_decision, dtype=object)[keep],
+            standing=pd.Series(np.asarray(ids)[keep], dtype=np.int64).map(outcomes).to_numpy(dtype=object),
         )
 
-    def _count_set_aside(self, ids: Sequence[int], reasons: Sequence[list[str]]) -> None:
-        for row, found in enumerate(reasons):
-            if not found:
-                continue
+    def _missing(self, frame: pd.DataFrame, shield: pd.DataFrame) -> dict[int, list[str]]:
+        """Row -> "missing:<field>" for each feature, and each field the policy tests, that a row lacks."""
+        reasons: dict[int, list[str]] = {}
+        for name in self.model.feature_names:
+            for row in np.flatnonzero(frame[name].isna().to_numpy()).tolist():
+                reasons.setdefault(row, []).append(f"missing:{name}")
+        for name in self.policy_fields:
+            if name in frame.columns:
+                continue  # already checked as a feature
+            column = shield[name] if name in shield.columns else pd.Series([None] * len(frame))
+            blank = column.isna().to_numpy()
+            if not pd.api.types.is_numeric_dtype(column.dtype):  # a number is never blank: only text is looked at
+                blank |= (column.astype(str).str.strip() == "").to_numpy()
+            for row in np.flatnonzero(blank).tolist():
+                reasons.setdefault(row, []).append(f"missing:{name}")
+        return reasons
+
+    def _count_set_aside(self, ids: Sequence[int], reasons: Mapping[int, list[str]]) -> None:
+        for row in sorted(reasons):
+            found = reasons[row]
             self.not_replayable_rows += 1
             for reason in found:
                 kind, name = reason.split(":", 1)
@@ -203,7 +220,7 @@ class BacktestTally:
             if len(self.examples) < EXAMPLES_LISTED:
                 self.examples.append({"id": ids[row], "reasons": found})
 
-    def _replay(self, *, valid, protected_typed, protected, live_probability, live, standing) -> None:
+    def _replay(self, *, valid, protected_typed, protected, shield, live_probability, live, standing) -> None:
         probability = self.model.probabilities(valid)
         model_decisions = self.model.decide(probability)
         columns: dict[str, np.ndarray] = {PROBABILITY: probability, RISK_BAND: self.model.band(probability)}
@@ -212,15 +229,27 @@ class BacktestTally:
             columns[name] = source[name].to_numpy()
         decisions, _codes = self.backtest.decide(columns, model_decisions)
         decisions = np.asarray(decisions, dtype=object)
-        groups = chunk_groups(self.attributes, protected)
+        groups = chunk_groups(self.attributes, protected, shield)
         count_not_recorded(self.not_recorded, groups)
         for side, made in ((self.live, live), (self.backtest, decisions)):
-            side.counts.update(pd.Series(made, dtype=object).value_counts().to_dict())
             side.groups.add(groups, made == APPROVE)
-        self.swaps.update(zip(live.tolist(), decisions.tolist(), strict=True))
-        self.outcomes.update(o or "none" for o in standing)
-        labelled = np.asarray([o is not None and o != "withdrawn" for o in standing], dtype=bool)
-        bad = np.asarray([o in ("defaulted", "written_off") for o in standing], dtype=bool)
+        # The decision counts and the swap matrix from numpy counts of (live, backtest) pairs of codes.
+        live_codes, live_names = pd.factorize(live)
+        made_codes, made_names = pd.factorize(decisions)
+        pairs = np.bincount(
+            live_codes * len(made_names) + made_codes, minlength=len(live_names) * len(made_names)
+        ).reshape(len(live_names), len(made_names))
+        for i, before in enumerate(live_names.tolist()):
+            for j, after in enumerate(made_names.tolist()):
+                if pairs[i, j]:
+                    self.swaps[(before, after)] += int(pairs[i, j])
+        self.live.counts.update(dict(zip(live_names.tolist(), pairs.sum(axis=1).tolist(), strict=True)))
+        self.backtest.counts.update(dict(zip(made_names.tolist(), pairs.sum(axis=0).tolist(), strict=True)))
+        known = ~pd.isna(standing)  # a decision without an outcome maps to NaN
+        self.outcomes.update(pd.Series(standing[known], dtype=object).value_counts().to_dict())
+        self.outcomes["none"] += int((~known).sum())
+        labelled = known & (standing != "withdrawn")
+        bad = known & np.isin(standing, ("defaulted", "written_off"))
         self.live_realised.add(live, live_probability, labelled, bad)
         self.backtest_realised.add(decisions, probability, labelled, bad)
 

@@ -388,11 +388,14 @@ class CompiledPolicy:
         rows = len(model_decisions)
         fired = np.ones((rows, len(self.rules)), dtype=bool)
         memo: dict[tuple[str, str], np.ndarray] = {}
+        distinct: dict[str, tuple[np.ndarray, list]] = {}  # a field tested by several rules is factorized once
         for k, (rule, conditions) in enumerate(zip(self.rules, self._compiled, strict=True)):
             for condition, (name, expression) in zip(rule.conditions, conditions, strict=True):
                 key = (name, condition.test.strip())
                 if key not in memo:
-                    memo[key] = _column_holds(expression, columns[name], name)
+                    if name not in distinct:
+                        distinct[name] = _distinct(columns[name])
+                    memo[key] = _column_holds(expression, *distinct[name], name)
                 fired[:, k] &= memo[key]
         return self.decide(np.asarray(model_decisions, dtype=object), fired)
 
@@ -461,11 +464,14 @@ def _holds(expression: Any, value: object, name: str) -> bool:
         ) from exc
 
 
-def _column_holds(expression: Any, values: Any, name: str) -> np.ndarray:
+def _distinct(values: Any) -> tuple[np.ndarray, list]:
+    """Each row's code and the distinct values of a column (a missing value is one of them)."""
     codes, uniques = pd.factorize(pd.Series(values, copy=False), use_na_sentinel=False)
-    results = np.fromiter(
-        (_holds(expression, value, name) for value in uniques.tolist()), dtype=bool, count=len(uniques)
-    )
+    return codes, uniques.tolist()
+
+
+def _column_holds(expression: Any, codes: np.ndarray, uniques: list, name: str) -> np.ndarray:
+    results = np.fromiter((_holds(expression, value, name) for value in uniques), dtype=bool, count=len(uniques))
     return results[codes] if len(codes) else np.zeros(0, dtype=bool)
 
 

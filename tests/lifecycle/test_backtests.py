@@ -6,6 +6,8 @@ stopped backtest, and who may use the pages."""
 from __future__ import annotations
 
 import shutil
+import threading
+from contextlib import closing
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from django.db import OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +29,7 @@ from scoring.exceptions import InvalidBacktest
 from scoring.lifecycle import registry as model_registry
 from scoring.lifecycle import versions
 from scoring.models import Backtest, Channel, LoanOutcome, ModelVersion, PolicyVersion, Prediction
+from scoring.monitoring.replay import read_ahead
 from scoring.policy import defaults
 from scoring.policy import services as policies
 from tests.policy.test_simulation import ACTIVE_PLAIN, DRAFT_PLAIN, DRAFT_RULES, _application, _decide
@@ -283,6 +287,60 @@ def test_small_chunks_give_the_same_report_and_write_progress_each_chunk(
     for report in (one, many.result):
         report.pop("period")
     assert _rounded(many.result) == _rounded(one)  # sums of probabilities differ in the last bits by chunking
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_reads_the_next_chunk_ahead_in_a_thread_and_reports_the_same(
+    history, draft, active_version, model_admin, monkeypatch
+):
+    """In a worker (PostgreSQL, autocommit) each chunk and its outcomes are read in a thread of its own, one chunk
+    ahead; inside a transaction, where another connection would not see the rows, they are read in turn."""
+    readers = []
+    outcomes = services.standing_outcomes
+
+    def watched(ids):
+        readers.append(threading.current_thread().name)
+        return outcomes(ids)
+
+    monkeypatch.setattr(services, "standing_outcomes", watched)
+    start, end = services.backtest_period(date_from=_today(), date_to=_today(), now=timezone.now())
+
+    def backtest():
+        made = Backtest.objects.create(
+            model_version=active_version, policy_version=draft, requested_by=model_admin, date_from=start, date_to=end
+        )
+        return services.run(backtest_id=made.pk, chunk_size=9)
+
+    ahead = backtest()
+    assert set(readers) == {"replay-read-ahead"} and len(readers) == -(-history.count() // 9)
+    assert "replay-read-ahead" not in {t.name for t in threading.enumerate()}  # the thread ended with the run
+    readers.clear()
+    with transaction.atomic():
+        in_turn = backtest()
+    assert set(readers) == {threading.current_thread().name}
+    assert ahead.state == in_turn.state == Backtest.State.DONE
+    assert ahead.rows_done == in_turn.rows_done == history.count()
+    assert _rounded(ahead.result) == _rounded(in_turn.result)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_reading_ahead_raises_a_read_error_in_the_caller_and_stops_when_the_caller_does():
+    def chunks(fail_after):
+        for k in range(5):
+            if k == fail_after:
+                raise OperationalError("the server closed the connection")
+            yield [k]
+
+    seen = []
+    with pytest.raises(OperationalError, match="closed the connection"):
+        for chunk in read_ahead(chunks(fail_after=2)):
+            seen.append(chunk)
+    assert seen == [[0], [1]]
+    with closing(read_ahead(chunks(fail_after=None))) as ahead:
+        assert next(ahead) == [0]
+    assert "replay-read-ahead" not in {t.name for t in threading.enumerate()}
 
 
 def _rounded(value):
