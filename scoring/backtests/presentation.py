@@ -3,6 +3,7 @@ fairness tables paired by attribute, and the outcome-based figures of both sides
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from scoring.monitoring.replay import decision_rows
@@ -10,7 +11,8 @@ from scoring.monitoring.reports import FairnessTable
 from scoring.policy.replay import DECISIONS
 
 
-def report_context(report: dict[str, Any]) -> dict[str, Any]:
+def report_context(report: dict[str, Any], labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``labels``: the protected attributes' names in the reader's language (the report keeps the worker's)."""
     live, backtest = report["sides"]["live"], report["sides"]["backtest"]
     outcomes = decision_rows(live, backtest, DECISIONS)
     cells = {(c["live"], c["backtest"]): c["count"] for c in report["swap_matrix"]}
@@ -19,7 +21,7 @@ def report_context(report: dict[str, Any]) -> dict[str, Any]:
         for before in DECISIONS
     ]
     fairness = [
-        {"live": FairnessTable.from_dict(a), "backtest": FairnessTable.from_dict(b)}
+        {"live": FairnessTable.from_dict(a, labels), "backtest": FairnessTable.from_dict(b, labels)}
         for a, b in zip(live["fairness"], backtest["fairness"], strict=True)
     ]
     return {

@@ -18,6 +18,7 @@ from scoring.backtests.forms import BacktestForm
 from scoring.backtests.presentation import report_context
 from scoring.exceptions import InvalidBacktest
 from scoring.models import Backtest
+from scoring.monitoring.replay import protected_attributes
 
 RECENT_BACKTESTS = 50
 
@@ -68,7 +69,8 @@ def backtest_detail(request, backtest_id: int):
         "can_audit": permissions.can_audit(request.user),
     }
     if found.state == Backtest.State.DONE:
-        context.update(report_context(found.result))
+        labels = dict(protected_attributes(found.model_version.metadata or {}))  # in the reader's language
+        context.update(report_context(found.result, labels))
     return render(request, "scoring/backtests/detail.html", context)
 
 

@@ -264,10 +264,12 @@ class FairnessTable:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FairnessTable:
+    def from_dict(cls, data: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> FairnessTable:
+        """A stored table; its attribute named from ``labels`` (by attribute, in the reader's language) if given."""
+        label = (labels or {}).get(data["attribute"]) or attribute_label(data["attribute"], data["label"])
         return cls(
             attribute=data["attribute"],
-            label=attribute_label(data["attribute"], data["label"]),
+            label=label,
             not_recorded=data["not_recorded"],
             groups=[FairnessGroup(**g) for g in data["groups"]],
         )

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts import permissions
 from scoring.exceptions import InvalidSimulation
 from scoring.models import PolicySimulation, PolicyVersion
-from scoring.monitoring.replay import decision_rows
+from scoring.monitoring.replay import decision_rows, protected_attributes
 from scoring.monitoring.reports import FairnessTable
 from scoring.policy import simulation as simulations
 from scoring.policy.replay import DECISIONS
@@ -78,8 +78,9 @@ def _report_context(report: dict) -> dict:
     sides = report["sides"]
     active, draft = sides["active"], sides["draft"]
     outcomes = decision_rows(active, draft, DECISIONS)
+    labels = dict(protected_attributes())  # the active bundle's, in the reader's language (as the replay grouped)
     fairness = [
-        {"active": FairnessTable.from_dict(a), "draft": FairnessTable.from_dict(d)}
+        {"active": FairnessTable.from_dict(a, labels), "draft": FairnessTable.from_dict(d, labels)}
         for a, d in zip(active["fairness"], draft["fairness"], strict=True)
     ]
     changed = [row | {"created_at": datetime.fromisoformat(row["created_at"])} for row in report["changed"]]

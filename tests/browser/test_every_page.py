@@ -14,16 +14,18 @@ from django.test import override_settings
 from django.utils import timezone
 from pypdf import PdfReader
 
+from scoring.backtests import services as backtests
 from scoring.batch import jobs, worker
 from scoring.decisions import services
 from scoring.lifecycle import challengers, shadow, versions
 from scoring.lifecycle import registry as model_registry
-from scoring.models import BatchJob, Decision, LoanOutcome, ModelLoad, Prediction
+from scoring.models import Backtest, BatchJob, Decision, LoanOutcome, ModelLoad, Prediction
 from scoring.monitoring import reports
 from scoring.notices import services as notices
 from scoring.outcomes.services import record_outcomes
 from scoring.policy import defaults as policy_defaults
 from scoring.policy import services as policy_services
+from scoring.policy import simulation
 from tests.browser.conftest import screenshot
 from tests.browser.test_languages import english_left_behind
 from tests.browser.test_narrow_pages import STICKING_OUT
@@ -134,7 +136,21 @@ def history(officer, other_model_admin, model_admin, live_active_version, tmp_pa
     for outcome, reason in (("defaulted", ""), ("repaid", "The servicer reported the default in error.")):
         row = {"decision_id": made["decline"].pk, "outcome": outcome, "observed_on": today, "reason": reason}
         assert record_outcomes([row], user=model_admin, source="upload", source_ref="june-outcomes.csv").ok
-    return {"made": made, "job": job, "candidate": candidate, "pending": pending, "notice": notice}
+    # A backtest of the candidate on this history, run here (the task is not sent), and one left queued.
+    with mock.patch.object(backtests.run_backtest, "delay"):
+        done = backtests.request_backtest(model_version=candidate, user=model_admin, date_from=today, date_to=today)
+        queued = backtests.request_backtest(model_version=candidate, user=model_admin, date_from=today, date_to=today)
+    backtests.run(backtest_id=done.pk)
+    assert Backtest.objects.get(pk=done.pk).state == Backtest.State.DONE
+    return {
+        "made": made,
+        "job": job,
+        "candidate": candidate,
+        "pending": pending,
+        "notice": notice,
+        "backtest": done,
+        "queued_backtest": queued,
+    }
 
 
 def _submit(selector: str, before=None):
@@ -264,6 +280,8 @@ def test_every_page_of_the_auditor(tab, live_server, auditor, history):
             ),
         ),
         "outcome uploads": "/outcomes/uploads/",
+        "backtests": "/monitoring/backtests/",
+        "backtest report": f"/monitoring/backtests/{history['backtest'].pk}/",
         "not allowed": "/applications/new/",
         "not found": "/audit/predictions/999999/",
     }
@@ -290,6 +308,10 @@ def test_every_page_of_the_model_administrator(tab, live_server, model_admin, hi
         "monitoring": "/monitoring/",
         "outcome upload": "/outcomes/upload/",
         "outcome uploads": "/outcomes/uploads/",
+        "backtests": "/monitoring/backtests/",
+        "backtests, form with errors": ("/monitoring/backtests/", _submit("main form button[type=submit]")),
+        "backtest report": f"/monitoring/backtests/{history['backtest'].pk}/",
+        "backtest waiting for a worker": f"/monitoring/backtests/{history['queued_backtest'].pk}/",
         "password change": "/accounts/password_change/",
         "not allowed": "/applications/new/",
         "not found in the admin": "/admin/scoring/modelversion/999999/change/",
@@ -326,6 +348,9 @@ def test_every_page_of_the_credit_policy_manager(tab, live_server, policy_manage
     submitted = policy_services.create_version(name="Stricter", rules=policy_defaults.RULES[1:], user=policy_manager)
     policy_services.submit(submitted, user=policy_manager, model=model)
     rule = draft.rules.order_by("position").first()  # the age rule: a protected attribute with its legal basis
+    with mock.patch.object(simulation.run_policy_simulation, "delay"):
+        simulated = simulation.request_simulation(version=draft, user=policy_manager, days=1)
+    simulation.run_simulation(simulation_id=simulated.pk)
     at = timezone.localtime().strftime("%Y-%m-%dT%H:%M:%S")
     log_in(tab, live_server, "policy")
     pages = {
@@ -341,6 +366,8 @@ def test_every_page_of_the_credit_policy_manager(tab, live_server, policy_manage
         "import with errors": ("/admin/scoring/policyversion/import/", _submit("input[type=submit]")),
         "activations": "/admin/scoring/policyactivation/",
         "credit policy timeline": f"/audit/policies/?at={at}",
+        "simulation form": f"/policy/{draft.pk}/simulate/",
+        "simulation report": f"/policy/simulations/{simulated.pk}/",
         "not allowed": "/applications/new/",
     }
     _assert_clean(tab, live_server.url, pages)

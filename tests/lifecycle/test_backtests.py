@@ -474,6 +474,8 @@ def test_a_backtest_still_running_cannot_be_run_again(history, active_version, m
     client.force_login(model_admin)
     page = client.get(reverse("scoring:backtest-detail", args=[found.pk]))
     assert b'http-equiv="refresh"' in page.content and b"Run it again" not in page.content
+    # Followed by a script (no meta refresh for readers with JavaScript: axe's critical meta-refresh finding).
+    assert b'<noscript><meta http-equiv="refresh"' in page.content and b"data-follow-progress" in page.content
     answer = client.post(reverse("scoring:backtest-rerun", args=[found.pk]))
     assert answer.status_code == 400 and b"still running" in answer.content
     assert Backtest.objects.count() == 1

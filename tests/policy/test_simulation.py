@@ -421,3 +421,4 @@ def test_a_queued_simulation_page_refreshes_itself(client, draft, policy_manager
     client.force_login(policy_manager)
     page = client.get(f"/policy/simulations/{found.pk}/").content.decode()
     assert 'http-equiv="refresh"' in page and "Queued" in page
+    assert '<noscript><meta http-equiv="refresh"' in page and "data-follow-progress" in page
