@@ -116,8 +116,16 @@ def _fill(rows: int, user, version, model) -> None:
 
 
 def _replay(draft, user, *, since) -> dict:
+    # As the task's claim leaves it: the replay writes its heartbeat on a running simulation only.
+    now = timezone.now()
     found = PolicySimulation.objects.create(
-        version=draft, requested_by=user, date_from=since, date_to=timezone.now() + timedelta(seconds=1)
+        version=draft,
+        requested_by=user,
+        date_from=since,
+        date_to=now + timedelta(seconds=1),
+        state=PolicySimulation.State.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
     )
     return simulation.replay(found)
 

@@ -415,6 +415,8 @@ FAIRNESS_MIN_GROUP = env.int("FAIRNESS_MIN_GROUP", default=30)
 FAIRNESS_MAX_ROWS = env.int("FAIRNESS_MAX_ROWS", default=100_000)
 # A queued or running backtest with no progress for this long had a worker that died: it can be run again.
 BACKTEST_STALE_SECONDS = env.int("BACKTEST_STALE_SECONDS", default=600)
+# The same for a policy simulation: one with no progress for this long can be run again.
+POLICY_SIMULATION_STALE_SECONDS = env.int("POLICY_SIMULATION_STALE_SECONDS", default=600)
 # Days of daily volume and rates on the monitoring page.
 MONITORING_DAYS = env.int("MONITORING_DAYS", default=90)
 # Realised performance against reported loan outcomes: a version's AUC or KS more than these margins below its

@@ -257,7 +257,10 @@ class PolicyActivation(models.Model):
 
 
 class PolicySimulation(models.Model):
-    """A replay of stored decisions under a policy version, beside the active one; its report when done."""
+    """A replay of stored decisions under a policy version, beside the active one; its report when done.
+
+    ``heartbeat_at`` moves with every chunk: a queued or running simulation with no sign of life had a worker that
+    died, and can be run again (a new simulation, ``rerun_of`` this one)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -276,6 +279,9 @@ class PolicySimulation(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    rerun_of = models.ForeignKey(
+        "self", verbose_name=_("rerun of"), null=True, blank=True, on_delete=models.PROTECT, related_name="reruns"
+    )
     created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     date_from = models.DateTimeField(
         verbose_name=_("date from"),
@@ -284,6 +290,8 @@ class PolicySimulation(models.Model):
         verbose_name=_("date to"),
     )
     state = models.CharField(verbose_name=_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    started_at = models.DateTimeField(verbose_name=_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(verbose_name=_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
     report = models.JSONField(verbose_name=_("report"), default=dict, blank=True)
     error = models.TextField(verbose_name=_("error"), blank=True)

@@ -11,6 +11,9 @@ is recomputed from the probability with the threshold and refer band recorded on
 read in keyset chunks by (created_at, id), so memory stays flat whatever the window holds, and each
 chunk is evaluated with ``CompiledPolicy.evaluate_frame``. A row that lacks a field a rule tests is
 counted as not evaluated (and by which field), never guessed.
+
+The run writes its progress and a heartbeat after every chunk. A queued or running simulation with no sign of life
+for ``POLICY_SIMULATION_STALE_SECONDS`` had a worker that died (or never got the task): it can be run again.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from scoring.engine.policy import CompiledPolicy
@@ -61,9 +65,24 @@ def request_simulation(
     """
     start, end = simulation_window(days=days, date_from=date_from, date_to=date_to, now=timezone.now())
     _check_rules(version)
+    return _queue(version=version, user=user, window=(start, end))
+
+
+def _queue(
+    *,
+    version: PolicyVersion,
+    user: AbstractBaseUser | None,
+    window: tuple[datetime, datetime],
+    rerun_of: PolicySimulation | None = None,
+) -> PolicySimulation:
     with transaction.atomic():
         simulation = PolicySimulation.objects.create(
-            version=version, requested_by=user, date_from=start, date_to=end, state=PolicySimulation.State.QUEUED
+            version=version,
+            requested_by=user,
+            rerun_of=rerun_of,
+            date_from=window[0],
+            date_to=window[1],
+            state=PolicySimulation.State.QUEUED,
         )
         transaction.on_commit(lambda: _send(simulation.pk))
     return simulation
@@ -122,10 +141,81 @@ def _check_rules(version: PolicyVersion) -> None:
         raise InvalidSimulation({"policy": [f"{code}: {' '.join(messages)}" for code, messages in found.items()]})
 
 
+# --- a worker that stopped, and running again -----------------------------------------------------
+
+ALIVE = (PolicySimulation.State.QUEUED, PolicySimulation.State.RUNNING)
+
+
+class Stopped(Exception):
+    """The simulation was marked stopped (and run again) while this worker still ran it."""
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.POLICY_SIMULATION_STALE_SECONDS)
+
+
+def is_stale(simulation: PolicySimulation, *, now: datetime | None = None) -> bool:
+    """Queued or running with no sign of life (heartbeat, start or request) for ``POLICY_SIMULATION_STALE_SECONDS``."""
+    if simulation.state not in ALIVE:
+        return False
+    last = simulation.heartbeat_at or simulation.started_at or simulation.created_at
+    return (now or timezone.now()) - last > stale_after()
+
+
+def rerun_simulation(*, simulation: PolicySimulation, user: AbstractBaseUser | None) -> PolicySimulation:
+    """Ask again for a simulation that failed or stopped (no sign of life for ``POLICY_SIMULATION_STALE_SECONDS``):
+    a new one of the same version and window, ``rerun_of`` it. A stopped one is first marked failed, saying so.
+
+    Raises InvalidSimulation for one still queued or running with a live heartbeat (or that finished meanwhile),
+    for a finished one (its report stands: ask for a new simulation instead), and for rules that no longer fit the
+    active model.
+    """
+    alive = simulation.state in ALIVE and not (is_stale(simulation) and _mark_stopped(simulation))
+    if alive:
+        simulation.refresh_from_db()  # it may have finished or failed since it was read
+        if simulation.state in ALIVE:
+            raise InvalidSimulation(
+                {"simulation": [gettext("This simulation is still running; it can be run again once it stops.")]}
+            )
+    if simulation.state != PolicySimulation.State.FAILED:
+        raise InvalidSimulation(
+            {"simulation": [gettext("Only a failed simulation, or one whose worker stopped, can be run again.")]}
+        )
+    _check_rules(simulation.version)
+    return _queue(
+        version=simulation.version,
+        user=user,
+        window=(simulation.date_from, simulation.date_to),  # the same decisions, even for "the last N days"
+        rerun_of=simulation,
+    )
+
+
+def _mark_stopped(simulation: PolicySimulation) -> bool:
+    """Fail a stale simulation, saying its worker stopped; False when it showed a sign of life (or finished) since
+    it was read: the UPDATE is conditional on the row still being stale, so a live run is never overwritten."""
+    last = simulation.heartbeat_at or simulation.started_at or simulation.created_at
+    now = timezone.now()
+    cutoff = now - stale_after()
+    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    quiet |= Q(heartbeat_at__isnull=True, started_at__isnull=True, created_at__lt=cutoff)
+    message = (
+        gettext("Its worker stopped: no progress since %(when)s.")
+        % {"when": formats.date_format(timezone.localtime(last), "DATETIME_FORMAT")}
+        if simulation.state == PolicySimulation.State.RUNNING or simulation.started_at is not None
+        else gettext("No worker ever started this simulation.")
+    )
+    marked = PolicySimulation.objects.filter(quiet, pk=simulation.pk, state__in=ALIVE).update(
+        state=PolicySimulation.State.FAILED, error=message, finished_at=now
+    )
+    if marked:
+        simulation.refresh_from_db()
+    return bool(marked)
+
+
 def _send(simulation_id: int) -> None:
     try:
         run_policy_simulation.delay(simulation_id)
-    except Exception:  # a broker outage leaves the row queued; the error is logged, the request succeeded
+    except Exception:  # a broker outage leaves the row queued (stale after a while: rerun); the request succeeded
         log.warning("could not send policy simulation %s to the broker", simulation_id, exc_info=True)
 
 
@@ -150,11 +240,13 @@ def run_simulation(*, simulation_id: int, chunk_size: int | None = None) -> Poli
     A database outage puts the simulation back in the queue (the task retries); any other error fails it
     with the message, since running it again would fail the same way.
     """
+    now = timezone.now()
     return run_claimed(
         PolicySimulation,
         simulation_id,
         work=lambda simulation: replay(simulation, chunk_size=chunk_size or CHUNK_SIZE),
         report_field="report",
+        claimed={"started_at": now, "heartbeat_at": now},
     )
 
 
@@ -169,9 +261,12 @@ def replay(simulation: PolicySimulation, *, chunk_size: int = CHUNK_SIZE) -> dic
     for rows in decision_chunks(simulation.date_from, simulation.date_to, size=chunk_size, fields=ROW_FIELDS):
         tally.add(rows)
         del rows  # before the next chunk is read
-        PolicySimulation.objects.filter(pk=simulation.pk).update(
-            report={"progress": {"done": tally.replayed, "total": max(total, tally.replayed)}}
-        )
+        running = PolicySimulation.objects.filter(pk=simulation.pk, state=PolicySimulation.State.RUNNING)
+        if not running.update(
+            report={"progress": {"done": tally.replayed, "total": max(total, tally.replayed)}},
+            heartbeat_at=timezone.now(),
+        ):
+            raise Stopped(simulation.pk)  # marked stopped while this worker was slow: its rerun replaces it
     return tally.report(min_group=getattr(settings, "FAIRNESS_MIN_GROUP", 30)) | {
         "window": {"from": simulation.date_from.isoformat(), "to": simulation.date_to.isoformat()},
         "progress": {"done": tally.replayed, "total": tally.replayed},

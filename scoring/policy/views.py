@@ -1,7 +1,8 @@
 """Policy simulation pages: ask for a replay of a version on history, and read its report.
 
 Thin views: the form parses the window, the simulation service checks it and queues the task.
-Credit policy managers ask; credit managers and auditors read too. Anyone else gets 403.
+Credit policy managers ask (and ask again for one that failed or stopped); credit managers and auditors
+read too. Anyone else gets 403.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import permissions
 from scoring.exceptions import InvalidSimulation
@@ -59,18 +60,44 @@ def simulation_detail(request, simulation_id: int):
     if not permissions.can_view_policy_simulations(request.user):
         raise PermissionDenied
     found = get_object_or_404(PolicySimulation.objects.select_related("version", "requested_by"), pk=simulation_id)
-    report = found.report or {}
-    finished = found.state in (PolicySimulation.State.DONE, PolicySimulation.State.FAILED)
-    context = {
-        "simulation": found,
-        "version": found.version,
-        "finished": finished,
-        "progress": report.get("progress") or {},
+    context = _detail_context(found) | {
+        "can_simulate": permissions.can_simulate_policy(request.user),
         "can_audit": permissions.can_audit(request.user),
     }
     if found.state == PolicySimulation.State.DONE:
-        context.update(_report_context(report))
+        context.update(_report_context(found.report))
     return render(request, "scoring/policy/simulation.html", context)
+
+
+@login_required
+@require_POST
+def simulation_rerun(request, simulation_id: int):
+    if not permissions.can_simulate_policy(request.user):
+        raise PermissionDenied
+    found = get_object_or_404(PolicySimulation.objects.select_related("version", "requested_by"), pk=simulation_id)
+    try:
+        again = simulations.rerun_simulation(simulation=found, user=request.user)
+    except InvalidSimulation as exc:
+        found.refresh_from_db()
+        context = _detail_context(found) | {
+            "can_simulate": True,
+            "can_audit": permissions.can_audit(request.user),
+            "rerun_errors": exc.errors,
+        }
+        if found.state == PolicySimulation.State.DONE:
+            context.update(_report_context(found.report))
+        return render(request, "scoring/policy/simulation.html", context, status=400)
+    return redirect("scoring:policy-simulation", simulation_id=again.pk)
+
+
+def _detail_context(found: PolicySimulation) -> dict:
+    return {
+        "simulation": found,
+        "version": found.version,
+        "finished": found.state in (PolicySimulation.State.DONE, PolicySimulation.State.FAILED),
+        "stale": simulations.is_stale(found),
+        "progress": (found.report or {}).get("progress") or {},
+    }
 
 
 def _report_context(report: dict) -> dict:

@@ -63,9 +63,11 @@ RULES: dict[str, tuple] = {
     "scoring:batch-cancel": (LOGIN, 405, 405, 405, 405, 405, 405),  # POST only
     "scoring:monitoring": (LOGIN, 403, 403, 200, 200, 403, 403),
     "scoring:monitoring-challenger": (LOGIN, 403, 403, 200, 200, 403, 403),
-    # credit policy simulations: credit managers and auditors read (credit policy managers also ask)
+    # credit policy simulations: credit managers and auditors read (credit policy managers also ask, and ask
+    # again for one that failed or stopped: POST only)
     "scoring:policy-simulate": (LOGIN, 403, 403, 200, 403, 200, 200),
     "scoring:policy-simulation": (LOGIN, 403, 403, 200, 403, 200, 200),
+    "scoring:policy-simulation-rerun": (LOGIN, 405, 405, 405, 405, 405, 405),
     # model backtests: model administrators ask and run again (POST only), auditors read
     "scoring:backtests": (LOGIN, 403, 403, 200, 200, 403, 403),
     "scoring:backtest-detail": (LOGIN, 403, 403, 200, 200, 403, 403),

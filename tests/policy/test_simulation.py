@@ -1,5 +1,6 @@
 """Simulating a credit policy version on the decision history: the figures against an independent replay in
-plain Python (its own rules as lambdas, not ZEN), the window, chunking, the pages and who may use them."""
+plain Python (its own rules as lambdas, not ZEN), the window, chunking, a worker that stopped and running again,
+the pages and who may use them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from scoring.decisions.services import score_application
 from scoring.engine.policy import AFTER_MODEL, BEFORE_MODEL, RECORD, Condition, Rule
@@ -15,6 +17,7 @@ from scoring.exceptions import InvalidSimulation
 from scoring.lifecycle import registry as model_registry
 from scoring.models import Channel, PolicySimulation, Prediction
 from scoring.policy import defaults, services, simulation
+from tests.support import french_catalog
 
 MIN_GROUP = 5
 AGE_BASIS = "Age is recorded for fairness monitoring only; this rule records and decides nothing."
@@ -422,3 +425,173 @@ def test_a_queued_simulation_page_refreshes_itself(client, draft, policy_manager
     page = client.get(f"/policy/simulations/{found.pk}/").content.decode()
     assert 'http-equiv="refresh"' in page and "Queued" in page
     assert '<noscript><meta http-equiv="refresh"' in page and "data-follow-progress" in page
+
+
+# --- a worker that stopped, and running again ----------------------------------------------------
+
+
+def _simulation(draft, user, *, state="queued", quiet_for=None, started=True):
+    """A simulation of the last day in ``state``; with ``quiet_for``, its last sign of life that long ago."""
+    found = PolicySimulation.objects.create(
+        version=draft, requested_by=user, date_from=timezone.now() - timedelta(days=1), date_to=timezone.now()
+    )
+    fields = {"state": state}
+    if quiet_for is not None:
+        then = timezone.now() - quiet_for
+        fields |= {"created_at": then} | ({"started_at": then, "heartbeat_at": then} if started else {})
+    PolicySimulation.objects.filter(pk=found.pk).update(**fields)
+    found.refresh_from_db()
+    return found
+
+
+def _long_ago():
+    return simulation.stale_after() + timedelta(minutes=1)
+
+
+def test_a_run_records_its_start_and_a_heartbeat_after_every_chunk(
+    draft, policy_manager, history, django_capture_on_commit_callbacks, monkeypatch
+):
+    beats = []
+    add = simulation.Tally.add
+
+    def counted(self, rows):
+        add(self, rows)
+        beats.append(PolicySimulation.objects.values_list("heartbeat_at", flat=True).get())
+
+    monkeypatch.setattr(simulation.Tally, "add", counted)
+    monkeypatch.setattr(simulation, "CHUNK_SIZE", 40)
+    found = _run(draft, policy_manager, django_capture_on_commit_callbacks, days=1)
+    assert found.started_at is not None and found.started_at <= found.heartbeat_at <= found.finished_at
+    # The heartbeat read while a chunk is counted is the one the chunk before it wrote.
+    assert len(beats) == 3 and beats[0] == found.started_at and beats[0] < beats[1] < beats[2] < found.heartbeat_at
+    assert not simulation.is_stale(found)
+
+
+def test_only_a_queued_or_running_simulation_without_sign_of_life_is_stale(draft, policy_manager, settings):
+    settings.POLICY_SIMULATION_STALE_SECONDS = 60
+    assert simulation.stale_after() == timedelta(seconds=60)
+    assert not simulation.is_stale(_simulation(draft, policy_manager))  # asked just now
+    assert simulation.is_stale(_simulation(draft, policy_manager, quiet_for=timedelta(minutes=2), started=False))
+    running = _simulation(draft, policy_manager, state="running", quiet_for=timedelta(minutes=2))
+    assert simulation.is_stale(running)
+    assert not simulation.is_stale(running, now=running.heartbeat_at + timedelta(seconds=30))
+    for state in ("done", "failed"):
+        assert not simulation.is_stale(_simulation(draft, policy_manager, state=state, quiet_for=timedelta(days=1)))
+
+
+def test_a_stopped_simulation_is_shown_stopped_and_can_be_run_again(client, draft, policy_manager):
+    found = _simulation(draft, policy_manager, state="running", quiet_for=_long_ago())
+    client.force_login(policy_manager)
+    page = client.get(reverse("scoring:policy-simulation", args=[found.pk])).content.decode()
+    assert "No progress for a long while: the worker running it has probably stopped." in page
+    assert "Run it again" in page and reverse("scoring:policy-simulation-rerun", args=[found.pk]) in page
+    assert 'http-equiv="refresh"' not in page and "data-follow-progress" not in page
+
+    answer = client.post(reverse("scoring:policy-simulation-rerun", args=[found.pk]))
+    again = PolicySimulation.objects.exclude(pk=found.pk).get()
+    assert answer.status_code == 302 and answer["Location"] == reverse("scoring:policy-simulation", args=[again.pk])
+    found.refresh_from_db()
+    assert found.state == PolicySimulation.State.FAILED and found.finished_at is not None
+    assert found.error.startswith("Its worker stopped: no progress since")
+    assert again.rerun_of == found and again.state == PolicySimulation.State.QUEUED
+    assert again.requested_by == policy_manager and again.started_at is None and again.heartbeat_at is None
+    assert (again.version_id, again.date_from, again.date_to) == (found.version_id, found.date_from, found.date_to)
+    assert list(found.reruns.all()) == [again]
+    page = client.get(answer["Location"]).content.decode()
+    assert f"run again from simulation {found.pk}" in page and "data-follow-progress" in page
+
+
+def test_a_simulation_no_worker_ever_started_says_so_when_run_again(draft, policy_manager):
+    found = _simulation(draft, policy_manager, quiet_for=_long_ago(), started=False)
+    again = simulation.rerun_simulation(simulation=found, user=policy_manager)
+    found.refresh_from_db()
+    assert found.state == PolicySimulation.State.FAILED and found.error == "No worker ever started this simulation."
+    assert again.rerun_of == found
+
+
+def test_a_failed_simulation_can_be_run_again(client, draft, policy_manager, django_capture_on_commit_callbacks):
+    found = _simulation(draft, policy_manager, state="failed")
+    PolicySimulation.objects.filter(pk=found.pk).update(error="the replay broke", finished_at=timezone.now())
+    client.force_login(policy_manager)
+    page = client.get(reverse("scoring:policy-simulation", args=[found.pk])).content.decode()
+    assert "the replay broke" in page and "Run it again" in page and "No progress for a long while" not in page
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the rerun runs on commit
+        answer = client.post(reverse("scoring:policy-simulation-rerun", args=[found.pk]))
+    again = PolicySimulation.objects.get(rerun_of=found)
+    assert answer.status_code == 302 and again.state == PolicySimulation.State.DONE, again.error
+    found.refresh_from_db()
+    assert found.error == "the replay broke"  # a failure already recorded is left as it was
+
+
+def test_a_live_simulation_cannot_be_run_again(client, draft, policy_manager):
+    found = _simulation(draft, policy_manager, state="running")
+    PolicySimulation.objects.filter(pk=found.pk).update(heartbeat_at=timezone.now())
+    client.force_login(policy_manager)
+    page = client.get(reverse("scoring:policy-simulation", args=[found.pk])).content.decode()
+    assert "Run it again" not in page and "data-follow-progress" in page and "No progress for a long while" not in page
+    answer = client.post(reverse("scoring:policy-simulation-rerun", args=[found.pk]))
+    assert answer.status_code == 400 and "still running; it can be run again once it stops" in answer.content.decode()
+    found.refresh_from_db()
+    assert found.state == PolicySimulation.State.RUNNING and not found.error
+    assert PolicySimulation.objects.count() == 1
+
+
+def test_a_run_that_showed_life_or_finished_since_it_was_read_is_not_overwritten(draft, policy_manager):
+    read_stale = _simulation(draft, policy_manager, state="running", quiet_for=_long_ago())
+    assert simulation.is_stale(read_stale)
+    # Its worker wrote a heartbeat after the page read the row: the conditional UPDATE leaves it running.
+    PolicySimulation.objects.filter(pk=read_stale.pk).update(heartbeat_at=timezone.now())
+    with pytest.raises(InvalidSimulation, match="still running"):
+        simulation.rerun_simulation(simulation=read_stale, user=policy_manager)
+    # Then it finished: its report stands, and a finished simulation is not run again.
+    report = {"replayed": 3}
+    PolicySimulation.objects.filter(pk=read_stale.pk).update(state="done", report=report)
+    read_stale.state, read_stale.heartbeat_at = PolicySimulation.State.RUNNING, timezone.now() - _long_ago()
+    with pytest.raises(InvalidSimulation, match="Only a failed simulation"):
+        simulation.rerun_simulation(simulation=read_stale, user=policy_manager)
+    read_stale.refresh_from_db()
+    assert read_stale.state == PolicySimulation.State.DONE and read_stale.report == report and not read_stale.error
+    assert PolicySimulation.objects.count() == 1
+
+
+def test_a_slow_worker_whose_simulation_was_marked_stopped_leaves_it_as_it_is(draft, policy_manager, monkeypatch):
+    found = _simulation(draft, policy_manager)
+    add = simulation.Tally.add
+
+    def marked_meanwhile(self, rows):
+        add(self, rows)
+        PolicySimulation.objects.filter(pk=found.pk).update(state="failed", error="Its worker stopped: then.")
+
+    monkeypatch.setattr(simulation.Tally, "add", marked_meanwhile)
+    done = simulation.run_simulation(simulation_id=found.pk, chunk_size=10)
+    assert done.state == PolicySimulation.State.FAILED and done.error == "Its worker stopped: then."
+    assert done.report == {}
+
+
+@pytest.mark.parametrize("persona", ["officer", "auditor", "credit_manager", "model_admin"])
+def test_only_those_who_ask_for_simulations_may_run_one_again(client, draft, policy_manager, request, persona):
+    found = _simulation(draft, policy_manager, state="running", quiet_for=_long_ago())
+    client.force_login(request.getfixturevalue(persona))
+    assert client.post(reverse("scoring:policy-simulation-rerun", args=[found.pk])).status_code == 403
+    if persona in ("auditor", "credit_manager"):  # they read the page, without the button
+        page = client.get(reverse("scoring:policy-simulation", args=[found.pk])).content.decode()
+        assert "No progress for a long while" in page and "Run it again" not in page
+    found.refresh_from_db()
+    assert found.state == PolicySimulation.State.RUNNING and PolicySimulation.objects.count() == 1
+
+
+def test_a_stopped_simulation_reads_in_french(client, draft, policy_manager, settings, tmp_path):
+    found = _simulation(draft, policy_manager, state="running", quiet_for=_long_ago())
+    settings.LOCALE_PATHS = [french_catalog.install(tmp_path)]
+    client.force_login(policy_manager)
+    with translation.override("fr"):
+        page = client.get(
+            reverse("scoring:policy-simulation", args=[found.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+        ).content.decode()
+        answer = client.post(reverse("scoring:policy-simulation-rerun", args=[found.pk]), HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Aucune progression depuis longtemps : le processus qui l'exécutait s'est probablement arrêté." in page
+    assert "La relancer" in page and "Dernière progression" in page
+    assert "No progress for a long while" not in page and "Run it again" not in page
+    assert answer.status_code == 302
+    found.refresh_from_db()
+    assert found.error.startswith("Son processus de traitement s'est arrêté : aucune progression depuis le")

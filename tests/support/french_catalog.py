@@ -15,7 +15,8 @@ HEADER = "Content-Type: text/plain; charset=UTF-8\nPlural-Forms: nplurals=2; plu
 
 
 def read_po(path: Path) -> dict[str, str]:
-    """msgid (msgid NUL msgid_plural for plurals) -> msgstr (msgstr[0] NUL msgstr[1]), as a .mo file keys them."""
+    """msgid (msgid NUL msgid_plural for plurals; after msgctxt EOT for one with a context) -> msgstr (msgstr[0]
+    NUL msgstr[1]), as a .mo file keys them."""
     catalog: dict[str, str] = {}
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         parts: dict[str, str] = {}
@@ -30,10 +31,12 @@ def read_po(path: Path) -> dict[str, str]:
             parts[key] = ast.literal_eval(literal)
         if not parts.get("msgid"):
             continue
+        context = parts["msgctxt"] + "\x04" if "msgctxt" in parts else ""
         if "msgid_plural" in parts:
-            catalog[parts["msgid"] + "\0" + parts["msgid_plural"]] = parts["msgstr[0]"] + "\0" + parts["msgstr[1]"]
+            both = context + parts["msgid"] + "\0" + parts["msgid_plural"]
+            catalog[both] = parts["msgstr[0]"] + "\0" + parts["msgstr[1]"]
         else:
-            catalog[parts["msgid"]] = parts["msgstr"]
+            catalog[context + parts["msgid"]] = parts["msgstr"]
     return catalog
 
 
