@@ -24,6 +24,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 
+from scoring.display.messages import engine_errors
 from scoring.exceptions import (
     ActivationConflict,
     DuplicateApplication,
@@ -153,7 +154,10 @@ def problem_exception_handler(exc, context):
     """DRF's exception handler: every error, ours or DRF's, as one problem-details response."""
     if isinstance(exc, InvalidApplication):
         return _respond(
-            400, gettext("The application has invalid fields."), "invalid-application", prefixed(exc.errors, "inputs")
+            400,
+            gettext("The application has invalid fields."),
+            "invalid-application",
+            prefixed(engine_errors(exc.errors), "inputs"),
         )
     if isinstance(exc, InvalidReview):
         # The request's shape was checked by its serializer (and stated in the schema); what the service

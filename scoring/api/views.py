@@ -18,6 +18,7 @@ from scoring.api import serializers as s
 from scoring.api.base import ApiView
 from scoring.api.problems import PayloadTooLarge, existing_decision, flatten_errors
 from scoring.decisions import selectors, services
+from scoring.display.messages import engine_errors
 from scoring.engine import InvalidApplication
 from scoring.engine.schema import in_language
 from scoring.exceptions import DuplicateApplication
@@ -184,7 +185,7 @@ class ScoreManyApi(BaseApi):
         rendered = iter([s.prediction_data(p) for p in predictions])
         for index, outcome in scored:
             if isinstance(outcome, InvalidApplication):
-                errors = {f"inputs.{k}" if k != "inputs" else k: v for k, v in outcome.errors.items()}
+                errors = {f"inputs.{k}" if k != "inputs" else k: v for k, v in engine_errors(outcome.errors).items()}
                 results[index] = {"index": index, "prediction": None, "errors": errors, "duplicate_of": None}
             elif isinstance(outcome, DuplicateApplication):
                 results[index] = {

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from scoring import display
 from scoring.decisions import references
 from scoring.decisions.widgets import FastSelect
+from scoring.display.messages import engine_message
 from scoring.engine import CATEGORICAL, INTEGER, Feature, InvalidApplication, LoadedModel
 from scoring.engine.numbers import canonical_number_text
 from scoring.engine.schema import unit_for
@@ -266,7 +267,7 @@ class ApplicationForm(ErrorsReadWithFields, forms.Form):
     def add_engine_errors(self, errors: dict[str, list[str]]) -> None:
         for name, messages in errors.items():
             for message in messages:
-                self.add_error(name if name in self.fields else None, message)
+                self.add_error(name if name in self.fields else None, engine_message(message))
 
     def sections(self) -> list[Section]:
         """Fields grouped as the schema's sections say; protected attributes in their own group last."""

@@ -51,18 +51,18 @@ def validate_application(
     field takes a JSON number only: the API's schema says so, and a string is refused, not read.
     """
     if not isinstance(inputs, Mapping):
-        raise InvalidApplication({"inputs": ["Expected an object of field names to values."]})
+        raise InvalidApplication({"inputs": [Message(NOT_AN_OBJECT)]})
     known = {f.name for f in features} | {f.name for f in protected}
     errors: dict[str, list[str]] = {}
     typed: dict[str, object] = {}
     monitored: dict[str, object] = {}
     for name in inputs:
         if name not in known:
-            errors[str(name)[:MAX_TEXT_LENGTH]] = ["Unknown field."]
+            errors[str(name)[:MAX_TEXT_LENGTH]] = [Message(UNKNOWN)]
     for f in features:
         raw = inputs.get(f.name)
         if _is_blank(raw):
-            errors[f.name] = ["This field is required."]
+            errors[f.name] = [Message(REQUIRED)]
             continue
         value, message = coerce_value(f, raw, text=text)
         if message:
@@ -83,28 +83,66 @@ def validate_application(
     return Application(features=typed, protected=monitored)
 
 
+class Message(str):
+    """A message in English that a page or the API can say again in the reader's language: ``template`` (with
+    %(name)s placeholders, as gettext's catalogs hold them) and ``params``; ``bound`` is (number, feature) for a
+    limit, whose number and unit read differently per language. Anywhere else it is the English text."""
+
+    template: str
+    params: dict[str, object]
+    bound: tuple[float, Feature] | None
+
+    def __new__(cls, template: str, bound: tuple[float, Feature] | None = None, **params: object) -> Message:
+        made = super().__new__(cls, template % params if params else template)
+        made.template, made.params, made.bound = template, params, bound
+        return made
+
+    def __reduce__(self):  # pickled (a worker's result) as its English text
+        return (str, (str(self),))
+
+
+REQUIRED = "This field is required."
+UNKNOWN = "Unknown field."
+NOT_AN_OBJECT = "Expected an object of field names to values."
+NOT_TEXT = "Expected text."
+TOO_LONG = "At most %(count)s characters."
+NOT_A_CHOICE = "'%(value)s' is not one of the allowed choices."
+NOT_ONE_OF_THE_CHOICES = "Not one of the allowed choices."
+AT_LEAST = "Must be at least %(limit)s."
+AT_MOST = "Must be at most %(limit)s."
+WHOLE_NOT_BOOLEAN = "Expected a whole number, not true or false."
+NUMBER_NOT_BOOLEAN = "Expected a number, not true or false."
+WHOLE_NOT_STRING = "Expected a whole number, not a string: send a JSON number, without quotes."
+NUMBER_NOT_STRING = "Expected a number, not a string: send a JSON number, without quotes."
+NUMBER_EXPECTED = "Expected a number."
+
+
+def _limit(template: str, f: Feature, limit: float) -> Message:
+    return Message(template, bound=(plain_number(limit), f), limit=f.format_value(plain_number(limit)))
+
+
 def coerce_value(f: Feature, raw: object, *, text: bool = False) -> tuple[object, str | None]:
     """One field's typed value, or None and the message saying what is wrong with it."""
     if f.kind == CATEGORICAL:
         if isinstance(raw, bool) or not isinstance(raw, str | int) or (isinstance(raw, int) and not text):
-            return None, "Expected text."
+            return None, Message(NOT_TEXT)
         value = str(raw).strip()
         if len(value) > MAX_TEXT_LENGTH:
-            return None, f"At most {MAX_TEXT_LENGTH} characters."
+            return None, Message(TOO_LONG, count=MAX_TEXT_LENGTH)
         if f.choices and value not in f.choices:
-            return None, f"'{value[:60]}' is not one of the allowed choices."
+            return None, Message(NOT_A_CHOICE, value=value[:60])
         return value, None
     number, message = _number(f, raw, text=text)
     if message:
         return None, message
     if f.kind == INTEGER:
         if number != math.floor(number):
-            return None, FRACTION
+            return None, Message(FRACTION)
         number = int(number)
     if f.min is not None and number < f.min:
-        return None, f"Must be at least {f.format_value(plain_number(f.min))}."
+        return None, _limit(AT_LEAST, f, f.min)
     if f.max is not None and number > f.max:
-        return None, f"Must be at most {f.format_value(plain_number(f.max))}."
+        return None, _limit(AT_MOST, f, f.max)
     return number, None
 
 
@@ -116,11 +154,11 @@ FRACTION = "Expected a whole number."
 
 def _number(f: Feature, raw: object, *, text: bool) -> tuple[float, str | None]:
     """The number ``raw`` is, or NaN and why not: text only when typed by someone, never a bool."""
-    expected = "a whole number" if f.kind == INTEGER else "a number"
+    whole = f.kind == INTEGER
     if isinstance(raw, bool):  # an int to Python, never a number to a client
-        return math.nan, f"Expected {expected}, not true or false."
+        return math.nan, Message(WHOLE_NOT_BOOLEAN if whole else NUMBER_NOT_BOOLEAN)
     if isinstance(raw, str) and not text:
-        return math.nan, f"Expected {expected}, not a string: send a JSON number, without quotes."
+        return math.nan, Message(WHOLE_NOT_STRING if whole else NUMBER_NOT_STRING)
     value: float | None = None
     if isinstance(raw, int):
         value = float(raw) if abs(raw) < 1e300 else math.inf
@@ -130,8 +168,8 @@ def _number(f: Feature, raw: object, *, text: bool) -> tuple[float, str | None]:
         value = parse_number(raw)
     if value is None or not math.isfinite(value):
         if text:
-            return math.nan, NOT_A_WHOLE_NUMBER if f.kind == INTEGER else NOT_A_NUMBER
-        return math.nan, f"Expected {expected}."
+            return math.nan, Message(NOT_A_WHOLE_NUMBER if whole else NOT_A_NUMBER)
+        return math.nan, Message(FRACTION if whole else NUMBER_EXPECTED)
     return value, None
 
 

@@ -72,3 +72,41 @@ def test_the_schema_is_the_same_in_english_for_a_french_reader(officer_api, acti
     assert french.status_code == 200
     assert json.loads(french.content) == json.loads(english.content)
     assert "Requête incorrecte" not in french.content.decode()
+
+
+def test_an_application_s_field_messages_read_in_french_with_french_limits(officer_api, active_version, french):
+    from tests.support.applications import inputs_by_decision
+
+    inputs = dict(inputs_by_decision()["approve"])
+    inputs |= {"duration_in_month": 240, "credit_amount": "9055", "purpose": "yacht", "age_in_years": True}
+    del inputs["credit_history"]
+    response = officer_api.post("/api/v1/score", {"inputs": inputs}, format="json", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "urn:creditscore:problem:invalid-application"
+    assert body["errors"] == {
+        "inputs.duration_in_month": ["Doit être au plus 120\u00a0mois."],
+        "inputs.credit_amount": [
+            "Un nombre entier est attendu, pas une chaîne : envoyez un nombre JSON, sans guillemets."
+        ],
+        "inputs.purpose": ["« yacht » ne fait pas partie des choix possibles."],
+        "inputs.age_in_years": ["Un nombre entier est attendu, pas true ou false."],
+        "inputs.credit_history": ["Ce champ est obligatoire."],
+    }
+    english = officer_api.post("/api/v1/score", {"inputs": inputs}, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["errors"]["inputs.duration_in_month"] == ["Must be at most 120 months."]
+    assert english["errors"]["inputs.credit_history"] == ["This field is required."]
+
+
+def test_every_engine_message_has_its_french_wording(french):
+    from scoring.display.messages import TRANSLATED
+    from scoring.engine import validation
+
+    templates = {
+        value
+        for name, value in vars(validation).items()
+        if name.isupper() and isinstance(value, str) and value.endswith(".") and " " in value
+    }
+    assert templates <= set(TRANSLATED), templates - set(TRANSLATED)
+    for template in templates:
+        assert str(TRANSLATED[template]) != template, template
