@@ -296,13 +296,15 @@ class FairnessReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FairnessReport:
+        """A stored report, its attributes named in the reader's language (the active bundle's labels)."""
+        labels = dict(_active_attributes())
         return cls(
             window_start=datetime.fromisoformat(data["window_start"]),
             window_end=datetime.fromisoformat(data["window_end"]),
             decisions=data["decisions"],
             truncated=data["truncated"],
             min_group=data["min_group"],
-            tables=[FairnessTable.from_dict(t) for t in data["tables"]],
+            tables=[FairnessTable.from_dict(t, labels) for t in data["tables"]],
         )
 
 

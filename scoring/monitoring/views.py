@@ -69,11 +69,14 @@ def monitoring_page(request):
     ]
     report = reports.latest_drift_report()
     feature_charts = []
+    drift_rows = []
     if report is not None:
         history = reports.drift_report_list(version=report.model_version)
         dates = [r.created_at.date() for r in history]
         names = [f["name"] for f in report.features] + (["score"] if report.score else [])
         _statements, labels = display.reason_library(report.model_version, get_language() or FALLBACK_LANGUAGE)
+        # Each feature by its label in the reader's language, with its name (as exports and alerts give it).
+        drift_rows = [{**f, "label": labels.get(f["name"]) or f["name"]} for f in report.features]
         for name in names:
             values = [(r.score_psi if name == "score" else r.psi_by_feature().get(name)) for r in history]
             feature = labels.get(name) or name.replace("_", " ")
@@ -102,6 +105,7 @@ def monitoring_page(request):
             "totals": totals,
             "rate_charts": rate_charts,
             "report": report,
+            "drift_rows": drift_rows,
             "feature_charts": feature_charts,
             # Computed with the daily report: the page never scans decisions.
             "fairness": reports.FairnessReport.from_dict(report.fairness) if report and report.fairness else None,

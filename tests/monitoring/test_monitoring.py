@@ -135,7 +135,10 @@ def test_the_page_shows_rates_drift_and_fairness(client, auditor, officer, activ
     assert "style=" not in page and "<style" not in page
     # scripts only from files (the CSP forbids inline ones); the charts themselves need none
     assert re.findall(r"<script[^>]*>", page) == [f'<script src="{static("js/app.js")}" defer>']
-    row = re.search(r'<tr class="row-act">\s*<th scope="row">duration_in_month</th>', page)
+    row = re.search(
+        r'<tr class="row-act">\s*<th scope="row">Loan duration <code class="field-name">duration_in_month</code>',
+        page,
+    )
     assert row, "duration_in_month should be flagged act in the PSI table"
     assert "below four-fifths" in page
     assert "female" in page and "most favoured" in page

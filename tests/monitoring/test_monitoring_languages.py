@@ -36,7 +36,12 @@ def test_a_stored_report_reads_in_french(client, auditor, officer, active_versio
 
     assert "<h1>Surveillance du modèle</h1>" in page and "Volume quotidien" in page
     # The level is shown in words; the stored level still names the CSS class.
-    row = re.search(r'<tr class="row-act">\s*<th scope="row">duration_in_month</th>.*?</tr>', page, re.S)
+    row = re.search(
+        r'<tr class="row-act">\s*<th scope="row">Durée du crédit '
+        r'<code class="field-name">duration_in_month</code></th>.*?</tr>',
+        page,
+        re.S,
+    )
     assert row and '<span class="level level-act">à traiter</span>' in row.group(0)
     assert "Sexe (d&#x27;après la situation personnelle et le sexe)" in page
     assert "sous les quatre cinquièmes" in page and "le plus favorisé" in page
@@ -58,3 +63,19 @@ def test_level_words_and_attribute_labels_follow_the_language(french):
     # A bundle's own attribute keeps the label the bundle gave it.
     table = reports.FairnessTable.from_dict({"attribute": "region", "label": "Region", "not_recorded": 0, "groups": []})
     assert table.label == "Region"
+
+
+def test_a_bank_bundles_attribute_reads_in_the_readers_language(french, monkeypatch):
+    spec = {"name": "region", "kind": "categorical", "label": {"en": "Region", "fr": "Région"}}
+    assert reports.fairness_attributes([spec]) == [("region", "Région")]
+    # A stored report keeps the label of the day it was computed; the page names it as the active bundle does now.
+    monkeypatch.setattr(reports, "_active_attributes", lambda: reports.fairness_attributes([spec]))
+    stored = {
+        "window_start": "2026-12-01T00:00:00+00:00",
+        "window_end": "2026-12-02T00:00:00+00:00",
+        "decisions": 0,
+        "truncated": False,
+        "min_group": 20,
+        "tables": [{"attribute": "region", "label": "Region", "not_recorded": 0, "groups": []}],
+    }
+    assert [t.label for t in reports.FairnessReport.from_dict(stored).tables] == ["Région"]
