@@ -21,8 +21,7 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from scoring.backtests.tally import ROW_FIELDS, BacktestTally, Costs
@@ -36,10 +35,12 @@ from scoring.monitoring.replay import (
     TRANSIENT_ERRORS,
     collector_set_aside,
     decision_chunks,
+    mark_stopped,
     protected_attributes,
     read_ahead,
     run_claimed,
 )
+from scoring.monitoring.replay import is_stale as replay_is_stale
 from scoring.policy import registry as policy_registry
 from scoring.policy.services import problems
 
@@ -180,25 +181,11 @@ def stale_after() -> timedelta:
 
 def is_stale(backtest: Backtest, *, now: datetime | None = None) -> bool:
     """Queued or running with no sign of life (heartbeat, start or request) for ``BACKTEST_STALE_SECONDS``."""
-    if backtest.state not in (Backtest.State.QUEUED, Backtest.State.RUNNING):
-        return False
-    last = backtest.heartbeat_at or backtest.started_at or backtest.created_at
-    return (now or timezone.now()) - last > stale_after()
+    return replay_is_stale(backtest, after=stale_after(), now=now)
 
 
 def _mark_stopped(backtest: Backtest) -> None:
-    last = backtest.heartbeat_at or backtest.started_at or backtest.created_at
-    cutoff = timezone.now() - stale_after()
-    signs = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    message = (
-        _("Its worker stopped: no progress since %(when)s.")
-        % {"when": formats.date_format(timezone.localtime(last), "DATETIME_FORMAT")}
-        if backtest.state == Backtest.State.RUNNING
-        else _("It was never started by a worker.")
-    )
-    Backtest.objects.filter(signs, pk=backtest.pk, state__in=(Backtest.State.QUEUED, Backtest.State.RUNNING)).update(
-        state=Backtest.State.FAILED, error=message, finished_at=timezone.now()
-    )
+    mark_stopped(backtest, after=stale_after(), never_started=_("It was never started by a worker."))
 
 
 def _send(backtest_id: int) -> None:

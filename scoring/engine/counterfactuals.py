@@ -67,7 +67,7 @@ class Search:
 
     alternatives: tuple[Alternative, ...]
     candidates: int
-    actionable: tuple[str, ...]  # labels of the features an offer may change
+    actionable: tuple[Feature, ...]  # the features an offer may change (the page names them in its language)
 
 
 def default_decide(model: LoadedModel) -> Decide:
@@ -91,10 +91,9 @@ def search(
     actionable = [f for f in model.features if f.actionable is not None and f.name in features]
     options = {f.name: _values(f, features[f.name]) for f in actionable}
     options = {name: values for name, values in options.items() if values}
-    labels = tuple(f.label for f in actionable)
     rows, changed = _grid(features, options, model.feature_names)
     if not rows:
-        return Search(alternatives=(), candidates=0, actionable=labels)
+        return Search(alternatives=(), candidates=0, actionable=tuple(actionable))
     frame = pd.DataFrame(rows, columns=model.feature_names)
     probabilities = model.probabilities(frame)
     approved = np.asarray(decide(frame, probabilities)) == APPROVE
@@ -108,7 +107,7 @@ def search(
             continue  # a superset of an offer already made is not a smaller change
         chosen.append(index)
     alternatives = _rescored(model, features, [rows[i] for i in chosen], decide, by_name)
-    return Search(alternatives=tuple(alternatives), candidates=len(rows), actionable=labels)
+    return Search(alternatives=tuple(alternatives), candidates=len(rows), actionable=tuple(actionable))
 
 
 def _values(feature: Feature, current: object) -> list[object]:

@@ -14,14 +14,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from django.db import InterfaceError, OperationalError, connection, connections, models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 from scoring import display
 from scoring.models import ModelVersion, Prediction
@@ -80,6 +81,41 @@ def run_claimed(
         running.update(state=State.DONE, finished_at=timezone.now(), **{report_field: report})
     row.refresh_from_db()
     return row
+
+
+def last_sign_of_life(row: Any) -> datetime:
+    """A replay's (backtest's, simulation's) latest sign of life: its heartbeat, else its start, else its request."""
+    return row.heartbeat_at or row.started_at or row.created_at
+
+
+def is_stale(row: Any, *, after: timedelta, now: datetime | None = None) -> bool:
+    """Queued or running with no sign of life for ``after``: its worker died, or never got the task."""
+    if row.state not in (row.State.QUEUED, row.State.RUNNING):
+        return False
+    return (now or timezone.now()) - last_sign_of_life(row) > after
+
+
+def mark_stopped(row: Any, *, after: timedelta, never_started: str) -> bool:
+    """Fail a stale replay, saying its worker stopped (``never_started`` for one no worker claimed); False when it
+    showed a sign of life (or finished) since it was read: the UPDATE is conditional on the row still being stale,
+    so a live run is never overwritten. The row is read again when it was marked."""
+    model, State = type(row), row.State
+    now = timezone.now()
+    cutoff = now - after
+    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    quiet |= Q(heartbeat_at__isnull=True, started_at__isnull=True, created_at__lt=cutoff)
+    message = (
+        gettext("Its worker stopped: no progress since %(when)s.")
+        % {"when": formats.date_format(timezone.localtime(last_sign_of_life(row)), "DATETIME_FORMAT")}
+        if row.state == State.RUNNING or row.started_at is not None
+        else never_started
+    )
+    marked = model.objects.filter(quiet, pk=row.pk, state__in=(State.QUEUED, State.RUNNING)).update(
+        state=State.FAILED, error=message, finished_at=now
+    )
+    if marked:
+        row.refresh_from_db()
+    return bool(marked)
 
 
 def decision_chunks(start: datetime, end: datetime, *, size: int, fields: Sequence[Any]) -> Iterator[list[tuple]]:

@@ -71,7 +71,7 @@ def alternatives_for(prediction: Prediction, loaded_model: LoadedModel, *, decid
     else:
         message = gettext(
             "No alternative within the limits: no change of %(terms)s (one of them or two together) would be approved."
-        ) % {"terms": _listed(_actionable_labels(loaded_model, features))}
+        ) % {"terms": _listed(found.actionable)}
     return Offers(prediction, found.alternatives, message, candidates=found.candidates)
 
 
@@ -131,15 +131,10 @@ def _not_offered(prediction: Prediction) -> Offers | None:
     return None
 
 
-def _actionable_labels(loaded_model: LoadedModel, features: Mapping[str, object]) -> tuple[str, ...]:
-    """The labels of the terms an offer may change (those the search tried), in the page's language."""
+def _listed(features: tuple[Feature, ...]) -> str:
+    """The terms an offer may change, named in the page's language: "a, b or c"."""
     language = get_language() or FALLBACK_LANGUAGE
-    chosen = (f for f in loaded_model.features if f.actionable is not None and f.name in features)
-    return tuple(f.in_language(language).label for f in chosen)
-
-
-def _listed(labels: tuple[str, ...]) -> str:
-    words = [label.lower() for label in labels]
+    words = [f.in_language(language).label.lower() for f in features]
     if len(words) == 1:
         return words[0]
     return gettext("%(some)s or %(last)s") % {"some": ", ".join(words[:-1]), "last": words[-1]}

@@ -26,15 +26,15 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from scoring.engine.policy import CompiledPolicy
 from scoring.exceptions import InvalidSimulation, ModelUnavailable
 from scoring.lifecycle import registry as model_registry
 from scoring.models import PolicySimulation, PolicyVersion, Prediction
-from scoring.monitoring.replay import TRANSIENT_ERRORS, decision_chunks, protected_attributes, run_claimed
+from scoring.monitoring.replay import TRANSIENT_ERRORS, decision_chunks, mark_stopped, protected_attributes, run_claimed
+from scoring.monitoring.replay import is_stale as replay_is_stale
 from scoring.policy import registry
 from scoring.policy.replay import ROW_FIELDS, Tally
 from scoring.policy.services import problems
@@ -156,10 +156,7 @@ def stale_after() -> timedelta:
 
 def is_stale(simulation: PolicySimulation, *, now: datetime | None = None) -> bool:
     """Queued or running with no sign of life (heartbeat, start or request) for ``POLICY_SIMULATION_STALE_SECONDS``."""
-    if simulation.state not in ALIVE:
-        return False
-    last = simulation.heartbeat_at or simulation.started_at or simulation.created_at
-    return (now or timezone.now()) - last > stale_after()
+    return replay_is_stale(simulation, after=stale_after(), now=now)
 
 
 def rerun_simulation(*, simulation: PolicySimulation, user: AbstractBaseUser | None) -> PolicySimulation:
@@ -191,25 +188,9 @@ def rerun_simulation(*, simulation: PolicySimulation, user: AbstractBaseUser | N
 
 
 def _mark_stopped(simulation: PolicySimulation) -> bool:
-    """Fail a stale simulation, saying its worker stopped; False when it showed a sign of life (or finished) since
-    it was read: the UPDATE is conditional on the row still being stale, so a live run is never overwritten."""
-    last = simulation.heartbeat_at or simulation.started_at or simulation.created_at
-    now = timezone.now()
-    cutoff = now - stale_after()
-    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    quiet |= Q(heartbeat_at__isnull=True, started_at__isnull=True, created_at__lt=cutoff)
-    message = (
-        gettext("Its worker stopped: no progress since %(when)s.")
-        % {"when": formats.date_format(timezone.localtime(last), "DATETIME_FORMAT")}
-        if simulation.state == PolicySimulation.State.RUNNING or simulation.started_at is not None
-        else gettext("No worker ever started this simulation.")
+    return mark_stopped(
+        simulation, after=stale_after(), never_started=gettext("No worker ever started this simulation.")
     )
-    marked = PolicySimulation.objects.filter(quiet, pk=simulation.pk, state__in=ALIVE).update(
-        state=PolicySimulation.State.FAILED, error=message, finished_at=now
-    )
-    if marked:
-        simulation.refresh_from_db()
-    return bool(marked)
 
 
 def _send(simulation_id: int) -> None:
